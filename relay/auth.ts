@@ -1,0 +1,129 @@
+/**
+ * Tokens. Host mode: the relay issues HS256 JWTs itself (sub = user id, name, dev = device).
+ * Company mode: the relay only verifies JWTs from the company's identity provider
+ * (HS256 secret, a PEM public key for RS/ES/EdDSA, or a JWKS URL); `sub` is the user id and
+ * `name` the display name. Library: jose.
+ */
+import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
+import {
+  SignJWT,
+  createRemoteJWKSet,
+  errors as joseErrors,
+  jwtVerify,
+  type JWTVerifyGetKey,
+} from 'jose';
+import { failure, type Failure } from './protocol/errors.js';
+import type { AuthOptions } from './options.js';
+import type { Store, StoredUser } from './store.js';
+
+export interface Identity {
+  user: StoredUser;
+  /** Unix seconds when the token stops being valid, if it says. */
+  expiresAt: number | null;
+}
+
+export type VerifyResult = { ok: true; identity: Identity } | Failure;
+
+const ISSUER = 'parley-relay';
+const SECRET_META_KEY = 'token_secret';
+
+type VerifyKey = Uint8Array | KeyObject | JWTVerifyGetKey;
+
+export interface AuthConfig {
+  auth: AuthOptions;
+  jwtSecret: string | null;
+  tokenTtlS: number;
+  store: Store;
+  /** Called for identity-provider users the relay sees for the first time or renamed. */
+  onExternalUser: (user: StoredUser) => Promise<void>;
+}
+
+export class Auth {
+  readonly #config: AuthConfig;
+  readonly #key: VerifyKey;
+  readonly #signingKey: Uint8Array | null;
+
+  private constructor(config: AuthConfig, key: VerifyKey, signingKey: Uint8Array | null) {
+    this.#config = config;
+    this.#key = key;
+    this.#signingKey = signingKey;
+  }
+
+  static async create(config: AuthConfig): Promise<Auth> {
+    const { auth } = config;
+    if (auth.mode === 'relay') {
+      const secret =
+        config.jwtSecret ??
+        (await config.store.putMetaIfAbsent(
+          SECRET_META_KEY,
+          randomBytes(32).toString('base64url'),
+        ));
+      const key = new TextEncoder().encode(secret);
+      return new Auth(config, key, key);
+    }
+    if (auth.secret !== undefined)
+      return new Auth(config, new TextEncoder().encode(auth.secret), null);
+    if (auth.publicKeyPem !== undefined)
+      return new Auth(config, createPublicKey(auth.publicKeyPem), null);
+    if (auth.jwksUrl !== undefined)
+      return new Auth(config, createRemoteJWKSet(new URL(auth.jwksUrl)), null);
+    throw new Error('jwt auth needs a key (checked by resolveOptions)');
+  }
+
+  /** True when this relay issues its own tokens (POST /api/session). */
+  get issuesTokens(): boolean {
+    return this.#signingKey !== null;
+  }
+
+  async issue(user: StoredUser, deviceId: string): Promise<string> {
+    if (this.#signingKey === null) throw new Error('this relay does not issue tokens');
+    return new SignJWT({ name: user.name, dev: deviceId })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject(user.id)
+      .setIssuer(ISSUER)
+      .setIssuedAt()
+      .setExpirationTime(`${this.#config.tokenTtlS}s`)
+      .sign(this.#signingKey);
+  }
+
+  async verify(token: string | null | undefined): Promise<VerifyResult> {
+    if (typeof token !== 'string' || token.length === 0 || token.length > 8192) {
+      return failure('unauthorized', 'a token is required');
+    }
+    const { auth } = this.#config;
+    let payload;
+    try {
+      const options =
+        auth.mode === 'relay'
+          ? { issuer: ISSUER, algorithms: ['HS256'] }
+          : { issuer: auth.issuer, audience: auth.audience };
+      // jose's overloads differ by key kind; each branch passes the key it was built with.
+      const result =
+        typeof this.#key === 'function'
+          ? await jwtVerify(token, this.#key, options)
+          : await jwtVerify(token, this.#key, options);
+      payload = result.payload;
+    } catch (error) {
+      const expired = error instanceof joseErrors.JWTExpired;
+      return failure('unauthorized', expired ? 'the token has expired' : 'the token is not valid');
+    }
+    const sub = payload.sub;
+    if (typeof sub !== 'string' || sub.length === 0 || sub.length > 64) {
+      return failure('unauthorized', 'the token has no usable subject');
+    }
+    const expiresAt = typeof payload.exp === 'number' ? payload.exp : null;
+    if (auth.mode === 'relay') {
+      const user = await this.#config.store.getUser(sub);
+      if (user === null) return failure('unauthorized', 'the token names an unknown user');
+      return { ok: true, identity: { user, expiresAt } };
+    }
+    const claimedName = typeof payload.name === 'string' ? payload.name.trim().slice(0, 64) : '';
+    const name = claimedName.length > 0 ? claimedName : sub;
+    const known = await this.#config.store.getUser(sub);
+    if (known !== null && known.name === name)
+      return { ok: true, identity: { user: known, expiresAt } };
+    const user = await this.#config.store.upsertUser({ id: sub, name, now: new Date() });
+    await this.#config.onExternalUser(user);
+    return { ok: true, identity: { user, expiresAt } };
+  }
+}

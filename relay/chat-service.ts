@@ -1,0 +1,271 @@
+/**
+ * What users can do with chats, shared by the socket and the HTTP API: every access check
+ * lives here, so both doors enforce the same rules.
+ */
+import type { Logger } from 'pino';
+import { failure, type Failure } from './protocol/errors.js';
+import type {
+  ChatInfo,
+  ChatSummary,
+  CreateChatRequest,
+  NotificationPayload,
+  WireMessage,
+} from './protocol/events.js';
+import { chatTopic, notificationsTopic } from './protocol/topics.js';
+import type { Bus } from './bus.js';
+import type { Hub } from './hub.js';
+import { newId, newMessageId } from './ids.js';
+import type { MembershipCache } from './membership-cache.js';
+import { findMentions } from './mentions.js';
+import type { MessageWriter } from './message-writer.js';
+import type { RelayLimits } from './options.js';
+import type { AppendResult, Store, StoredUser } from './store.js';
+
+export type Result<T> = ({ ok: true } & T) | Failure;
+
+export interface ChatServiceDeps {
+  store: Store;
+  hub: Hub;
+  bus: Bus;
+  members: MembershipCache;
+  writer: MessageWriter;
+  limits: RelayLimits;
+  logger: Logger;
+}
+
+export interface SendInput {
+  chatId: string;
+  sender: StoredUser;
+  content: string;
+  mobileRefId: string;
+  /** The socket connection that sent it, excluded from receive_message; null over HTTP. */
+  originConnectionId: string | null;
+}
+
+export class ChatService {
+  readonly #d: ChatServiceDeps;
+
+  constructor(deps: ChatServiceDeps) {
+    this.#d = deps;
+  }
+
+  /** Creates the main room on first start. */
+  async ensureMainRoom(name: string): Promise<ChatInfo> {
+    const existing = await this.#d.store.getMainChat();
+    if (existing !== null) return existing;
+    return this.#d.store.createChat({
+      id: newId(),
+      name,
+      visibility: 'public',
+      ephemeralTtlS: null,
+      isMain: true,
+      createdBy: null,
+      now: new Date(),
+    });
+  }
+
+  /** Every new user lands in the main room (seed 004). */
+  async welcome(user: StoredUser): Promise<void> {
+    const main = await this.#d.store.getMainChat();
+    if (main !== null) await this.#addMember(main.id, user.id);
+  }
+
+  /**
+   * Read access: members always; non-members of a public room become members when they open it
+   * (like joining a Slack channel). Private rooms and DMs refuse everyone else with `not_member`.
+   */
+  async openChat(
+    chatId: string,
+    user: StoredUser,
+  ): Promise<Result<{ chat: ChatInfo; readSeq: number }>> {
+    const chat = await this.#d.store.getChat(chatId);
+    if (chat === null) return failure('not_found', 'no such chat');
+    const membership = await this.#d.store.getMembership(chatId, user.id);
+    if (membership !== null) return { ok: true, chat, readSeq: membership.read_seq };
+    if (chat.kind === 'room' && chat.visibility === 'public') {
+      await this.#addMember(chatId, user.id);
+      return { ok: true, chat, readSeq: 0 };
+    }
+    return failure('not_member', 'you are not a member of this chat');
+  }
+
+  /** Read access without side effects: members only (history, read markers). */
+  async requireMember(chatId: string, user: StoredUser): Promise<Result<{ chat: ChatInfo }>> {
+    const chat = await this.#d.store.getChat(chatId);
+    if (chat === null) return failure('not_found', 'no such chat');
+    const membership = await this.#d.store.getMembership(chatId, user.id);
+    if (membership === null) return failure('not_member', 'you are not a member of this chat');
+    return { ok: true, chat };
+  }
+
+  validateContent(content: string): Failure | null {
+    if (content.trim().length === 0) return failure('empty_message');
+    if (content.length > this.#d.limits.maxMessageChars) {
+      return failure(
+        'message_too_long',
+        `messages are at most ${this.#d.limits.maxMessageChars} characters`,
+      );
+    }
+    return null;
+  }
+
+  /** The send pipeline: check, persist (group commit), then broadcast. */
+  async send(input: SendInput): Promise<AppendResult> {
+    return (await this.enqueueSend(input)).stored;
+  }
+
+  /**
+   * The first half of send: checks access and queues the write. Resolves once the message has
+   * its place in the write queue (so a connection's sends keep their order); `stored` resolves
+   * after the commit.
+   */
+  async enqueueSend(input: SendInput): Promise<{ stored: Promise<AppendResult> }> {
+    const invalid = this.validateContent(input.content);
+    if (invalid !== null) return { stored: Promise.resolve(invalid) };
+    const access = await this.requireMember(input.chatId, input.sender);
+    if (!access.ok) return { stored: Promise.resolve(access) };
+    const members = await this.#d.members.get(input.chatId);
+    const mentioned = findMentions(input.content, members.values()).filter(
+      (id) => id !== input.sender.id,
+    );
+    const fanoutAll = members.size <= this.#d.limits.pendingFanoutMaxMembers;
+    const topic = chatTopic(input.chatId);
+    const notifyUserIds: string[] = [];
+    for (const userId of members.keys()) {
+      if (userId === input.sender.id) continue;
+      if (!fanoutAll && !mentioned.includes(userId)) continue;
+      const live =
+        this.#d.hub.userJoined(userId, topic) ||
+        this.#d.hub.userJoined(userId, notificationsTopic(userId));
+      if (!live) notifyUserIds.push(userId);
+    }
+    const stored = this.#d.writer.write({
+      messageId: newMessageId(),
+      chatId: input.chatId,
+      senderId: input.sender.id,
+      content: input.content,
+      mobileRefId: input.mobileRefId,
+      now: new Date(),
+      notifyUserIds,
+      mentionedUserIds: mentioned,
+      originConnectionId: input.originConnectionId,
+    });
+    return { stored };
+  }
+
+  async createRoom(
+    user: StoredUser,
+    request: CreateChatRequest,
+  ): Promise<Result<{ chat: ChatInfo }>> {
+    const name = request.name.trim();
+    if (name.length === 0) return failure('invalid_payload', 'a room needs a name');
+    const chat = await this.#d.store.createChat({
+      id: newId(),
+      name,
+      visibility: request.visibility,
+      ephemeralTtlS: request.ephemeral_ttl_s ?? null,
+      isMain: false,
+      createdBy: user.id,
+      now: new Date(),
+    });
+    this.#membershipChanged(chat.id);
+    return { ok: true, chat };
+  }
+
+  async getOrCreateDm(user: StoredUser, otherId: string): Promise<Result<{ chat: ChatInfo }>> {
+    if (otherId === user.id) return failure('dm_with_self');
+    const other = await this.#d.store.getUser(otherId);
+    if (other === null) return failure('not_found', 'no such user');
+    const chat = await this.#d.store.getOrCreateDm({
+      id: newId(),
+      userA: user.id,
+      userB: other.id,
+      now: new Date(),
+    });
+    this.#membershipChanged(chat.id);
+    return { ok: true, chat };
+  }
+
+  /** Joining a public room by its id; private rooms need an invitation by a member. */
+  async joinRoom(user: StoredUser, chatId: string): Promise<Result<{ chat: ChatInfo }>> {
+    const opened = await this.openChat(chatId, user);
+    return opened.ok ? { ok: true, chat: opened.chat } : opened;
+  }
+
+  /** Any member of a room may add another user; DMs stay between their two users. */
+  async addMember(
+    user: StoredUser,
+    chatId: string,
+    userId: string,
+  ): Promise<Result<{ chat: ChatInfo }>> {
+    const access = await this.requireMember(chatId, user);
+    if (!access.ok) return access;
+    if (access.chat.kind === 'dm') return failure('invalid_payload', 'a DM cannot gain members');
+    if ((await this.#d.store.getUser(userId)) === null) return failure('not_found', 'no such user');
+    await this.#addMember(chatId, userId);
+    return { ok: true, chat: access.chat };
+  }
+
+  async leave(user: StoredUser, chatId: string): Promise<Result<object>> {
+    const access = await this.requireMember(chatId, user);
+    if (!access.ok) return access;
+    if (access.chat.kind === 'dm') return failure('invalid_payload', 'a DM cannot be left');
+    await this.#d.store.removeMember(chatId, user.id);
+    // Open subscriptions of the leaver are closed too: nobody reads a chat they left.
+    this.#membershipChanged(chatId, [user.id]);
+    return { ok: true };
+  }
+
+  async history(
+    user: StoredUser,
+    chatId: string,
+    query: {
+      before_seq?: number | undefined;
+      after_seq?: number | undefined;
+      limit?: number | undefined;
+    },
+  ): Promise<Result<{ messages: WireMessage[]; has_more: boolean }>> {
+    const access = await this.requireMember(chatId, user);
+    if (!access.ok) return access;
+    const limit = query.limit ?? 50;
+    const now = new Date();
+    const page =
+      query.after_seq !== undefined
+        ? await this.#d.store.messagesAfter(chatId, query.after_seq, limit + 1, now)
+        : await this.#d.store.messagesBefore(chatId, query.before_seq ?? null, limit + 1, now);
+    const hasMore = page.length > limit;
+    const messages =
+      query.after_seq !== undefined
+        ? page.slice(0, limit)
+        : page.slice(page.length > limit ? 1 : 0);
+    return { ok: true, messages, has_more: hasMore };
+  }
+
+  async markRead(
+    user: StoredUser,
+    chatId: string,
+    seq: number,
+  ): Promise<Result<{ read_seq: number }>> {
+    const access = await this.requireMember(chatId, user);
+    if (!access.ok) return access;
+    return { ok: true, read_seq: await this.#d.store.setReadSeq(chatId, user.id, seq) };
+  }
+
+  listChats(user: StoredUser): Promise<ChatSummary[]> {
+    return this.#d.store.listChatsForUser(user.id, new Date());
+  }
+
+  listPending(user: StoredUser): Promise<NotificationPayload[]> {
+    return this.#d.store.listPending(user.id, this.#d.limits.pendingPerPush + 1, new Date());
+  }
+
+  async #addMember(chatId: string, userId: string): Promise<void> {
+    await this.#d.store.addMember(chatId, userId, new Date());
+    this.#membershipChanged(chatId);
+  }
+
+  #membershipChanged(chatId: string, removedUserIds: string[] = []): void {
+    this.#d.members.invalidate(chatId);
+    this.#d.bus.publish({ type: 'membership', chatId, removedUserIds });
+  }
+}

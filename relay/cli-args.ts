@@ -1,0 +1,124 @@
+/**
+ * Command-line and environment configuration for the standalone relay. Flags win over
+ * environment variables, which win over the defaults in options.ts.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import {
+  DEFAULT_LIMITS,
+  RelayOptionsError,
+  type RelayLimits,
+  type RelayOptionsInput,
+} from './options.js';
+
+export const USAGE = `parley-relay: the Parley chat relay (Phoenix Channels over WebSocket, JSON HTTP API)
+
+Usage: parley-relay [options]      (npm run relay -- [options])
+
+  --port N                 PARLEY_PORT              TCP port (default 4000; 0 = any free port)
+  --host ADDR              PARLEY_HOST              interface (default 0.0.0.0)
+  --data DIR               PARLEY_DATA_DIR          data folder for parley.db (default ./data)
+  --memory                                          keep everything in memory (nothing saved)
+  --main-room NAME         PARLEY_MAIN_ROOM         public room every user joins (default general)
+  --passcode TEXT          PARLEY_PASSCODE          passcode needed to sign in (default none)
+  --jwt-secret TEXT        PARLEY_JWT_SECRET        secret for relay-issued tokens (shared by nodes)
+  --idp-secret TEXT        PARLEY_IDP_SECRET        verify company JWTs with this HS256 secret
+  --idp-public-key FILE    PARLEY_IDP_PUBLIC_KEY    ... or with this PEM public key (RS/ES/EdDSA)
+  --jwks-url URL           PARLEY_JWKS_URL          ... or with keys from this JWKS URL
+  --idp-issuer ISS         PARLEY_IDP_ISSUER        required "iss" of company JWTs
+  --idp-audience AUD       PARLEY_IDP_AUDIENCE      required "aud" of company JWTs
+  --durability full|normal PARLEY_DURABILITY        fsync every commit (full, default) or not
+  --limit NAME=VALUE       (repeatable)             override a limit, e.g. --limit maxMessageChars=4000
+  --log-level LEVEL        PARLEY_LOG_LEVEL         trace|debug|info|warn|error (default info)
+  --help
+`;
+
+export type CliResult =
+  { help: true } | { help: false; options: RelayOptionsInput; logLevel: string };
+
+export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliResult {
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      data: { type: 'string' },
+      memory: { type: 'boolean' },
+      'main-room': { type: 'string' },
+      passcode: { type: 'string' },
+      'jwt-secret': { type: 'string' },
+      'idp-secret': { type: 'string' },
+      'idp-public-key': { type: 'string' },
+      'jwks-url': { type: 'string' },
+      'idp-issuer': { type: 'string' },
+      'idp-audience': { type: 'string' },
+      durability: { type: 'string' },
+      limit: { type: 'string', multiple: true },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help === true) return { help: true };
+  const pick = (flag: string | undefined, name: string): string | undefined => flag ?? env[name];
+
+  const portText = pick(values.port, 'PARLEY_PORT') ?? '4000';
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText))
+    throw new RelayOptionsError('port', `expected a number, got "${portText}"`);
+
+  const limits: Partial<RelayLimits> = {};
+  for (const entry of values.limit ?? []) {
+    const [key, value] = entry.split('=', 2);
+    if (
+      key === undefined ||
+      !(key in DEFAULT_LIMITS) ||
+      value === undefined ||
+      !/^\d+$/.test(value)
+    ) {
+      throw new RelayOptionsError(
+        `limit ${entry}`,
+        `expected NAME=INTEGER with NAME one of ${Object.keys(DEFAULT_LIMITS).join(', ')}`,
+      );
+    }
+    limits[key as keyof RelayLimits] = Number(value);
+  }
+
+  const idpSecret = pick(values['idp-secret'], 'PARLEY_IDP_SECRET');
+  const idpKeyFile = pick(values['idp-public-key'], 'PARLEY_IDP_PUBLIC_KEY');
+  const jwksUrl = pick(values['jwks-url'], 'PARLEY_JWKS_URL');
+  const issuer = pick(values['idp-issuer'], 'PARLEY_IDP_ISSUER');
+  const audience = pick(values['idp-audience'], 'PARLEY_IDP_AUDIENCE');
+  const usesIdp = idpSecret !== undefined || idpKeyFile !== undefined || jwksUrl !== undefined;
+
+  const durability = pick(values.durability, 'PARLEY_DURABILITY') ?? 'full';
+  if (durability !== 'full' && durability !== 'normal') {
+    throw new RelayOptionsError('durability', 'expected full or normal');
+  }
+
+  const options: RelayOptionsInput = {
+    port,
+    host: pick(values.host, 'PARLEY_HOST') ?? '0.0.0.0',
+    dataDir: values.memory === true ? null : (pick(values.data, 'PARLEY_DATA_DIR') ?? './data'),
+    mainRoomName: pick(values['main-room'], 'PARLEY_MAIN_ROOM') ?? 'general',
+    passcode: pick(values.passcode, 'PARLEY_PASSCODE') ?? null,
+    jwtSecret: pick(values['jwt-secret'], 'PARLEY_JWT_SECRET') ?? null,
+    durability,
+    limits,
+    auth: usesIdp
+      ? {
+          mode: 'jwt',
+          ...(idpSecret === undefined ? {} : { secret: idpSecret }),
+          ...(idpKeyFile === undefined ? {} : { publicKeyPem: readFileSync(idpKeyFile, 'utf8') }),
+          ...(jwksUrl === undefined ? {} : { jwksUrl }),
+          ...(issuer === undefined ? {} : { issuer }),
+          ...(audience === undefined ? {} : { audience }),
+        }
+      : { mode: 'relay' },
+  };
+  return {
+    help: false,
+    options,
+    logLevel: pick(values['log-level'], 'PARLEY_LOG_LEVEL') ?? 'info',
+  };
+}

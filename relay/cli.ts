@@ -1,0 +1,42 @@
+/** The standalone relay process: `parley-relay` / `npm run relay`. SIGTERM closes cleanly. */
+import { parseCli, USAGE } from './cli-args.js';
+import { createLogger } from './logger.js';
+import { startRelay } from './relay.js';
+
+async function main(): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseCli(process.argv.slice(2), process.env);
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (parsed.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const logger = createLogger(parsed.logLevel);
+  const relay = await startRelay({ ...parsed.options, logger });
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    relay.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'close failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `parley-relay failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,133 @@
+/**
+ * One client socket: its identity, joined topics, limits and outbound backpressure.
+ * A connection never throws into the server: every failure ends in a reply or a close.
+ */
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+import { CLOSE_CODES } from './protocol/errors.js';
+import type { RelayLimits } from './options.js';
+import type { StoredUser } from './store.js';
+import type { Subscription } from './hub.js';
+import { TokenBucket } from './token-bucket.js';
+
+/** A text frame, as a string or as UTF-8 bytes encoded once for many receivers. */
+export type OutboundFrame = string | Buffer;
+
+/** Inbound frames waiting to be handled on one connection. */
+export const MAX_INBOX_FRAMES = 256;
+
+export interface ConnectionInit {
+  id: string;
+  socket: WebSocket;
+  user: StoredUser;
+  deviceId: string;
+  language: string;
+  remoteAddress: string;
+  limits: RelayLimits;
+  logger: Logger;
+}
+
+export class Connection {
+  readonly id: string;
+  readonly user: StoredUser;
+  readonly deviceId: string;
+  readonly language: string;
+  readonly remoteAddress: string;
+  readonly connectedAt = new Date();
+  /** Topic → subscription, for topics joined or being joined. */
+  readonly subscriptions = new Map<string, Subscription>();
+  readonly messages: TokenBucket;
+  readonly typing: TokenBucket;
+  readonly frames: TokenBucket;
+  lastSeenAt = Date.now();
+  #closed = false;
+  readonly #socket: WebSocket;
+  readonly #limits: RelayLimits;
+  readonly #logger: Logger;
+  readonly #strikes: number[] = [];
+  #inbox: Promise<void> = Promise.resolve();
+  #inboxSize = 0;
+
+  constructor(init: ConnectionInit) {
+    this.id = init.id;
+    this.user = init.user;
+    this.deviceId = init.deviceId;
+    this.language = init.language;
+    this.remoteAddress = init.remoteAddress;
+    this.#socket = init.socket;
+    this.#limits = init.limits;
+    this.#logger = init.logger;
+    this.messages = new TokenBucket(init.limits.messagesPerSecond, init.limits.messageBurst);
+    this.typing = new TokenBucket(init.limits.typingPerSecond, init.limits.typingBurst);
+    this.frames = new TokenBucket(init.limits.framesPerSecond, init.limits.frameBurst);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Queues one text frame. A client that stops reading is cut off once its queue passes
+   * maxBufferedBytes, so one slow reader never grows the relay's memory.
+   */
+  send(frame: OutboundFrame): boolean {
+    if (this.#closed) return false;
+    if (this.#socket.bufferedAmount > this.#limits.maxBufferedBytes) {
+      this.closeSlowConsumer();
+      return false;
+    }
+    this.#socket.send(frame, { binary: false });
+    return true;
+  }
+
+  /**
+   * Runs inbound frames one after another, so a client's sends are stored in the order it sent
+   * them. Returns false when too many frames are waiting (the caller closes the connection).
+   */
+  enqueue(task: () => Promise<void>): boolean {
+    if (this.#inboxSize >= MAX_INBOX_FRAMES) return false;
+    this.#inboxSize += 1;
+    this.#inbox = this.#inbox.then(task).finally(() => {
+      this.#inboxSize -= 1;
+    });
+    return true;
+  }
+
+  /**
+   * Records a limit breach (the caller already answered it). Returns true when the breaches in
+   * the last minute passed strikesPerMinute and the connection was closed with 1008.
+   */
+  strike(reason: string, now: number = Date.now()): boolean {
+    this.#strikes.push(now);
+    while (this.#strikes.length > 0 && (this.#strikes[0] ?? now) <= now - 60_000)
+      this.#strikes.shift();
+    if (this.#strikes.length <= this.#limits.strikesPerMinute) return false;
+    this.#logger.warn({ conn: this.id, user: this.user.id, reason }, 'closing flooding connection');
+    this.close(CLOSE_CODES.POLICY_VIOLATION, 'rate_limited');
+    return true;
+  }
+
+  closeSlowConsumer(): void {
+    if (this.#closed) return;
+    this.#logger.warn(
+      { conn: this.id, user: this.user.id, buffered: this.#socket.bufferedAmount },
+      'closing slow consumer',
+    );
+    // Nothing more is queued from here on; the close frame waits behind the backlog and the
+    // socket is cut after the grace period if the peer still does not read.
+    this.close(CLOSE_CODES.SLOW_CONSUMER, 'slow_consumer');
+  }
+
+  close(code: number, reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#socket.close(code, reason);
+    // A peer that never answers the close handshake is cut after a grace period.
+    setTimeout(() => this.#socket.terminate(), 2_000).unref();
+  }
+
+  /** Marks the socket gone (the server saw it close). */
+  markClosed(): void {
+    this.#closed = true;
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Turns bus events into frames for this node's connections: receive_message to joined
+ * subscribers, new_notification to members who are online but not in the chat, typing_update.
+ */
+import type { Logger } from 'pino';
+import { encodeFrame } from './protocol/frame.js';
+import type { NotificationPayload, WireMessage } from './protocol/events.js';
+import { chatTopic, notificationsTopic } from './protocol/topics.js';
+import type { Bus, BusEvent } from './bus.js';
+import type { Hub } from './hub.js';
+import type { MembershipCache } from './membership-cache.js';
+import { findMentions } from './mentions.js';
+import type { Store } from './store.js';
+
+export interface DeliveryDeps {
+  bus: Bus;
+  hub: Hub;
+  members: MembershipCache;
+  store: Store;
+  logger: Logger;
+  /** Closes a user's open subscriptions to a chat they lost access to. */
+  revoke: (userId: string, chatId: string) => void;
+}
+
+export function startDelivery(deps: DeliveryDeps): () => void {
+  const { hub } = deps;
+
+  async function notifyAbsentMembers(message: WireMessage): Promise<void> {
+    const members = await deps.members.get(message.chat_id);
+    const topic = chatTopic(message.chat_id);
+    let mentioned: Set<string> | null = null;
+    let chatName: string | null = null;
+    for (const member of members.values()) {
+      if (member.id === message.sender_id || !hub.isOnline(member.id)) continue;
+      const inbox = notificationsTopic(member.id);
+      if (hub.subscribers(inbox).size === 0 || hub.userJoined(member.id, topic)) continue;
+      mentioned ??= new Set(findMentions(message.content, members.values()));
+      if (chatName === null) {
+        const chat = await deps.store.getChat(message.chat_id);
+        chatName = chat === null || chat.kind === 'dm' ? message.sender_name : chat.name;
+      }
+      const payload: NotificationPayload = {
+        chat_id: message.chat_id,
+        chat_name: chatName,
+        message_id: message.message_id,
+        seq: message.seq,
+        sender_id: message.sender_id,
+        sender_name: message.sender_name,
+        content: message.content,
+        timestamp: message.timestamp,
+        mentioned: mentioned.has(member.id),
+      };
+      hub.broadcast(inbox, encodeFrame(null, null, inbox, 'new_notification', payload));
+    }
+  }
+
+  function onEvent(event: BusEvent): void {
+    switch (event.type) {
+      case 'message': {
+        const { message } = event;
+        const topic = chatTopic(message.chat_id);
+        const except =
+          event.originConnectionId === null ? undefined : hub.byId(event.originConnectionId);
+        hub.broadcast(topic, encodeFrame(null, null, topic, 'receive_message', message), {
+          except,
+          seq: message.seq,
+        });
+        notifyAbsentMembers(message).catch((error: unknown) =>
+          deps.logger.error({ err: error, chat: message.chat_id }, 'notification fan-out failed'),
+        );
+        return;
+      }
+      case 'typing': {
+        const topic = chatTopic(event.chatId);
+        hub.broadcast(
+          topic,
+          encodeFrame(null, null, topic, 'typing_update', {
+            chat_id: event.chatId,
+            user_ids: event.userIds,
+          }),
+        );
+        return;
+      }
+      case 'membership':
+        deps.members.invalidate(event.chatId);
+        for (const userId of event.removedUserIds) deps.revoke(userId, event.chatId);
+        return;
+    }
+  }
+
+  return deps.bus.subscribe(onEvent);
+}

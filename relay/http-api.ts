@@ -1,0 +1,336 @@
+/**
+ * The JSON HTTP API (`Authorization: Bearer <token>`), documented in relay/PROTOCOL.md.
+ * Sends over HTTP go through the same pipeline as the socket (seed 000 posts messages this way).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { failure, type Failure } from './protocol/errors.js';
+import {
+  addMemberRequest,
+  createChatRequest,
+  dmRequest,
+  historyQuery,
+  readPayload,
+  sendMessagePayload,
+  sessionRequest,
+  type MessageSent,
+} from './protocol/events.js';
+import { validate } from './protocol/validate.js';
+import type { Auth } from './auth.js';
+import type { ChatService } from './chat-service.js';
+import { bearerToken, readJsonBody, sendError, sendJson } from './http-util.js';
+import { newId } from './ids.js';
+import type { RelayLimits } from './options.js';
+import type { PasscodeGate } from './passcode.js';
+import type { Store, StoredUser } from './store.js';
+import { KeyedBuckets } from './token-bucket.js';
+
+export interface HttpApiDeps {
+  store: Store;
+  auth: Auth;
+  service: ChatService;
+  passcode: PasscodeGate;
+  limits: RelayLimits;
+  logger: Logger;
+  version: string;
+  /** Readiness beyond "the process answers" (database reachable, and in a cluster the bus). */
+  ready: () => Promise<boolean>;
+}
+
+interface RouteContext {
+  req: IncomingMessage;
+  params: string[];
+  url: URL;
+  body: () => Promise<{ ok: true; body: unknown } | Failure>;
+  user: () => Promise<{ ok: true; user: StoredUser } | Failure>;
+}
+
+type Answer = { status?: number; body: unknown } | Failure;
+type Handler = (ctx: RouteContext) => Promise<Answer>;
+
+interface Route {
+  method: 'GET' | 'POST';
+  pattern: RegExp;
+  handler: Handler;
+}
+
+const ID = '([A-Za-z0-9_-]{1,64})';
+const DISPLAY_NAME = /^[^\p{C}]{1,64}$/u;
+
+function isFailure(answer: Answer): answer is Failure {
+  return 'ok' in answer && answer.ok === false;
+}
+
+export function createHttpApi(
+  deps: HttpApiDeps,
+): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
+  const { store, auth, service, limits } = deps;
+  const sessionAttempts = new KeyedBuckets(
+    limits.sessionAttemptsPerMinute / 60,
+    limits.sessionAttemptsPerMinute,
+  );
+  const httpSends = new KeyedBuckets(limits.messagesPerSecond, limits.messageBurst);
+
+  async function withBody<T>(
+    ctx: RouteContext,
+    schema: Parameters<typeof validate<T>>[0],
+    then: (data: T, user: StoredUser) => Promise<Answer>,
+  ): Promise<Answer> {
+    const user = await ctx.user();
+    if (!user.ok) return user;
+    const body = await ctx.body();
+    if (!body.ok) return body;
+    const parsed = validate(schema, body.body);
+    if (!parsed.ok) return parsed;
+    return then(parsed.data, user.user);
+  }
+
+  async function withUser(
+    ctx: RouteContext,
+    then: (user: StoredUser) => Promise<Answer>,
+  ): Promise<Answer> {
+    const user = await ctx.user();
+    return user.ok ? then(user.user) : user;
+  }
+
+  const routes: Route[] = [
+    {
+      method: 'GET',
+      pattern: /^\/healthz$/,
+      handler: async () => ({ body: { ok: true, version: deps.version } }),
+    },
+    {
+      method: 'GET',
+      pattern: /^\/readyz$/,
+      handler: async () =>
+        (await deps.ready())
+          ? { body: { ok: true } }
+          : {
+              status: 503,
+              body: { ok: false, error: { code: 'storage_error', message: 'not ready' } },
+            },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/api\/session$/,
+      handler: async (ctx) => {
+        if (!auth.issuesTokens) return failure('sessions_disabled');
+        if (!sessionAttempts.take(ctx.req.socket.remoteAddress ?? 'unknown')) {
+          return failure('rate_limited', 'too many sign-in attempts; wait a minute');
+        }
+        const body = await ctx.body();
+        if (!body.ok) return body;
+        const parsed = validate(sessionRequest, body.body);
+        if (!parsed.ok) return parsed;
+        const name = parsed.data.name.normalize('NFKC').trim();
+        if (!DISPLAY_NAME.test(name)) return failure('invalid_name');
+        if (!(await deps.passcode.check(parsed.data.passcode))) return failure('bad_passcode');
+        const deviceId = parsed.data.device_unique_id;
+        let user = await store.findUserByName(name);
+        if (user !== null) {
+          // The name is someone's: only a holder of that user's token may add a device.
+          const current = await auth.verify(bearerToken(ctx.req));
+          if (!current.ok || current.identity.user.id !== user.id) {
+            return failure(
+              'name_taken',
+              `"${name}" is taken; sign in from a device of that user or pick another name`,
+            );
+          }
+        } else {
+          user = await store.createUser({ id: newId(), name, now: new Date() });
+          if (user === null) return failure('name_taken');
+          await service.welcome(user);
+          deps.logger.info({ user: user.id }, 'user created');
+        }
+        return {
+          status: 201,
+          body: { token: await auth.issue(user, deviceId), user: { id: user.id, name: user.name } },
+        };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/api\/me$/,
+      handler: (ctx) => withUser(ctx, async (user) => ({ body: { id: user.id, name: user.name } })),
+    },
+    {
+      method: 'GET',
+      pattern: /^\/api\/users$/,
+      handler: (ctx) =>
+        withUser(ctx, async () => ({
+          body: { users: (await store.listUsers(5_000)).map(({ id, name }) => ({ id, name })) },
+        })),
+    },
+    {
+      method: 'GET',
+      pattern: /^\/api\/chats$/,
+      handler: (ctx) =>
+        withUser(ctx, async (user) =>
+          ctx.url.searchParams.get('scope') === 'public'
+            ? { body: { chats: await store.listPublicChats(1_000) } }
+            : { body: { chats: await service.listChats(user) } },
+        ),
+    },
+    {
+      method: 'POST',
+      pattern: /^\/api\/chats$/,
+      handler: (ctx) =>
+        withBody(ctx, createChatRequest, async (data, user) => {
+          const created = await service.createRoom(user, data);
+          return created.ok ? { status: 201, body: { chat: created.chat } } : created;
+        }),
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^/api/chats/${ID}$`),
+      handler: (ctx) =>
+        withUser(ctx, async (user) => {
+          const chatId = ctx.params[0] ?? '';
+          const access = await service.requireMember(chatId, user);
+          if (!access.ok) return access;
+          const members = (await store.listMembers(chatId)).map(({ id, name }) => ({ id, name }));
+          return { body: { chat: access.chat, members } };
+        }),
+    },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^/api/chats/${ID}/join$`),
+      handler: (ctx) =>
+        withUser(ctx, async (user) => {
+          const joined = await service.joinRoom(user, ctx.params[0] ?? '');
+          return joined.ok ? { body: { chat: joined.chat } } : joined;
+        }),
+    },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^/api/chats/${ID}/leave$`),
+      handler: (ctx) =>
+        withUser(ctx, async (user) => {
+          const left = await service.leave(user, ctx.params[0] ?? '');
+          return left.ok ? { body: { ok: true } } : left;
+        }),
+    },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^/api/chats/${ID}/members$`),
+      handler: (ctx) =>
+        withBody(ctx, addMemberRequest, async (data, user) => {
+          const added = await service.addMember(user, ctx.params[0] ?? '', data.user_id);
+          return added.ok ? { body: { chat: added.chat } } : added;
+        }),
+    },
+    {
+      method: 'POST',
+      pattern: /^\/api\/dms$/,
+      handler: (ctx) =>
+        withBody(ctx, dmRequest, async (data, user) => {
+          const dm = await service.getOrCreateDm(user, data.user_id);
+          return dm.ok ? { body: { chat: dm.chat } } : dm;
+        }),
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^/api/chats/${ID}/messages$`),
+      handler: (ctx) =>
+        withUser(ctx, async (user) => {
+          const query = validate(historyQuery, Object.fromEntries(ctx.url.searchParams));
+          if (!query.ok) return query;
+          const page = await service.history(user, ctx.params[0] ?? '', query.data);
+          return page.ok ? { body: { messages: page.messages, has_more: page.has_more } } : page;
+        }),
+    },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^/api/chats/${ID}/messages$`),
+      handler: (ctx) =>
+        withBody(ctx, sendMessagePayload, async (data, user) => {
+          if (!httpSends.take(user.id))
+            return failure('rate_limited', 'too many messages; slow down and resend');
+          const chatId = ctx.params[0] ?? '';
+          const result = await service.send({
+            chatId,
+            sender: user,
+            content: data.content,
+            mobileRefId: data.mobile_ref_id,
+            originConnectionId: null,
+          });
+          if (!result.ok) return result;
+          const sent: MessageSent = {
+            mobile_ref_id: data.mobile_ref_id,
+            status: 'sent',
+            chat_id: chatId,
+            message_id: result.message.message_id,
+            seq: result.message.seq,
+            timestamp: result.message.timestamp,
+            ...(result.duplicate ? { duplicate: true } : {}),
+          };
+          return {
+            status: result.duplicate ? 200 : 201,
+            body: { ...sent, message: result.message },
+          };
+        }),
+    },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^/api/chats/${ID}/read$`),
+      handler: (ctx) =>
+        withBody(ctx, readPayload, async (data, user) => {
+          const read = await service.markRead(user, ctx.params[0] ?? '', data.seq);
+          return read.ok ? { body: { read_seq: read.read_seq } } : read;
+        }),
+    },
+  ];
+
+  /** Answers API routes; returns false for paths it does not own (static files, 404). */
+  return async function handle(req, res) {
+    const url = new URL(req.url ?? '/', 'http://relay');
+    const matching = routes
+      .map((route) => ({ route, match: route.pattern.exec(url.pathname) }))
+      .filter((entry) => entry.match !== null);
+    if (matching.length === 0) return false;
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, {
+        'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
+        'Access-Control-Allow-Headers': 'Authorization, Content-Type',
+        'Access-Control-Max-Age': '600',
+      });
+      res.end();
+      return true;
+    }
+    const entry = matching.find(({ route }) => route.method === req.method);
+    if (entry === undefined) {
+      sendError(
+        res,
+        failure(
+          'method_not_allowed',
+          `use ${matching.map(({ route }) => route.method).join(' or ')}`,
+        ),
+      );
+      return true;
+    }
+    let cachedUser: Promise<{ ok: true; user: StoredUser } | Failure> | null = null;
+    const ctx: RouteContext = {
+      req,
+      url,
+      params: (entry.match ?? []).slice(1),
+      body: () => readJsonBody(req, limits.maxHttpBodyBytes),
+      user: () =>
+        (cachedUser ??= auth
+          .verify(bearerToken(req))
+          .then((verified) =>
+            verified.ok ? { ok: true as const, user: verified.identity.user } : verified,
+          )),
+    };
+    try {
+      const answer = await entry.route.handler(ctx);
+      if (isFailure(answer)) sendError(res, answer);
+      else sendJson(res, answer.status ?? 200, answer.body);
+    } catch (error) {
+      const requestId = newId();
+      deps.logger.error({ err: error, requestId, path: url.pathname }, 'request failed');
+      sendError(res, failure('internal_error', `unexpected error (request ${requestId})`));
+    }
+    return true;
+  };
+}

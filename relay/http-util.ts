@@ -1,0 +1,103 @@
+/** Small HTTP helpers: JSON bodies with a size limit, JSON answers, error answers. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { failure, type ErrorCode, type Failure } from './protocol/errors.js';
+
+/** HTTP status for each error code. */
+export const HTTP_STATUS: Record<ErrorCode, number> = {
+  malformed_frame: 400,
+  invalid_payload: 400,
+  unknown_topic: 404,
+  unknown_event: 400,
+  'unmatched topic': 400,
+  unauthorized: 401,
+  not_found: 404,
+  not_member: 403,
+  too_many_joins: 429,
+  message_too_long: 400,
+  empty_message: 400,
+  rate_limited: 429,
+  overloaded: 503,
+  storage_error: 503,
+  name_taken: 409,
+  bad_passcode: 401,
+  sessions_disabled: 404,
+  invalid_name: 400,
+  dm_with_self: 400,
+  body_too_large: 413,
+  unsupported_media_type: 415,
+  method_not_allowed: 405,
+  internal_error: 500,
+};
+
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  extraHeaders: Record<string, string> = {},
+): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    ...extraHeaders,
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+  });
+  res.end(text);
+}
+
+export function sendError(res: ServerResponse, error: Pick<Failure, 'code' | 'message'>): void {
+  // An oversize body was left unread: the connection cannot be reused.
+  const headers: Record<string, string> =
+    error.code === 'body_too_large' ? { Connection: 'close' } : {};
+  sendJson(
+    res,
+    HTTP_STATUS[error.code],
+    { error: { code: error.code, message: error.message } },
+    headers,
+  );
+}
+
+/** Reads a JSON body of at most `maxBytes`. An empty body reads as `{}`. */
+export function readJsonBody(
+  req: IncomingMessage,
+  maxBytes: number,
+): Promise<{ ok: true; body: unknown } | Failure> {
+  const tooLarge = failure('body_too_large', `bodies are at most ${maxBytes} bytes`);
+  const declared = Number(req.headers['content-length'] ?? '0');
+  if (declared > maxBytes) return Promise.resolve(tooLarge);
+  const type = req.headers['content-type'] ?? '';
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size <= maxBytes) return void chunks.push(chunk);
+      // Stop reading; the error answer closes the connection (see sendError).
+      req.off('data', onData);
+      req.pause();
+      resolve(tooLarge);
+    };
+    req.on('data', onData);
+    req.on('error', () => resolve(failure('invalid_payload', 'the request body was cut off')));
+    req.on('end', () => {
+      if (size > maxBytes) return;
+      if (size === 0) return resolve({ ok: true, body: {} });
+      if (!/^application\/json\s*(;|$)/i.test(type)) {
+        return resolve(failure('unsupported_media_type', 'send application/json'));
+      }
+      try {
+        resolve({ ok: true, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown });
+      } catch {
+        resolve(failure('invalid_payload', 'the body is not valid JSON'));
+      }
+    });
+  });
+}
+
+export function bearerToken(req: IncomingMessage): string | null {
+  const header = req.headers.authorization;
+  if (typeof header !== 'string') return null;
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  return match?.[1] ?? null;
+}

@@ -1,0 +1,214 @@
+/**
+ * Relay options: every default is set here, once, and every bad option throws a precise
+ * `RelayOptionsError` (code `ERR_RELAY_OPTION`) before anything starts.
+ */
+import type { Logger } from 'pino';
+
+/** Limits a client cannot exceed. Documented in relay/PROTOCOL.md ("Limits"). */
+export interface RelayLimits {
+  /** Largest WebSocket frame accepted, in bytes (`ws` maxPayload; bigger frames close with 1009). */
+  maxPayloadBytes: number;
+  /** Longest message content, in UTF-16 code units. */
+  maxMessageChars: number;
+  /** Sustained send_message rate per connection, and the burst allowed above it. */
+  messagesPerSecond: number;
+  messageBurst: number;
+  /** Sustained typing events per connection per second, and the burst. */
+  typingPerSecond: number;
+  typingBurst: number;
+  /** Any frame at all, per connection per second, and the burst. */
+  framesPerSecond: number;
+  frameBurst: number;
+  /** Limit breaches (each answered with an error) tolerated per minute before closing with 1008. */
+  strikesPerMinute: number;
+  /** Topics one connection may have joined at once. */
+  maxJoinsPerConnection: number;
+  /** Connections one user may hold at once (devices and tabs). */
+  maxConnectionsPerUser: number;
+  /** Connections the relay accepts in total. */
+  maxConnections: number;
+  /** Bytes queued for one client before it counts as a slow consumer (closed with 4001). */
+  maxBufferedBytes: number;
+  /** A connection that sends nothing (not even a heartbeat) for this long is closed with 4000. */
+  heartbeatTimeoutMs: number;
+  /** Messages waiting for the database; beyond this, sends fail with `overloaded`. */
+  maxWriteQueue: number;
+  /** Messages returned with a plain chat join. */
+  joinHistory: number;
+  /** Messages returned with a `since_seq` join before `has_more` asks the client to page. */
+  resumeMax: number;
+  /** A typing user who sends no update for this long stops counting as typing. */
+  typingTtlMs: number;
+  /** Pending notifications kept per user, and sent per push. */
+  pendingPerUser: number;
+  pendingPerPush: number;
+  /** In rooms with more members than this, offline members get pending notifications only for mentions. */
+  pendingFanoutMaxMembers: number;
+  /** Largest HTTP request body, in bytes. */
+  maxHttpBodyBytes: number;
+  /** Sign-in attempts per client address per minute (passcode guessing is locked out beyond). */
+  sessionAttemptsPerMinute: number;
+}
+
+export type AuthOptions =
+  | { mode: 'relay' }
+  | {
+      mode: 'jwt';
+      /** HS256 shared secret. */
+      secret?: string;
+      /** PEM (SPKI) public key for RS*, ES*, EdDSA. */
+      publicKeyPem?: string;
+      /** JWKS endpoint of the identity provider. */
+      jwksUrl?: string;
+      issuer?: string;
+      audience?: string;
+    };
+
+export interface RelayOptions {
+  /** TCP port; 0 picks a free one. */
+  port: number;
+  /** Interface to listen on. */
+  host: string;
+  /** Folder for parley.db; null keeps everything in memory (tests, throwaway rooms). */
+  dataDir: string | null;
+  /** Name of the public main room every new user joins. */
+  mainRoomName: string;
+  /** Sign-in passcode for relay-issued sessions; null means open. */
+  passcode: string | null;
+  /** Who issues tokens: the relay itself (host mode) or the company's identity provider. */
+  auth: AuthOptions;
+  /** Secret for relay-issued tokens; null generates one and keeps it in the database. */
+  jwtSecret: string | null;
+  /** Lifetime of relay-issued tokens, in seconds. */
+  tokenTtlS: number;
+  /** SQLite durability: FULL survives power loss, NORMAL survives a killed process. */
+  durability: 'full' | 'normal';
+  /** How often expired ephemeral messages are deleted. */
+  sweepIntervalMs: number;
+  limits: RelayLimits;
+  /** Path to a better_sqlite3.node for this runtime (the desktop app passes Electron's build). */
+  sqliteNativeBinding: string | undefined;
+  /** pino logger; the default logs JSON lines at `info` to stdout. */
+  logger: Logger | undefined;
+}
+
+export type RelayOptionsInput = Partial<Omit<RelayOptions, 'limits'>> & {
+  limits?: Partial<RelayLimits>;
+};
+
+export const DEFAULT_LIMITS: RelayLimits = {
+  maxPayloadBytes: 64 * 1024,
+  maxMessageChars: 8_000,
+  messagesPerSecond: 20,
+  messageBurst: 50,
+  typingPerSecond: 4,
+  typingBurst: 8,
+  framesPerSecond: 200,
+  frameBurst: 400,
+  strikesPerMinute: 30,
+  maxJoinsPerConnection: 500,
+  maxConnectionsPerUser: 32,
+  maxConnections: 50_000,
+  maxBufferedBytes: 4 * 1024 * 1024,
+  heartbeatTimeoutMs: 60_000,
+  maxWriteQueue: 10_000,
+  joinHistory: 50,
+  resumeMax: 500,
+  typingTtlMs: 6_000,
+  pendingPerUser: 1_000,
+  pendingPerPush: 100,
+  pendingFanoutMaxMembers: 200,
+  maxHttpBodyBytes: 256 * 1024,
+  sessionAttemptsPerMinute: 10,
+};
+
+export const DEFAULT_OPTIONS: Omit<RelayOptions, 'limits'> = {
+  port: 4000,
+  host: '0.0.0.0',
+  dataDir: null,
+  mainRoomName: 'general',
+  passcode: null,
+  auth: { mode: 'relay' },
+  jwtSecret: null,
+  tokenTtlS: 90 * 24 * 3600,
+  durability: 'full',
+  sweepIntervalMs: 1_000,
+  sqliteNativeBinding: undefined,
+  logger: undefined,
+};
+
+export class RelayOptionsError extends Error {
+  readonly code = 'ERR_RELAY_OPTION';
+  constructor(
+    readonly option: string,
+    message: string,
+  ) {
+    super(`invalid relay option ${option}: ${message}`);
+    this.name = 'RelayOptionsError';
+  }
+}
+
+function positiveInteger(name: string, value: number, { allowZero = false } = {}): void {
+  if (!Number.isSafeInteger(value) || value < (allowZero ? 0 : 1)) {
+    throw new RelayOptionsError(
+      name,
+      `expected a ${allowZero ? 'non-negative' : 'positive'} integer, got ${String(value)}`,
+    );
+  }
+}
+
+/** Fills in defaults and validates. Throws RelayOptionsError on the first bad option. */
+export function resolveOptions(input: RelayOptionsInput = {}): RelayOptions {
+  const { limits: limitsInput, ...rest } = input;
+  const defined = Object.fromEntries(
+    Object.entries(rest).filter(([, value]) => value !== undefined),
+  ) as Partial<Omit<RelayOptions, 'limits'>>;
+  const options: RelayOptions = {
+    ...DEFAULT_OPTIONS,
+    ...defined,
+    limits: { ...DEFAULT_LIMITS },
+  };
+  for (const [key, value] of Object.entries(limitsInput ?? {})) {
+    if (!(key in DEFAULT_LIMITS)) throw new RelayOptionsError(`limits.${key}`, 'unknown limit');
+    if (value === undefined) continue;
+    positiveInteger(`limits.${key}`, value);
+    options.limits[key as keyof RelayLimits] = value;
+  }
+  if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65_535) {
+    throw new RelayOptionsError('port', `expected 0..65535, got ${String(options.port)}`);
+  }
+  if (typeof options.host !== 'string' || options.host.length === 0) {
+    throw new RelayOptionsError('host', 'expected an interface address');
+  }
+  if (options.mainRoomName.trim().length === 0 || options.mainRoomName.length > 80) {
+    throw new RelayOptionsError('mainRoomName', 'expected 1 to 80 characters');
+  }
+  if (options.passcode !== null && options.passcode.length === 0) {
+    throw new RelayOptionsError('passcode', 'an empty passcode would lock nobody out; pass null');
+  }
+  if (options.jwtSecret !== null && options.jwtSecret.length < 32) {
+    throw new RelayOptionsError('jwtSecret', 'use at least 32 characters');
+  }
+  if (options.auth.mode === 'jwt') {
+    const { secret, publicKeyPem, jwksUrl } = options.auth;
+    const given = [secret, publicKeyPem, jwksUrl].filter((value) => value !== undefined);
+    if (given.length !== 1) {
+      throw new RelayOptionsError(
+        'auth',
+        'jwt mode needs exactly one of secret, publicKeyPem, jwksUrl',
+      );
+    }
+  }
+  if (!['full', 'normal'].includes(options.durability)) {
+    throw new RelayOptionsError('durability', 'expected "full" or "normal"');
+  }
+  positiveInteger('tokenTtlS', options.tokenTtlS);
+  positiveInteger('sweepIntervalMs', options.sweepIntervalMs);
+  if (options.limits.messageBurst < options.limits.messagesPerSecond) {
+    throw new RelayOptionsError('limits.messageBurst', 'must be at least messagesPerSecond');
+  }
+  if (options.limits.maxMessageChars > 100_000) {
+    throw new RelayOptionsError('limits.maxMessageChars', 'at most 100000');
+  }
+  return options;
+}

@@ -1,0 +1,5 @@
+export * from './frame.js';
+export * from './errors.js';
+export * from './events.js';
+export * from './topics.js';
+export * from './validate.js';

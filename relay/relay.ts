@@ -1,0 +1,188 @@
+/**
+ * startRelay: one port for HTTP and WebSocket, SQLite storage, the in-process bus.
+ * Used by the desktop app (embedded), by the command line, and by the tests.
+ */
+import { mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { CLOSE_CODES, failure } from './protocol/errors.js';
+import { Auth } from './auth.js';
+import { LocalBus } from './bus.js';
+import { ChatService } from './chat-service.js';
+import { startDelivery } from './delivery.js';
+import { createHttpApi } from './http-api.js';
+import { sendError } from './http-util.js';
+import { Hub } from './hub.js';
+import { createLogger } from './logger.js';
+import { MembershipCache } from './membership-cache.js';
+import { MessageWriter } from './message-writer.js';
+import { resolveOptions, type RelayOptions, type RelayOptionsInput } from './options.js';
+import { PasscodeGate } from './passcode.js';
+import { PresenceTracker } from './presence.js';
+import { attachSocketServer } from './socket-server.js';
+import { SqliteStore } from './sqlite-store.js';
+import type { Store } from './store.js';
+import { TypingTracker } from './typing.js';
+import { RELAY_VERSION } from './version.js';
+
+export interface RunningRelay {
+  /** Base HTTP URL, e.g. http://127.0.0.1:4000 */
+  url: string;
+  /** Phoenix socket URL for `new Socket(url)`, e.g. ws://127.0.0.1:4000/socket */
+  socketUrl: string;
+  port: number;
+  options: RelayOptions;
+  store: Store;
+  logger: Logger;
+  /** Closes every connection with 1001, finishes queued writes, closes the database. */
+  close(): Promise<void>;
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+export async function startRelay(input: RelayOptionsInput = {}): Promise<RunningRelay> {
+  const options = resolveOptions(input);
+  const { limits } = options;
+  const logger = options.logger ?? createLogger();
+  if (options.dataDir !== null) mkdirSync(options.dataDir, { recursive: true });
+  const sqlite = new SqliteStore({
+    path: options.dataDir === null ? ':memory:' : join(options.dataDir, 'parley.db'),
+    synchronous: options.durability === 'full' ? 'FULL' : 'NORMAL',
+    maxPendingPerUser: limits.pendingPerUser,
+    ...(options.sqliteNativeBinding === undefined
+      ? {}
+      : { nativeBinding: options.sqliteNativeBinding }),
+  });
+  const store: Store = sqlite;
+  const bus = new LocalBus();
+  const hub = new Hub();
+  const members = new MembershipCache(store);
+  const writer = new MessageWriter({
+    store,
+    maxQueue: limits.maxWriteQueue,
+    onCommitted: (result, request) =>
+      bus.publish({
+        type: 'message',
+        message: result.message,
+        originConnectionId: request.originConnectionId,
+      }),
+    onError: (error) => logger.error({ err: error }, 'message write failed'),
+  });
+  const service = new ChatService({ store, hub, bus, members, writer, limits, logger });
+  await service.ensureMainRoom(options.mainRoomName);
+  const auth = await Auth.create({
+    auth: options.auth,
+    jwtSecret: options.jwtSecret,
+    tokenTtlS: options.tokenTtlS,
+    store,
+    onExternalUser: (user) => service.welcome(user),
+  });
+  const passcode = await PasscodeGate.create(options.passcode);
+  const presence = new PresenceTracker();
+  const typing = new TypingTracker(limits.typingTtlMs, (chatId, userIds) =>
+    bus.publish({ type: 'typing', chatId, userIds }),
+  );
+
+  const api = createHttpApi({
+    store,
+    auth,
+    service,
+    passcode,
+    limits,
+    logger,
+    version: RELAY_VERSION,
+    ready: async () => {
+      try {
+        await store.getMeta('schema');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  });
+  const server = createServer((req, res) => {
+    api(req, res)
+      .then((handled) => {
+        if (!handled) sendError(res, failure('not_found', 'no such route'));
+      })
+      .catch((error: unknown) => {
+        logger.error({ err: error }, 'http handler failed');
+        if (!res.headersSent) sendError(res, failure('internal_error'));
+      });
+  });
+  server.on('clientError', (error, socket) => {
+    logger.debug({ err: error }, 'http client error');
+    socket.destroy();
+  });
+  const sockets = attachSocketServer(server, {
+    hub,
+    service,
+    store,
+    presence,
+    typing,
+    limits,
+    logger,
+    auth,
+  });
+  const stopDelivery = startDelivery({ bus, hub, members, store, logger, revoke: sockets.revoke });
+
+  const timers = [
+    setInterval(() => typing.sweep(), Math.min(1_000, limits.typingTtlMs)),
+    setInterval(() => sockets.sweep(), Math.min(5_000, Math.ceil(limits.heartbeatTimeoutMs / 4))),
+    setInterval(() => {
+      store
+        .deleteExpired(new Date())
+        .catch((error: unknown) => logger.error({ err: error }, 'expiry sweep failed'));
+    }, options.sweepIntervalMs),
+  ];
+  for (const timer of timers) timer.unref();
+
+  const port = await listen(server, options.port, options.host);
+  const host = urlHost(options.host);
+  logger.info(
+    { port, host: options.host, dataDir: options.dataDir, version: RELAY_VERSION },
+    'relay listening',
+  );
+
+  let closing: Promise<void> | null = null;
+  async function close(): Promise<void> {
+    for (const timer of timers) clearInterval(timer);
+    const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+    sockets.closeAll(CLOSE_CODES.GOING_AWAY, 'relay shutting down');
+    server.closeIdleConnections();
+    await writer.drain();
+    stopDelivery();
+    await bus.close();
+    // Sockets that do not finish the close handshake are cut after the grace period.
+    const grace = setTimeout(() => server.closeAllConnections(), 2_500);
+    await serverClosed;
+    clearTimeout(grace);
+    await store.close();
+    logger.info('relay closed');
+  }
+
+  return {
+    url: `http://${host}:${port}`,
+    socketUrl: `ws://${host}:${port}/socket`,
+    port,
+    options,
+    store,
+    logger,
+    close: () => (closing ??= close()),
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * Versioned schema for the SQLite store. Each entry moves `PRAGMA user_version` one step;
+ * entries are append-only: never edit one that has shipped.
+ */
+export const SQLITE_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+
+  CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    name_key TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE chats (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('room', 'dm')),
+    name TEXT NOT NULL,
+    visibility TEXT NOT NULL CHECK (visibility IN ('public', 'private')),
+    ephemeral_ttl_s INTEGER,
+    is_main INTEGER NOT NULL DEFAULT 0,
+    dm_key TEXT UNIQUE,
+    last_seq INTEGER NOT NULL DEFAULT 0,
+    created_by TEXT,
+    created_at TEXT NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE chat_members (
+    chat_id TEXT NOT NULL REFERENCES chats (id),
+    user_id TEXT NOT NULL REFERENCES users (id),
+    read_seq INTEGER NOT NULL DEFAULT 0,
+    joined_at TEXT NOT NULL,
+    PRIMARY KEY (chat_id, user_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX chat_members_by_user ON chat_members (user_id, chat_id);
+
+  CREATE TABLE messages (
+    chat_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    id TEXT NOT NULL UNIQUE,
+    sender_id TEXT NOT NULL,
+    content TEXT NOT NULL,
+    mobile_ref_id TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT,
+    PRIMARY KEY (chat_id, seq)
+  ) WITHOUT ROWID;
+  CREATE UNIQUE INDEX messages_dedupe ON messages (chat_id, sender_id, mobile_ref_id);
+  CREATE INDEX messages_expiry ON messages (expires_at) WHERE expires_at IS NOT NULL;
+
+  CREATE TABLE pending_notifications (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id TEXT NOT NULL,
+    chat_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    mentioned INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX pending_by_user ON pending_notifications (user_id, id);
+  CREATE INDEX pending_by_chat ON pending_notifications (user_id, chat_id, seq);
+  `,
+];

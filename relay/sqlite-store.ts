@@ -1,0 +1,558 @@
+/**
+ * The single-host Store: better-sqlite3 in WAL mode. Writes are synchronous inside a
+ * transaction, so "committed" really means on disk (with `synchronous = FULL`) or in the OS's
+ * hands (NORMAL, which survives a killed process but not a power cut).
+ */
+import Database from 'better-sqlite3';
+import type { Database as Db, Statement } from 'better-sqlite3';
+import { failure } from './protocol/errors.js';
+import type { ChatInfo, ChatSummary, NotificationPayload, WireMessage } from './protocol/events.js';
+import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
+import type {
+  AppendRequest,
+  AppendResult,
+  Membership,
+  NewChat,
+  Store,
+  StoredUser,
+} from './store.js';
+
+export interface SqliteStoreOptions {
+  /** Database file; `:memory:` for throwaway stores. */
+  path: string;
+  /** FULL fsyncs the WAL on every commit (survives power loss); NORMAL survives a killed process. */
+  synchronous: 'FULL' | 'NORMAL';
+  /** Pending notifications kept per user; older ones are dropped first. */
+  maxPendingPerUser: number;
+  /** Path to a better_sqlite3.node built for this runtime (the desktop app passes Electron's). */
+  nativeBinding?: string;
+}
+
+interface ChatRow {
+  id: string;
+  kind: 'room' | 'dm';
+  name: string;
+  visibility: 'public' | 'private';
+  ephemeral_ttl_s: number | null;
+  is_main: number;
+  dm_key: string | null;
+  last_seq: number;
+  created_at: string;
+}
+
+interface MessageRow {
+  chat_id: string;
+  seq: number;
+  id: string;
+  sender_id: string;
+  sender_name: string;
+  content: string;
+  mobile_ref_id: string;
+  created_at: string;
+  expires_at: string | null;
+}
+
+interface PendingRow {
+  id: number;
+  chat_id: string;
+  chat_name: string;
+  message_id: string;
+  seq: number;
+  sender_id: string;
+  sender_name: string;
+  content: string;
+  created_at: string;
+  mentioned: number;
+}
+
+const MESSAGE_COLUMNS = `m.chat_id, m.seq, m.id, m.sender_id, u.name AS sender_name, m.content,
+  m.mobile_ref_id, m.created_at, m.expires_at`;
+const NOT_EXPIRED = `(m.expires_at IS NULL OR m.expires_at > @now)`;
+/** Unread counts stop counting here; the UI shows "9999+". */
+const UNREAD_COUNT_CAP = 9_999;
+
+function toChat(row: ChatRow): ChatInfo {
+  return {
+    id: row.id,
+    kind: row.kind,
+    name: row.name,
+    visibility: row.visibility,
+    ephemeral_ttl_s: row.ephemeral_ttl_s,
+    is_main: row.is_main === 1,
+    dm_user_ids: row.dm_key === null ? [] : row.dm_key.split('|'),
+    last_seq: row.last_seq,
+    created_at: row.created_at,
+  };
+}
+
+function toMessage(row: MessageRow): WireMessage {
+  return {
+    chat_id: row.chat_id,
+    message_id: row.id,
+    seq: row.seq,
+    content: row.content,
+    sender_id: row.sender_id,
+    sender_name: row.sender_name,
+    timestamp: row.created_at,
+    expires_at: row.expires_at,
+    mobile_ref_id: row.mobile_ref_id,
+  };
+}
+
+/** The key that makes display names unique regardless of case and surrounding spaces. */
+export function nameKey(name: string): string {
+  return name.normalize('NFKC').trim().toLocaleLowerCase('en');
+}
+
+export function dmKey(userA: string, userB: string): string {
+  return [userA, userB].sort().join('|');
+}
+
+function isConstraintError(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    'code' in error &&
+    typeof error.code === 'string' &&
+    error.code.startsWith('SQLITE_CONSTRAINT')
+  );
+}
+
+export class SqliteStore implements Store {
+  readonly #db: Db;
+  readonly #maxPendingPerUser: number;
+  readonly #stmts: ReturnType<typeof prepareStatements>;
+  readonly #appendBatch: (requests: readonly AppendRequest[]) => AppendResult[];
+
+  constructor(options: SqliteStoreOptions) {
+    this.#db = new Database(
+      options.path,
+      options.nativeBinding === undefined ? {} : { nativeBinding: options.nativeBinding },
+    );
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma(`synchronous = ${options.synchronous}`);
+    this.#db.pragma('foreign_keys = ON');
+    this.#db.pragma('busy_timeout = 5000');
+    migrate(this.#db);
+    this.#maxPendingPerUser = options.maxPendingPerUser;
+    this.#stmts = prepareStatements(this.#db);
+    const appendOne = this.#db.transaction((request: AppendRequest) => this.#appendOne(request));
+    this.#appendBatch = this.#db.transaction((requests: readonly AppendRequest[]) => {
+      const results = requests.map((request): AppendResult => {
+        try {
+          return appendOne(request);
+        } catch (error) {
+          // A constraint on one message (say, a sender deleted meanwhile) fails only that one;
+          // anything else (disk full, I/O) aborts the whole batch below.
+          if (isConstraintError(error)) return failure('storage_error');
+          throw error;
+        }
+      });
+      const notified = new Set(requests.flatMap((request) => request.notifyUserIds));
+      for (const userId of notified) {
+        this.#stmts.prunePending.run({ user_id: userId, keep: this.#maxPendingPerUser });
+      }
+      return results;
+    });
+  }
+
+  /** For tests and operations: `PRAGMA integrity_check`. */
+  integrityCheck(): string {
+    return String(this.#db.pragma('integrity_check', { simple: true }));
+  }
+
+  #appendOne(request: AppendRequest): AppendResult {
+    const s = this.#stmts;
+    const existing = s.findDuplicate.get({
+      chat_id: request.chatId,
+      sender_id: request.senderId,
+      mobile_ref_id: request.mobileRefId,
+    }) as MessageRow | undefined;
+    if (existing !== undefined) return { ok: true, message: toMessage(existing), duplicate: true };
+
+    const chat = s.getChat.get(request.chatId) as ChatRow | undefined;
+    if (chat === undefined) return failure('not_found', 'chat does not exist');
+    const sender = this.#stmts.getUser.get(request.senderId) as StoredUser | undefined;
+    if (sender === undefined) return failure('not_found', 'sender does not exist');
+
+    const seq = chat.last_seq + 1;
+    const createdAt = request.now.toISOString();
+    const expiresAt =
+      chat.ephemeral_ttl_s === null
+        ? null
+        : new Date(request.now.getTime() + chat.ephemeral_ttl_s * 1000).toISOString();
+    s.bumpSeq.run({ id: request.chatId, seq });
+    s.insertMessage.run({
+      chat_id: request.chatId,
+      seq,
+      id: request.messageId,
+      sender_id: request.senderId,
+      content: request.content,
+      mobile_ref_id: request.mobileRefId,
+      created_at: createdAt,
+      expires_at: expiresAt,
+    });
+    s.advanceRead.run({ chat_id: request.chatId, user_id: request.senderId, seq });
+    const mentioned = new Set(request.mentionedUserIds);
+    for (const userId of request.notifyUserIds) {
+      s.insertPending.run({
+        user_id: userId,
+        chat_id: request.chatId,
+        seq,
+        mentioned: mentioned.has(userId) ? 1 : 0,
+      });
+    }
+    return {
+      ok: true,
+      duplicate: false,
+      message: {
+        chat_id: request.chatId,
+        message_id: request.messageId,
+        seq,
+        content: request.content,
+        sender_id: request.senderId,
+        sender_name: sender.name,
+        timestamp: createdAt,
+        expires_at: expiresAt,
+        mobile_ref_id: request.mobileRefId,
+      },
+    };
+  }
+
+  async getMeta(key: string): Promise<string | null> {
+    const row = this.#stmts.getMeta.get(key) as { value: string } | undefined;
+    return row?.value ?? null;
+  }
+
+  async putMetaIfAbsent(key: string, value: string): Promise<string> {
+    this.#stmts.putMeta.run(key, value);
+    return (await this.getMeta(key)) ?? value;
+  }
+
+  async getUser(id: string): Promise<StoredUser | null> {
+    return (this.#stmts.getUser.get(id) as StoredUser | undefined) ?? null;
+  }
+
+  async findUserByName(name: string): Promise<StoredUser | null> {
+    return (this.#stmts.findUserByName.get(nameKey(name)) as StoredUser | undefined) ?? null;
+  }
+
+  async createUser(user: { id: string; name: string; now: Date }): Promise<StoredUser | null> {
+    const row = { id: user.id, name: user.name, created_at: user.now.toISOString() };
+    try {
+      this.#stmts.insertUser.run({ ...row, name_key: nameKey(user.name) });
+    } catch (error) {
+      if (isConstraintError(error)) return null;
+      throw error;
+    }
+    return row;
+  }
+
+  async upsertUser(user: { id: string; name: string; now: Date }): Promise<StoredUser> {
+    // Identity-provider names are not unique; the key carries the id so two "Ana"s can coexist.
+    this.#stmts.upsertUser.run({
+      id: user.id,
+      name: user.name,
+      name_key: `${nameKey(user.name)}#${user.id}`,
+      created_at: user.now.toISOString(),
+    });
+    return this.#stmts.getUser.get(user.id) as StoredUser;
+  }
+
+  async listUsers(limit: number): Promise<StoredUser[]> {
+    return this.#stmts.listUsers.all(limit) as StoredUser[];
+  }
+
+  async createChat(chat: NewChat): Promise<ChatInfo> {
+    const createdAt = chat.now.toISOString();
+    this.#db.transaction(() => {
+      this.#stmts.insertChat.run({
+        id: chat.id,
+        kind: 'room',
+        name: chat.name,
+        visibility: chat.visibility,
+        ephemeral_ttl_s: chat.ephemeralTtlS,
+        is_main: chat.isMain ? 1 : 0,
+        dm_key: null,
+        created_by: chat.createdBy,
+        created_at: createdAt,
+      });
+      if (chat.createdBy !== null) {
+        this.#stmts.insertMember.run({
+          chat_id: chat.id,
+          user_id: chat.createdBy,
+          joined_at: createdAt,
+        });
+      }
+    })();
+    return toChat(this.#stmts.getChat.get(chat.id) as ChatRow);
+  }
+
+  async getChat(id: string): Promise<ChatInfo | null> {
+    const row = this.#stmts.getChat.get(id) as ChatRow | undefined;
+    return row === undefined ? null : toChat(row);
+  }
+
+  async getMainChat(): Promise<ChatInfo | null> {
+    const row = this.#stmts.getMainChat.get() as ChatRow | undefined;
+    return row === undefined ? null : toChat(row);
+  }
+
+  async getOrCreateDm(input: {
+    id: string;
+    userA: string;
+    userB: string;
+    now: Date;
+  }): Promise<ChatInfo> {
+    const key = dmKey(input.userA, input.userB);
+    const createdAt = input.now.toISOString();
+    this.#db.transaction(() => {
+      if (this.#stmts.getDmByKey.get(key) !== undefined) return;
+      this.#stmts.insertChat.run({
+        id: input.id,
+        kind: 'dm',
+        name: '',
+        visibility: 'private',
+        ephemeral_ttl_s: null,
+        is_main: 0,
+        dm_key: key,
+        created_by: input.userA,
+        created_at: createdAt,
+      });
+      for (const userId of [input.userA, input.userB]) {
+        this.#stmts.insertMember.run({ chat_id: input.id, user_id: userId, joined_at: createdAt });
+      }
+    })();
+    return toChat(this.#stmts.getDmByKey.get(key) as ChatRow);
+  }
+
+  async listPublicChats(limit: number): Promise<ChatInfo[]> {
+    return (this.#stmts.listPublicChats.all(limit) as ChatRow[]).map(toChat);
+  }
+
+  async listChatsForUser(userId: string, now: Date): Promise<ChatSummary[]> {
+    const rows = this.#stmts.listChatsForUser.all({
+      user_id: userId,
+      now: now.toISOString(),
+      cap: UNREAD_COUNT_CAP,
+    }) as (ChatRow & { read_seq: number; unread_count: number })[];
+    return rows.map((row) => {
+      const last = this.#stmts.latestMessages.all({
+        chat_id: row.id,
+        before: Number.MAX_SAFE_INTEGER,
+        limit: 1,
+        now: now.toISOString(),
+      }) as MessageRow[];
+      return {
+        ...toChat(row),
+        read_seq: row.read_seq,
+        unread_count: row.unread_count,
+        last_message: last[0] === undefined ? null : toMessage(last[0]),
+      };
+    });
+  }
+
+  async addMember(chatId: string, userId: string, now: Date): Promise<void> {
+    this.#stmts.insertMember.run({
+      chat_id: chatId,
+      user_id: userId,
+      joined_at: now.toISOString(),
+    });
+  }
+
+  async removeMember(chatId: string, userId: string): Promise<void> {
+    this.#db.transaction(() => {
+      this.#stmts.deleteMember.run(chatId, userId);
+      this.#stmts.deletePendingForChat.run(userId, chatId);
+    })();
+  }
+
+  async getMembership(chatId: string, userId: string): Promise<Membership | null> {
+    return (this.#stmts.getMembership.get(chatId, userId) as Membership | undefined) ?? null;
+  }
+
+  async listMembers(chatId: string): Promise<StoredUser[]> {
+    return this.#stmts.listMembers.all(chatId) as StoredUser[];
+  }
+
+  async appendMessages(requests: readonly AppendRequest[]): Promise<AppendResult[]> {
+    try {
+      return this.#appendBatch(requests);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      return requests.map(() => failure('storage_error', `database write failed: ${message}`));
+    }
+  }
+
+  async messagesAfter(
+    chatId: string,
+    afterSeq: number,
+    limit: number,
+    now: Date,
+  ): Promise<WireMessage[]> {
+    const rows = this.#stmts.messagesAfter.all({
+      chat_id: chatId,
+      after: afterSeq,
+      limit,
+      now: now.toISOString(),
+    }) as MessageRow[];
+    return rows.map(toMessage);
+  }
+
+  async messagesBefore(
+    chatId: string,
+    beforeSeq: number | null,
+    limit: number,
+    now: Date,
+  ): Promise<WireMessage[]> {
+    const rows = this.#stmts.latestMessages.all({
+      chat_id: chatId,
+      before: beforeSeq ?? Number.MAX_SAFE_INTEGER,
+      limit,
+      now: now.toISOString(),
+    }) as MessageRow[];
+    return rows.reverse().map(toMessage);
+  }
+
+  async deleteExpired(now: Date): Promise<number> {
+    return this.#db.transaction(() => {
+      this.#stmts.deleteExpiredPending.run(now.toISOString());
+      return this.#stmts.deleteExpired.run(now.toISOString()).changes;
+    })();
+  }
+
+  async setReadSeq(chatId: string, userId: string, seq: number): Promise<number> {
+    return this.#db.transaction(() => {
+      this.#stmts.setReadSeq.run({ chat_id: chatId, user_id: userId, seq });
+      const row = this.#stmts.getMembership.get(chatId, userId) as Membership | undefined;
+      const readSeq = row?.read_seq ?? 0;
+      this.#stmts.deletePendingUpTo.run({ user_id: userId, chat_id: chatId, seq: readSeq });
+      return readSeq;
+    })();
+  }
+
+  async listPending(userId: string, limit: number, now: Date): Promise<NotificationPayload[]> {
+    const rows = this.#stmts.listPending.all({
+      user_id: userId,
+      limit,
+      now: now.toISOString(),
+    }) as PendingRow[];
+    return rows.map((row) => ({
+      id: row.id,
+      chat_id: row.chat_id,
+      chat_name: row.chat_name,
+      message_id: row.message_id,
+      seq: row.seq,
+      sender_id: row.sender_id,
+      sender_name: row.sender_name,
+      content: row.content,
+      timestamp: row.created_at,
+      mentioned: row.mentioned === 1,
+    }));
+  }
+
+  async ackPending(userId: string, ids: readonly number[]): Promise<number> {
+    return this.#db.transaction(() =>
+      ids.reduce((sum, id) => sum + this.#stmts.ackPending.run(id, userId).changes, 0),
+    )();
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+}
+
+function migrate(db: Db): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SQLITE_MIGRATIONS.length) {
+    throw new Error(
+      `database schema version ${current} is newer than this relay understands (${SQLITE_MIGRATIONS.length})`,
+    );
+  }
+  SQLITE_MIGRATIONS.slice(current).forEach((sql, index) => {
+    db.transaction(() => {
+      db.exec(sql);
+      db.pragma(`user_version = ${current + index + 1}`);
+    })();
+  });
+}
+
+function prepareStatements(db: Db) {
+  const p = (sql: string): Statement => db.prepare(sql);
+  return {
+    getMeta: p('SELECT value FROM meta WHERE key = ?'),
+    putMeta: p('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
+    getUser: p('SELECT id, name, created_at FROM users WHERE id = ?'),
+    findUserByName: p('SELECT id, name, created_at FROM users WHERE name_key = ?'),
+    insertUser: p(
+      'INSERT INTO users (id, name, name_key, created_at) VALUES (@id, @name, @name_key, @created_at)',
+    ),
+    upsertUser: p(`INSERT INTO users (id, name, name_key, created_at)
+      VALUES (@id, @name, @name_key, @created_at)
+      ON CONFLICT (id) DO UPDATE SET name = excluded.name, name_key = excluded.name_key`),
+    listUsers: p('SELECT id, name, created_at FROM users ORDER BY name_key LIMIT ?'),
+    insertChat: p(`INSERT INTO chats
+      (id, kind, name, visibility, ephemeral_ttl_s, is_main, dm_key, created_by, created_at)
+      VALUES (@id, @kind, @name, @visibility, @ephemeral_ttl_s, @is_main, @dm_key, @created_by,
+        @created_at)`),
+    getChat: p('SELECT * FROM chats WHERE id = ?'),
+    getMainChat: p('SELECT * FROM chats WHERE is_main = 1 LIMIT 1'),
+    getDmByKey: p('SELECT * FROM chats WHERE dm_key = ?'),
+    listPublicChats: p(
+      `SELECT * FROM chats WHERE kind = 'room' AND visibility = 'public' ORDER BY name LIMIT ?`,
+    ),
+    listChatsForUser: p(`SELECT c.*, cm.read_seq,
+        (SELECT count(*) FROM (SELECT 1 FROM messages m
+          WHERE m.chat_id = c.id AND m.seq > cm.read_seq AND m.sender_id != cm.user_id
+            AND ${NOT_EXPIRED} LIMIT @cap)) AS unread_count
+      FROM chat_members cm JOIN chats c ON c.id = cm.chat_id
+      WHERE cm.user_id = @user_id
+      ORDER BY c.kind DESC, c.name`),
+    insertMember: p(`INSERT INTO chat_members (chat_id, user_id, read_seq, joined_at)
+      VALUES (@chat_id, @user_id, 0, @joined_at) ON CONFLICT DO NOTHING`),
+    deleteMember: p('DELETE FROM chat_members WHERE chat_id = ? AND user_id = ?'),
+    getMembership: p('SELECT read_seq FROM chat_members WHERE chat_id = ? AND user_id = ?'),
+    listMembers: p(`SELECT u.id, u.name, u.created_at FROM chat_members cm
+      JOIN users u ON u.id = cm.user_id WHERE cm.chat_id = ?`),
+    findDuplicate: p(`SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id
+      WHERE m.chat_id = @chat_id AND m.sender_id = @sender_id AND m.mobile_ref_id = @mobile_ref_id`),
+    bumpSeq: p('UPDATE chats SET last_seq = @seq WHERE id = @id'),
+    insertMessage: p(`INSERT INTO messages
+      (chat_id, seq, id, sender_id, content, mobile_ref_id, created_at, expires_at)
+      VALUES (@chat_id, @seq, @id, @sender_id, @content, @mobile_ref_id, @created_at, @expires_at)`),
+    advanceRead: p(`UPDATE chat_members SET read_seq = max(read_seq, @seq)
+      WHERE chat_id = @chat_id AND user_id = @user_id`),
+    insertPending: p(`INSERT INTO pending_notifications (user_id, chat_id, seq, mentioned)
+      VALUES (@user_id, @chat_id, @seq, @mentioned)`),
+    prunePending: p(`DELETE FROM pending_notifications WHERE user_id = @user_id AND id <= (
+      SELECT id FROM pending_notifications WHERE user_id = @user_id
+      ORDER BY id DESC LIMIT 1 OFFSET @keep)`),
+    messagesAfter: p(`SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id
+      WHERE m.chat_id = @chat_id AND m.seq > @after AND ${NOT_EXPIRED}
+      ORDER BY m.seq LIMIT @limit`),
+    latestMessages: p(`SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id
+      WHERE m.chat_id = @chat_id AND m.seq < @before AND ${NOT_EXPIRED}
+      ORDER BY m.seq DESC LIMIT @limit`),
+    deleteExpiredPending: p(`DELETE FROM pending_notifications WHERE EXISTS (
+      SELECT 1 FROM messages m WHERE m.chat_id = pending_notifications.chat_id
+        AND m.seq = pending_notifications.seq AND m.expires_at <= ?)`),
+    deleteExpired: p('DELETE FROM messages WHERE expires_at <= ?'),
+    setReadSeq: p(`UPDATE chat_members
+      SET read_seq = max(read_seq, min(@seq, (SELECT last_seq FROM chats WHERE id = @chat_id)))
+      WHERE chat_id = @chat_id AND user_id = @user_id`),
+    deletePendingUpTo: p(`DELETE FROM pending_notifications
+      WHERE user_id = @user_id AND chat_id = @chat_id AND seq <= @seq`),
+    deletePendingForChat: p('DELETE FROM pending_notifications WHERE user_id = ? AND chat_id = ?'),
+    listPending: p(`SELECT p.id, p.chat_id,
+        CASE WHEN c.kind = 'dm' THEN u.name ELSE c.name END AS chat_name,
+        m.id AS message_id, p.seq, m.sender_id, u.name AS sender_name, m.content, m.created_at,
+        p.mentioned
+      FROM pending_notifications p
+      JOIN chat_members cm ON cm.chat_id = p.chat_id AND cm.user_id = p.user_id
+      JOIN messages m ON m.chat_id = p.chat_id AND m.seq = p.seq
+      JOIN users u ON u.id = m.sender_id
+      JOIN chats c ON c.id = p.chat_id
+      WHERE p.user_id = @user_id AND ${NOT_EXPIRED}
+      ORDER BY p.id LIMIT @limit`),
+    ackPending: p('DELETE FROM pending_notifications WHERE id = ? AND user_id = ?'),
+  } satisfies Record<string, Statement>;
+}

@@ -1,0 +1,108 @@
+/**
+ * The storage contract. SQLite implements it for a single host; PostgreSQL implements it for a
+ * cluster. Every method is async so both fit; the relay never touches SQL outside a Store.
+ */
+import type { Failure } from './protocol/errors.js';
+import type {
+  ChatInfo,
+  ChatSummary,
+  NotificationPayload,
+  Visibility,
+  WireMessage,
+} from './protocol/events.js';
+
+export interface StoredUser {
+  id: string;
+  name: string;
+  created_at: string;
+}
+
+export interface NewChat {
+  id: string;
+  name: string;
+  visibility: Visibility;
+  ephemeralTtlS: number | null;
+  isMain: boolean;
+  createdBy: string | null;
+  now: Date;
+}
+
+/** One message to append. The writer batches many into one call (group commit). */
+export interface AppendRequest {
+  messageId: string;
+  chatId: string;
+  senderId: string;
+  content: string;
+  mobileRefId: string;
+  now: Date;
+  /** Members with no live delivery: they get a pending notification in the same transaction. */
+  notifyUserIds: readonly string[];
+  /** Members mentioned by @name: their notifications carry `mentioned: true`. */
+  mentionedUserIds: readonly string[];
+  /** Not stored: the socket connection that sent it, excluded from the broadcast. */
+  originConnectionId: string | null;
+}
+
+export type AppendResult = { ok: true; message: WireMessage; duplicate: boolean } | Failure;
+
+export interface Membership {
+  read_seq: number;
+}
+
+export interface Store {
+  /** Free-form settings kept with the data (the relay's token secret, schema facts). */
+  getMeta(key: string): Promise<string | null>;
+  /** Sets the key unless it already has a value; returns the value that is stored now. */
+  putMetaIfAbsent(key: string, value: string): Promise<string>;
+
+  getUser(id: string): Promise<StoredUser | null>;
+  findUserByName(name: string): Promise<StoredUser | null>;
+  /** Creates a user; returns null when the name (case-insensitive) is taken. */
+  createUser(user: { id: string; name: string; now: Date }): Promise<StoredUser | null>;
+  /** For identity-provider users: creates or renames the user with this id. */
+  upsertUser(user: { id: string; name: string; now: Date }): Promise<StoredUser>;
+  listUsers(limit: number): Promise<StoredUser[]>;
+
+  createChat(chat: NewChat): Promise<ChatInfo>;
+  getChat(id: string): Promise<ChatInfo | null>;
+  getMainChat(): Promise<ChatInfo | null>;
+  /** The one DM between two users, created on first use (both become members). */
+  getOrCreateDm(input: { id: string; userA: string; userB: string; now: Date }): Promise<ChatInfo>;
+  listPublicChats(limit: number): Promise<ChatInfo[]>;
+  listChatsForUser(userId: string, now: Date): Promise<ChatSummary[]>;
+
+  /** Idempotent. */
+  addMember(chatId: string, userId: string, now: Date): Promise<void>;
+  removeMember(chatId: string, userId: string): Promise<void>;
+  getMembership(chatId: string, userId: string): Promise<Membership | null>;
+  /** Every member with their display name (mentions are matched against names). */
+  listMembers(chatId: string): Promise<StoredUser[]>;
+
+  /**
+   * Appends messages in order, each with the next per-chat seq, in as few transactions as the
+   * backend allows. A result per request, in request order. A repeated (chat, sender,
+   * mobile_ref_id) returns the original message with `duplicate: true` and stores nothing.
+   * When the whole batch cannot be written, every result is a `storage_error` failure and
+   * nothing is stored.
+   */
+  appendMessages(requests: readonly AppendRequest[]): Promise<AppendResult[]>;
+  /** Messages with seq > afterSeq, oldest first, at most `limit`, expired ones excluded. */
+  messagesAfter(chatId: string, afterSeq: number, limit: number, now: Date): Promise<WireMessage[]>;
+  /** The newest messages with seq < beforeSeq (or the newest of all), returned oldest first. */
+  messagesBefore(
+    chatId: string,
+    beforeSeq: number | null,
+    limit: number,
+    now: Date,
+  ): Promise<WireMessage[]>;
+  /** Deletes expired messages of ephemeral chats; returns how many went. */
+  deleteExpired(now: Date): Promise<number>;
+
+  /** Moves the read marker forward (never back, never past last_seq); returns the marker. */
+  setReadSeq(chatId: string, userId: string, seq: number): Promise<number>;
+
+  listPending(userId: string, limit: number, now: Date): Promise<NotificationPayload[]>;
+  ackPending(userId: string, ids: readonly number[]): Promise<number>;
+
+  close(): Promise<void>;
+}
