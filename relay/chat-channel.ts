@@ -29,16 +29,11 @@ export async function joinChat(
   const { connection } = inbound;
   const params = validate(chatJoinParams, payload);
   if (!params.ok) return replyError(inbound, params);
-  const opened = await deps.service.openChat(inbound.chatId, connection.user);
-  if (!opened.ok) return replyError(inbound, opened);
-  if (connection.closed) return;
-  // Phoenix semantics: a second join of the same topic replaces the first.
-  const previous = connection.subscriptions.get(inbound.topic);
-  if (previous !== undefined) {
-    leaveChat(deps, previous);
-    connection.send(encodeFrame(previous.joinRef, null, inbound.topic, 'phx_close', {}));
-  }
-  if (connection.subscriptions.size >= deps.limits.maxJoinsPerConnection) {
+  // Checked before openChat, which makes a visitor of a public room a member: a refused join
+  // changes nothing. Re-joining a topic replaces its subscription, so it does not count twice.
+  const joined =
+    connection.subscriptions.size - (connection.subscriptions.has(inbound.topic) ? 1 : 0);
+  if (joined >= deps.limits.maxJoinsPerConnection) {
     connection.strike('too_many_joins');
     return replyError(
       inbound,
@@ -47,6 +42,15 @@ export async function joinChat(
         `at most ${deps.limits.maxJoinsPerConnection} topics per connection`,
       ),
     );
+  }
+  const opened = await deps.service.openChat(inbound.chatId, connection.user);
+  if (!opened.ok) return replyError(inbound, opened);
+  if (connection.closed) return;
+  // Phoenix semantics: a second join of the same topic replaces the first.
+  const previous = connection.subscriptions.get(inbound.topic);
+  if (previous !== undefined) {
+    leaveChat(deps, previous);
+    connection.send(encodeFrame(previous.joinRef, null, inbound.topic, 'phx_close', {}));
   }
   // Subscribe before reading history, holding live frames, so nothing falls between the two.
   const subscription: Subscription = {
@@ -95,8 +99,11 @@ export async function joinChat(
     read_seq: opened.readSeq,
   };
   replyOk(inbound, reply);
-  // With has_more the client pages the rest over HTTP; live frames after it are still in order.
-  releaseHeld(subscription, hasMore ? Number.MAX_SAFE_INTEGER : Math.max(lastSent, sinceSeq ?? 0));
+  // Held live frames the reply already covers are dropped. After a capped resume the client
+  // pages up to `last_seq` over HTTP, so only frames past it are still needed.
+  const covered =
+    hasMore && sinceSeq !== undefined ? reply.last_seq : Math.max(lastSent, sinceSeq ?? 0);
+  releaseHeld(subscription, covered);
 
   const meta = {
     phx_ref: `${connection.id}:${inbound.joinRef}`,

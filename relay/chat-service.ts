@@ -11,7 +11,7 @@ import type {
   NotificationPayload,
   WireMessage,
 } from './protocol/events.js';
-import { chatTopic, notificationsTopic } from './protocol/topics.js';
+import { chatTopic, notificationsTopics } from './protocol/topics.js';
 import type { Bus } from './bus.js';
 import type { Hub } from './hub.js';
 import { newId, newMessageId } from './ids.js';
@@ -136,7 +136,7 @@ export class ChatService {
       if (!fanoutAll && !mentioned.includes(userId)) continue;
       const live =
         this.#d.hub.userJoined(userId, topic) ||
-        this.#d.hub.userJoined(userId, notificationsTopic(userId));
+        notificationsTopics(userId).some((inbox) => this.#d.hub.userJoined(userId, inbox));
       if (!live) notifyUserIds.push(userId);
     }
     const stored = this.#d.writer.write({

@@ -69,10 +69,14 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
 
   const limits: Partial<RelayLimits> = {};
   for (const entry of values.limit ?? []) {
-    const [key, value] = entry.split('=', 2);
+    // Split at the first '=' only: split('=', 2) would silently drop the "=00" of "x=40=00".
+    const equals = entry.indexOf('=');
+    const key = equals === -1 ? undefined : entry.slice(0, equals);
+    const value = equals === -1 ? undefined : entry.slice(equals + 1);
     if (
       key === undefined ||
-      !(key in DEFAULT_LIMITS) ||
+      // Own keys only: `in` would also accept inherited names such as "toString".
+      !Object.hasOwn(DEFAULT_LIMITS, key) ||
       value === undefined ||
       !/^\d+$/.test(value)
     ) {

@@ -1,21 +1,27 @@
 /** The standalone relay process: `parley-relay` / `npm run relay`. SIGTERM closes cleanly. */
+import type { Logger } from 'pino';
 import { parseCli, USAGE } from './cli-args.js';
 import { createLogger } from './logger.js';
+import { resolveOptions } from './options.js';
 import { startRelay } from './relay.js';
 
 async function main(): Promise<void> {
   let parsed;
+  let logger: Logger;
   try {
     parsed = parseCli(process.argv.slice(2), process.env);
+    if (parsed.help) {
+      process.stdout.write(USAGE);
+      return;
+    }
+    // Values the parser accepts can still be out of range (--port 70000, a short secret, an
+    // unknown log level): those are usage errors too (exit 2), not start-up failures (exit 1).
+    resolveOptions(parsed.options);
+    logger = createLogger(parsed.logLevel);
   } catch (error) {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
     process.exit(2);
   }
-  if (parsed.help) {
-    process.stdout.write(USAGE);
-    return;
-  }
-  const logger = createLogger(parsed.logLevel);
   const relay = await startRelay({ ...parsed.options, logger });
   let stopping = false;
   const stop = (signal: string): void => {

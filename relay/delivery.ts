@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import { encodeFrame } from './protocol/frame.js';
 import type { NotificationPayload, WireMessage } from './protocol/events.js';
-import { chatTopic, notificationsTopic } from './protocol/topics.js';
+import { chatTopic, notificationsTopics } from './protocol/topics.js';
 import type { Bus, BusEvent } from './bus.js';
 import type { Hub } from './hub.js';
 import type { MembershipCache } from './membership-cache.js';
@@ -32,8 +32,10 @@ export function startDelivery(deps: DeliveryDeps): () => void {
     let chatName: string | null = null;
     for (const member of members.values()) {
       if (member.id === message.sender_id || !hub.isOnline(member.id)) continue;
-      const inbox = notificationsTopic(member.id);
-      if (hub.subscribers(inbox).size === 0 || hub.userJoined(member.id, topic)) continue;
+      const inboxes = notificationsTopics(member.id).filter(
+        (inbox) => hub.subscribers(inbox).size > 0,
+      );
+      if (inboxes.length === 0 || hub.userJoined(member.id, topic)) continue;
       mentioned ??= new Set(findMentions(message.content, members.values()));
       if (chatName === null) {
         const chat = await deps.store.getChat(message.chat_id);
@@ -50,7 +52,9 @@ export function startDelivery(deps: DeliveryDeps): () => void {
         timestamp: message.timestamp,
         mentioned: mentioned.has(member.id),
       };
-      hub.broadcast(inbox, encodeFrame(null, null, inbox, 'new_notification', payload));
+      for (const inbox of inboxes) {
+        hub.broadcast(inbox, encodeFrame(null, null, inbox, 'new_notification', payload));
+      }
     }
   }
 

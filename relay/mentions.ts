@@ -14,8 +14,9 @@ export function findMentions(content: string, members: Iterable<StoredUser>): st
     const needle = `@${member.name.toLocaleLowerCase('en')}`;
     let at = text.indexOf(needle);
     while (at !== -1) {
-      const next = text[at + needle.length];
-      if (next === undefined || !NAME_CONTINUES.test(next)) {
+      // A whole code point: a letter outside the BMP (say 𠀋) must continue the name too.
+      const next = text.codePointAt(at + needle.length);
+      if (next === undefined || !NAME_CONTINUES.test(String.fromCodePoint(next))) {
         found.push(member.id);
         break;
       }

@@ -169,7 +169,10 @@ export function resolveOptions(input: RelayOptionsInput = {}): RelayOptions {
     limits: { ...DEFAULT_LIMITS },
   };
   for (const [key, value] of Object.entries(limitsInput ?? {})) {
-    if (!(key in DEFAULT_LIMITS)) throw new RelayOptionsError(`limits.${key}`, 'unknown limit');
+    // Own keys only: `in` would also accept inherited names such as "toString".
+    if (!Object.hasOwn(DEFAULT_LIMITS, key)) {
+      throw new RelayOptionsError(`limits.${key}`, 'unknown limit');
+    }
     if (value === undefined) continue;
     positiveInteger(`limits.${key}`, value);
     options.limits[key as keyof RelayLimits] = value;

@@ -128,11 +128,16 @@ export class SqliteStore implements Store {
       options.path,
       options.nativeBinding === undefined ? {} : { nativeBinding: options.nativeBinding },
     );
-    this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma(`synchronous = ${options.synchronous}`);
-    this.#db.pragma('foreign_keys = ON');
-    this.#db.pragma('busy_timeout = 5000');
-    migrate(this.#db);
+    try {
+      migrate(this.#db);
+      this.#db.pragma('journal_mode = WAL');
+      this.#db.pragma(`synchronous = ${options.synchronous}`);
+      this.#db.pragma('foreign_keys = ON');
+      this.#db.pragma('busy_timeout = 5000');
+    } catch (error) {
+      this.#db.close();
+      throw error;
+    }
     this.#maxPendingPerUser = options.maxPendingPerUser;
     this.#stmts = prepareStatements(this.#db);
     const appendOne = this.#db.transaction((request: AppendRequest) => this.#appendOne(request));

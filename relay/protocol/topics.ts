@@ -14,6 +14,11 @@ export function notificationsTopic(userId: string): string {
   return `notifications:${userId}`;
 }
 
+/** Both spellings of a user's notifications topic (see parseTopic); either may be joined. */
+export function notificationsTopics(userId: string): [string, string] {
+  return [`notifications:${userId}`, `notification:${userId}`];
+}
+
 /** Parses a topic; null for anything the relay does not serve. */
 export function parseTopic(topic: string): Topic | null {
   if (topic === 'phoenix') return { kind: 'phoenix' };

@@ -1,0 +1,241 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseCli, USAGE } from './cli-args.js';
+import { RelayOptionsError, resolveOptions, type RelayOptionsInput } from './options.js';
+
+/** Parses and expects options (not --help). */
+function options(argv: string[], env: NodeJS.ProcessEnv = {}): RelayOptionsInput {
+  const result = parseCli(argv, env);
+  if (result.help) throw new Error('unexpected --help result');
+  return result.options;
+}
+
+function logLevel(argv: string[], env: NodeJS.ProcessEnv = {}): string {
+  const result = parseCli(argv, env);
+  if (result.help) throw new Error('unexpected --help result');
+  return result.logLevel;
+}
+
+function cliError(argv: string[], env: NodeJS.ProcessEnv = {}): RelayOptionsError {
+  try {
+    parseCli(argv, env);
+  } catch (error) {
+    if (error instanceof RelayOptionsError) return error;
+    throw error;
+  }
+  throw new Error(`parseCli accepted ${argv.join(' ')}`);
+}
+
+describe('parseCli', () => {
+  it('uses the standalone defaults with no flags and no environment', () => {
+    expect(parseCli([], {})).toEqual({
+      help: false,
+      logLevel: 'info',
+      options: {
+        port: 4000,
+        host: '0.0.0.0',
+        dataDir: './data',
+        mainRoomName: 'general',
+        passcode: null,
+        jwtSecret: null,
+        durability: 'full',
+        limits: {},
+        auth: { mode: 'relay' },
+      },
+    });
+  });
+
+  it('answers --help and -h', () => {
+    expect(parseCli(['--help'], {})).toEqual({ help: true });
+    expect(parseCli(['-h', '--port', 'x'], {})).toEqual({ help: true });
+    expect(USAGE).toContain('--limit NAME=VALUE');
+  });
+
+  it('reads every flag', () => {
+    const argv = [
+      '--port=0',
+      '--host',
+      '127.0.0.1',
+      '--data',
+      '/srv/parley',
+      '--main-room',
+      'lobby',
+      '--passcode',
+      'letmein',
+      '--jwt-secret',
+      'j'.repeat(32),
+      '--durability',
+      'normal',
+      '--log-level',
+      'debug',
+    ];
+    expect(options(argv)).toEqual({
+      port: 0,
+      host: '127.0.0.1',
+      dataDir: '/srv/parley',
+      mainRoomName: 'lobby',
+      passcode: 'letmein',
+      jwtSecret: 'j'.repeat(32),
+      durability: 'normal',
+      limits: {},
+      auth: { mode: 'relay' },
+    });
+    expect(logLevel(argv)).toBe('debug');
+  });
+
+  it('falls back to PARLEY_* environment variables', () => {
+    const env = {
+      PARLEY_PORT: '5000',
+      PARLEY_HOST: '::1',
+      PARLEY_DATA_DIR: '/env/data',
+      PARLEY_MAIN_ROOM: 'env-room',
+      PARLEY_PASSCODE: 'env-pass',
+      PARLEY_JWT_SECRET: 'e'.repeat(32),
+      PARLEY_DURABILITY: 'normal',
+      PARLEY_LOG_LEVEL: 'warn',
+    };
+    expect(options([], env)).toMatchObject({
+      port: 5000,
+      host: '::1',
+      dataDir: '/env/data',
+      mainRoomName: 'env-room',
+      passcode: 'env-pass',
+      jwtSecret: 'e'.repeat(32),
+      durability: 'normal',
+    });
+    expect(logLevel([], env)).toBe('warn');
+  });
+
+  it('lets flags beat the environment', () => {
+    const env = { PARLEY_PORT: '5000', PARLEY_HOST: '::1', PARLEY_LOG_LEVEL: 'warn' };
+    expect(options(['--port', '6000', '--host', '10.0.0.1'], env)).toMatchObject({
+      port: 6000,
+      host: '10.0.0.1',
+    });
+    expect(logLevel(['--log-level', 'error'], env)).toBe('error');
+  });
+
+  it('--memory keeps everything in memory, whatever --data or PARLEY_DATA_DIR say', () => {
+    expect(options(['--memory'])).toMatchObject({ dataDir: null });
+    expect(options(['--memory', '--data', '/x'], { PARLEY_DATA_DIR: '/y' })).toMatchObject({
+      dataDir: null,
+    });
+  });
+
+  it('rejects a port that is not a number', () => {
+    for (const port of ['abc', '-1', '4000x', '', '1e3']) {
+      const error = cliError([`--port=${port}`]);
+      expect(error.option).toBe('port');
+      expect(error.code).toBe('ERR_RELAY_OPTION');
+    }
+    expect(cliError([], { PARLEY_PORT: 'eighty' }).option).toBe('port');
+  });
+
+  it('leaves out-of-range ports to resolveOptions', () => {
+    const error = (() => {
+      try {
+        resolveOptions(options(['--port', '70000']));
+      } catch (caught) {
+        return caught;
+      }
+      return null;
+    })();
+    expect(error).toBeInstanceOf(RelayOptionsError);
+    expect((error as RelayOptionsError).option).toBe('port');
+  });
+
+  it('rejects an unknown durability', () => {
+    expect(cliError(['--durability', 'paranoid']).option).toBe('durability');
+    expect(cliError([], { PARLEY_DURABILITY: 'FULL' }).option).toBe('durability');
+  });
+
+  it('parses repeated --limit NAME=VALUE', () => {
+    expect(
+      options(['--limit', 'maxMessageChars=4000', '--limit', 'joinHistory=20']).limits,
+    ).toEqual({ maxMessageChars: 4000, joinHistory: 20 });
+    expect(options(['--limit', 'joinHistory=20', '--limit', 'joinHistory=30']).limits).toEqual({
+      joinHistory: 30,
+    });
+  });
+
+  it('rejects a malformed --limit, naming it and listing the valid names', () => {
+    for (const entry of [
+      'maxMessageChars',
+      'maxMessageChars=',
+      '=4000',
+      'maxMessageChars=abc',
+      'maxMessageChars=-1',
+      'maxMessageChars=4.5',
+      'maxMessageChars=40=00',
+      'maxMessageSize=4000',
+      'toString=5',
+      '__proto__=5',
+    ]) {
+      const error = cliError(['--limit', entry]);
+      expect(error.option, entry).toBe(`limit ${entry}`);
+      expect(error.message).toContain('maxMessageChars');
+    }
+  });
+
+  it('rejects unknown flags', () => {
+    expect(() => parseCli(['--prot', '80'], {})).toThrow(/--prot/);
+  });
+
+  it('stays in relay mode without an identity-provider key, ignoring issuer/audience', () => {
+    expect(options([], { PARLEY_IDP_ISSUER: 'idp', PARLEY_IDP_AUDIENCE: 'parley' }).auth).toEqual({
+      mode: 'relay',
+    });
+  });
+
+  it('switches to jwt mode with an HS256 secret, from a flag or the environment', () => {
+    expect(options(['--idp-secret', 's3cret', '--idp-issuer', 'https://idp']).auth).toEqual({
+      mode: 'jwt',
+      secret: 's3cret',
+      issuer: 'https://idp',
+    });
+    expect(options([], { PARLEY_IDP_SECRET: 'env', PARLEY_IDP_AUDIENCE: 'parley' }).auth).toEqual({
+      mode: 'jwt',
+      secret: 'env',
+      audience: 'parley',
+    });
+  });
+
+  it('switches to jwt mode with a JWKS URL', () => {
+    expect(options(['--jwks-url', 'https://idp/jwks']).auth).toEqual({
+      mode: 'jwt',
+      jwksUrl: 'https://idp/jwks',
+    });
+  });
+
+  it('reads the PEM public key from the given file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parley-cli-'));
+    try {
+      const file = join(dir, 'idp.pem');
+      const pem = '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n';
+      writeFileSync(file, pem);
+      expect(options([], { PARLEY_IDP_PUBLIC_KEY: file }).auth).toEqual({
+        mode: 'jwt',
+        publicKeyPem: pem,
+      });
+      expect(() => options(['--idp-public-key', join(dir, 'missing.pem')])).toThrow(/ENOENT/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('passes two key sources through, for resolveOptions to refuse', () => {
+    const input = options(['--idp-secret', 's', '--jwks-url', 'https://idp/jwks']);
+    expect(() => resolveOptions(input)).toThrow(RelayOptionsError);
+    expect(() => resolveOptions(input)).toThrow(/exactly one of/);
+  });
+
+  it('produces options resolveOptions accepts', () => {
+    const resolved = resolveOptions(
+      options(['--port', '0', '--memory', '--limit', 'maxMessageChars=4000']),
+    );
+    expect(resolved).toMatchObject({ port: 0, dataDir: null });
+    expect(resolved.limits.maxMessageChars).toBe(4000);
+  });
+});
