@@ -33,6 +33,32 @@ const rooms = [
   },
 ];
 
+/** renderer/ runs in the browser: the wire contract from relay/protocol/ and nothing else of relay/. */
+const rendererRoom = {
+  files: ['renderer/**/*.ts', 'renderer/**/*.tsx'],
+  ignores: ['renderer/**/*.test.ts'],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        paths: [
+          {
+            name: 'electron',
+            message: 'renderer/ never imports electron: use the preload bridge.',
+          },
+        ],
+        patterns: [
+          {
+            regex: '^(\\.\\./)+relay/(?!protocol/)',
+            message: 'renderer/ may import relay/protocol/ only.',
+          },
+          { group: ['node:*'], message: 'renderer/ runs in the browser: no node:* modules.' },
+        ],
+      },
+    ],
+  },
+};
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', 'test-results/', 'playwright-report/'] },
   js.configs.recommended,
@@ -40,7 +66,10 @@ export default tseslint.config(
   {
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
       'no-empty': ['error', { allowEmptyCatch: false }],
     },
   },
@@ -57,4 +86,5 @@ export default tseslint.config(
       ],
     },
   })),
+  rendererRoom,
 );

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCli, USAGE } from './cli-args.js';
 import { RelayOptionsError, resolveOptions, type RelayOptionsInput } from './options.js';
+import { defaultWebDir } from './web-dir.js';
 
 /** Parses and expects options (not --help). */
 function options(argv: string[], env: NodeJS.ProcessEnv = {}): RelayOptionsInput {
@@ -41,6 +42,7 @@ describe('parseCli', () => {
         passcode: null,
         jwtSecret: null,
         durability: 'full',
+        webDir: defaultWebDir(),
         limits: {},
         auth: { mode: 'relay' },
       },
@@ -70,6 +72,8 @@ describe('parseCli', () => {
       'normal',
       '--log-level',
       'debug',
+      '--web',
+      '/srv/web',
     ];
     expect(options(argv)).toEqual({
       port: 0,
@@ -79,6 +83,7 @@ describe('parseCli', () => {
       passcode: 'letmein',
       jwtSecret: 'j'.repeat(32),
       durability: 'normal',
+      webDir: '/srv/web',
       limits: {},
       auth: { mode: 'relay' },
     });

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { defaultWebDir } from './web-dir.js';
 import {
   DEFAULT_LIMITS,
   RelayOptionsError,
@@ -29,6 +30,7 @@ Usage: parley-relay [options]      (npm run relay -- [options])
   --idp-audience AUD       PARLEY_IDP_AUDIENCE      required "aud" of company JWTs
   --durability full|normal PARLEY_DURABILITY        fsync every commit (full, default) or not
   --limit NAME=VALUE       (repeatable)             override a limit, e.g. --limit maxMessageChars=4000
+  --web DIR                PARLEY_WEB_DIR           built web client served at / (default dist/renderer)
   --log-level LEVEL        PARLEY_LOG_LEVEL         trace|debug|info|warn|error (default info)
   --help
 `;
@@ -56,6 +58,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
       durability: { type: 'string' },
       limit: { type: 'string', multiple: true },
       'log-level': { type: 'string' },
+      web: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -108,6 +111,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
     passcode: pick(values.passcode, 'PARLEY_PASSCODE') ?? null,
     jwtSecret: pick(values['jwt-secret'], 'PARLEY_JWT_SECRET') ?? null,
     durability,
+    webDir: pick(values.web, 'PARLEY_WEB_DIR') ?? defaultWebDir(),
     limits,
     auth: usesIdp
       ? {

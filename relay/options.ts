@@ -90,6 +90,8 @@ export interface RelayOptions {
   sqliteNativeBinding: string | undefined;
   /** pino logger; the default logs JSON lines at `info` to stdout. */
   logger: Logger | undefined;
+  /** Folder of the built web client served at `/`; null serves none. */
+  webDir: string | null;
 }
 
 export type RelayOptionsInput = Partial<Omit<RelayOptions, 'limits'>> & {
@@ -135,6 +137,7 @@ export const DEFAULT_OPTIONS: Omit<RelayOptions, 'limits'> = {
   sweepIntervalMs: 1_000,
   sqliteNativeBinding: undefined,
   logger: undefined,
+  webDir: null,
 };
 
 export class RelayOptionsError extends Error {

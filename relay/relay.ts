@@ -14,6 +14,7 @@ import { ChatService } from './chat-service.js';
 import { startDelivery } from './delivery.js';
 import { createHttpApi } from './http-api.js';
 import { sendError } from './http-util.js';
+import { createStaticHandler } from './static-files.js';
 import { Hub } from './hub.js';
 import { createLogger } from './logger.js';
 import { MembershipCache } from './membership-cache.js';
@@ -115,8 +116,10 @@ export async function startRelay(input: RelayOptionsInput = {}): Promise<Running
       }
     },
   });
+  const web = options.webDir === null ? null : createStaticHandler(options.webDir);
   const server = createServer((req, res) => {
     api(req, res)
+      .then(async (handled) => handled || (web !== null && (await web(req, res))))
       .then((handled) => {
         if (!handled) sendError(res, failure('not_found', 'no such route'));
       })

@@ -3,3 +3,4 @@ export * from './errors.js';
 export * from './events.js';
 export * from './topics.js';
 export * from './validate.js';
+export * from './mentions.js';

@@ -1,0 +1,813 @@
+/**
+ * The client layer: the official `phoenix` Socket and Channels, wrapped so that components never
+ * touch a socket. It writes to the zustand store through actions only.
+ *
+ * Guarantees: optimistic sends with a client-made mobile_ref_id; an ordered, bounded, persisted
+ * outbox sent one at a time after (re)joining, so the relay's dedupe makes every message land
+ * exactly once; every chat resumes from its last synced seq; a seq gap triggers an HTTP backfill.
+ */
+import { Presence, Socket, type Channel } from 'phoenix';
+import type {
+  ChatJoinReply,
+  ChatSummary,
+  MessageSent,
+  NotificationPayload,
+  PendingNotifications,
+  TypingUpdate,
+  UserInfo,
+  WireMessage,
+} from '../../relay/protocol/events.js';
+import { findMentions } from '../../relay/protocol/mentions.js';
+import type { ParleyStore } from '../state/store.js';
+import { lastSeq } from '../state/timeline.js';
+import { ApiClient, type ApiResult } from './api-client.js';
+import { DEFAULT_BACKOFF, fullJitterBackoff, type BackoffOptions } from './backoff.js';
+import { Outbox, type OutboxItem } from './outbox.js';
+import { readJson, type KeyValueStorage } from './storage.js';
+
+export interface SavedSession {
+  /** One URL, or several nodes of a cluster (rotated on failure). */
+  serverUrls: string[];
+  token: string;
+  user: UserInfo;
+}
+
+export interface NotificationRequest {
+  title: string;
+  body: string;
+  chatId: string;
+}
+
+export interface ClientOptions {
+  store: ParleyStore;
+  storage: KeyValueStorage;
+  /** WebSocket implementation (the browser's by default; `ws` in Node tests). */
+  transport?: typeof WebSocket;
+  fetchImpl?: typeof fetch;
+  backoff?: BackoffOptions;
+  /** Shows an OS/browser notification; the UI decides how. */
+  notify?: (request: NotificationRequest) => void;
+  /** Push timeout for sends and joins. */
+  pushTimeoutMs?: number;
+  /** Failed connection attempts on one URL before trying the next URL of the profile. */
+  attemptsPerUrl?: number;
+}
+
+export type SendResult =
+  { ok: true; mobileRefId: string } | { ok: false; code: 'empty' | 'outbox_full' | 'no_chat' };
+
+/** Relay refusals that a resend cannot fix: the message is marked failed. */
+const FINAL_ERRORS = new Set([
+  'message_too_long',
+  'empty_message',
+  'invalid_payload',
+  'not_member',
+  'not_found',
+]);
+const SESSION_KEY = 'parley.session';
+const DEVICE_KEY = 'parley.device';
+const TYPING_RENEW_MS = 3_000;
+const TYPING_IDLE_MS = 4_000;
+const HISTORY_PAGE = 100;
+
+function isSession(value: unknown): value is SavedSession {
+  const v = value as Partial<SavedSession> | null;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    Array.isArray(v.serverUrls) &&
+    v.serverUrls.every((u) => typeof u === 'string') &&
+    typeof v.token === 'string' &&
+    typeof v.user?.id === 'string' &&
+    typeof v.user.name === 'string'
+  );
+}
+
+export function normalizeServerUrl(input: string): string | null {
+  const trimmed = input.trim().replace(/\/+$/, '');
+  const withScheme = /^[a-z]+:\/\//i.test(trimmed) ? trimmed : `http://${trimmed}`;
+  try {
+    const url = new URL(withScheme);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
+    return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+  } catch {
+    return null;
+  }
+}
+
+function socketUrl(serverUrl: string): string {
+  return `${serverUrl.replace(/^http/, 'ws')}/socket`;
+}
+
+interface ChatLink {
+  channel: Channel;
+  presence: Presence;
+  backfilling: Promise<void> | null;
+}
+
+export class ParleyClient {
+  readonly #o: Required<Omit<ClientOptions, 'transport' | 'notify' | 'fetchImpl'>> & ClientOptions;
+  #session: SavedSession | null = null;
+  #api: ApiClient | null = null;
+  #socket: Socket | null = null;
+  #urlIndex = 0;
+  #failures = 0;
+  #notifications: Channel | null = null;
+  readonly #links = new Map<string, ChatLink>();
+  #outbox: Outbox | null = null;
+  #flushing = false;
+  #retryTimer: ReturnType<typeof setTimeout> | null = null;
+  #retryAttempt = 0;
+  #expiryTimer: ReturnType<typeof setInterval> | null = null;
+  readonly #typing = new Map<string, { sentAt: number; idle: ReturnType<typeof setTimeout> }>();
+  readonly #backoff: (attempt: number) => number;
+
+  constructor(options: ClientOptions) {
+    this.#o = { backoff: DEFAULT_BACKOFF, pushTimeoutMs: 10_000, attemptsPerUrl: 2, ...options };
+    this.#backoff = fullJitterBackoff(this.#o.backoff);
+  }
+
+  get store(): ParleyStore {
+    return this.#o.store;
+  }
+
+  get deviceId(): string {
+    let id = this.#o.storage.get(DEVICE_KEY);
+    if (id === null) {
+      id = globalThis.crypto.randomUUID();
+      this.#o.storage.set(DEVICE_KEY, id);
+    }
+    return id;
+  }
+
+  savedSession(): SavedSession | null {
+    return readJson(this.#o.storage, SESSION_KEY, isSession);
+  }
+
+  // ---- signing in --------------------------------------------------------------------------
+
+  /** Signs in with a display name on a relay that issues its own tokens (LAN host). */
+  async signIn(input: {
+    serverUrl: string;
+    name: string;
+    passcode?: string;
+  }): Promise<ApiResult<UserInfo>> {
+    const serverUrl = normalizeServerUrl(input.serverUrl);
+    if (serverUrl === null)
+      return { ok: false, code: 'invalid_url', message: 'enter an http(s) address', status: 0 };
+    const previous = this.savedSession();
+    // Re-signing with the same name on the same relay proves ownership with the old token.
+    const sameServer = previous?.serverUrls.includes(serverUrl) === true;
+    const api = new ApiClient(
+      serverUrl,
+      sameServer ? (previous?.token ?? null) : null,
+      this.#o.fetchImpl,
+    );
+    const result = await api.session({
+      name: input.name,
+      device_unique_id: this.deviceId,
+      ...(input.passcode === undefined || input.passcode === ''
+        ? {}
+        : { passcode: input.passcode }),
+    });
+    if (!result.ok) return result;
+    await this.start({ serverUrls: [serverUrl], token: result.data.token, user: result.data.user });
+    return { ok: true, data: result.data.user };
+  }
+
+  /** Uses a token from the company's identity provider (or a saved one). */
+  async useToken(input: { serverUrls: string[]; token: string }): Promise<ApiResult<UserInfo>> {
+    const serverUrls = input.serverUrls
+      .map(normalizeServerUrl)
+      .filter((u): u is string => u !== null);
+    const first = serverUrls[0];
+    if (first === undefined)
+      return { ok: false, code: 'invalid_url', message: 'enter an http(s) address', status: 0 };
+    const me = await new ApiClient(first, input.token, this.#o.fetchImpl).me();
+    if (!me.ok) return me;
+    await this.start({ serverUrls, token: input.token, user: me.data });
+    return { ok: true, data: me.data };
+  }
+
+  /** Resumes the remembered session, if any. Opens offline (with the outbox) when unreachable. */
+  async resume(): Promise<boolean> {
+    const saved = this.savedSession();
+    if (saved === null) return false;
+    await this.start(saved);
+    return true;
+  }
+
+  signOut(): void {
+    this.#teardown();
+    this.#outbox?.clear();
+    this.#o.storage.remove(SESSION_KEY);
+    this.#session = null;
+    this.store.getState().actions.signedOut();
+  }
+
+  /** Stops all network activity (tests, window close). Keeps the session. */
+  stop(): void {
+    this.#teardown();
+  }
+
+  async start(session: SavedSession): Promise<void> {
+    this.#teardown();
+    this.#session = session;
+    this.#o.storage.set(SESSION_KEY, JSON.stringify(session));
+    this.#urlIndex = 0;
+    this.#api = new ApiClient(session.serverUrls[0] ?? '', session.token, this.#o.fetchImpl);
+    this.#outbox = new Outbox(this.#o.storage, `${session.user.id}`);
+    const { actions } = this.store.getState();
+    actions.signedIn({ serverUrl: session.serverUrls[0] ?? '', me: session.user });
+    this.#restoreOutbox();
+    const loaded = await this.#loadDirectory();
+    if (!loaded.ok && loaded.code === 'unauthorized') {
+      actions.setStatus('error', {
+        code: 'unauthorized',
+        message: 'The server refused your sign-in. Sign in again.',
+      });
+      return;
+    }
+    if (!loaded.ok) actions.setStatus('offline', { code: 'unreachable', message: loaded.message });
+    this.#connect();
+    this.#expiryTimer = setInterval(
+      () => this.store.getState().actions.expireMessages(Date.now()),
+      1_000,
+    );
+  }
+
+  // ---- socket and channels -----------------------------------------------------------------
+
+  #connect(): void {
+    const session = this.#session;
+    if (session === null) return;
+    const url = session.serverUrls[this.#urlIndex % session.serverUrls.length] ?? '';
+    this.#api = new ApiClient(url, session.token, this.#o.fetchImpl);
+    const socket = new Socket(socketUrl(url), {
+      params: () => ({
+        token: session.token,
+        device_unique_id: this.deviceId,
+        preferred_language: 'EN',
+      }),
+      ...(this.#o.transport === undefined ? {} : { transport: this.#o.transport }),
+      reconnectAfterMs: this.#backoff,
+      rejoinAfterMs: this.#backoff,
+      timeout: this.#o.pushTimeoutMs,
+    });
+    this.#socket = socket;
+    socket.onOpen(() => {
+      if (this.#socket !== socket) return;
+      this.#failures = 0;
+      this.store.getState().actions.setStatus('online');
+      // Chats created or joined elsewhere while we were away, and fresh unread counts.
+      void this.#loadDirectory();
+    });
+    socket.onError(() => {
+      if (this.#socket !== socket) return;
+      this.#failures += 1;
+      const { status } = this.store.getState();
+      if (status !== 'error') {
+        this.store
+          .getState()
+          .actions.setStatus('offline', { code: 'unreachable', message: `Cannot reach ${url}` });
+      }
+      void this.#checkAuth(socket);
+      if (session.serverUrls.length > 1 && this.#failures >= this.#o.attemptsPerUrl) this.#rotate();
+    });
+    socket.onClose(() => {
+      if (this.#socket !== socket) return;
+      if (this.store.getState().status === 'online')
+        this.store.getState().actions.setStatus('offline');
+    });
+    this.#notifications = this.#joinNotifications(socket, session.user.id);
+    for (const chatId of Object.keys(this.store.getState().chats)) this.#link(chatId);
+    socket.connect();
+  }
+
+  /** Moves to the next URL of the profile: a new socket, every chat rejoined from its seq. */
+  #rotate(): void {
+    this.#failures = 0;
+    this.#urlIndex += 1;
+    this.#dropSocket();
+    this.#connect();
+  }
+
+  async #checkAuth(socket: Socket): Promise<void> {
+    const me = await this.#api?.me();
+    if (me !== undefined && !me.ok && me.code === 'unauthorized' && this.#socket === socket) {
+      this.#dropSocket();
+      this.store.getState().actions.setStatus('error', {
+        code: 'unauthorized',
+        message:
+          'The server refused your sign-in (the token expired or was revoked). Sign in again.',
+      });
+    }
+  }
+
+  #joinNotifications(socket: Socket, userId: string): Channel {
+    const channel = socket.channel(`notifications:${userId}`, {});
+    channel.on('new_notification', (payload: NotificationPayload) => this.#onNotification(payload));
+    channel.on('pending_notifications', (payload: PendingNotifications) => {
+      const items = payload.notifications;
+      if (items.length === 0) return;
+      const first = items[0];
+      if (first !== undefined) {
+        this.#o.notify?.({
+          title:
+            items.length === 1
+              ? `${first.sender_name} in ${first.chat_name}`
+              : `${items.length} new messages`,
+          body:
+            items.length === 1
+              ? first.content
+              : `While you were away: ${[...new Set(items.map((n) => n.chat_name))].join(', ')}`,
+          chatId: first.chat_id,
+        });
+      }
+      const ids = items.map((n) => n.id).filter((id): id is number => id !== undefined);
+      if (ids.length > 0) channel.push('ack_notifications', { ids }, this.#o.pushTimeoutMs);
+    });
+    channel.join(this.#o.pushTimeoutMs);
+    return channel;
+  }
+
+  #onNotification(payload: NotificationPayload): void {
+    if (this.store.getState().chats[payload.chat_id] === undefined) {
+      // A chat we are not linked to yet (a first DM, an invitation): load and join it.
+      void this.#loadDirectory();
+    }
+    this.#maybeNotify(payload.chat_id, payload.sender_id, payload.content, payload.mentioned);
+  }
+
+  /** Joins chat:<id> (once per socket); rejoins resume from the synced seq. */
+  #link(chatId: string): void {
+    const socket = this.#socket;
+    if (socket === null || this.#links.has(chatId)) return;
+    const channel = socket.channel(`chat:${chatId}`, () => {
+      const synced = this.store.getState().timelines[chatId]?.syncedSeq ?? 0;
+      return synced > 0 ? { since_seq: synced } : {};
+    });
+    const presence = new Presence(channel);
+    presence.onSync(() => {
+      const present: Record<string, number> = {};
+      presence.list((id: string, entry: { metas: unknown[] }) => {
+        present[id] = entry.metas.length;
+      });
+      this.store.getState().actions.setPresence(chatId, present);
+    });
+    const link: ChatLink = { channel, presence, backfilling: null };
+    this.#links.set(chatId, link);
+    channel.on('receive_message', (message: WireMessage) => this.#onMessage(chatId, message));
+    channel.on('typing_update', (update: TypingUpdate) =>
+      this.store.getState().actions.setTyping(chatId, update.user_ids),
+    );
+    channel.onClose(() => {
+      // The relay closed this subscription (we left or lost access).
+      if (this.#links.get(chatId) === link && this.#socket === socket && socket.isConnected()) {
+        this.#links.delete(chatId);
+      }
+    });
+    channel
+      .join(this.#o.pushTimeoutMs)
+      .receive('ok', (reply: ChatJoinReply) => this.#onJoined(chatId, reply))
+      .receive('error', (reply: { reason?: string }) => {
+        if (reply.reason === 'not_member' || reply.reason === 'not_found') {
+          channel.leave();
+          this.#links.delete(chatId);
+          this.store.getState().actions.removeChat(chatId);
+        }
+      });
+  }
+
+  #onJoined(chatId: string, reply: ChatJoinReply): void {
+    const { actions, timelines } = this.store.getState();
+    const before = timelines[chatId];
+    const resumed = before !== undefined && before.syncedSeq > 0;
+    actions.upsertChat({ ...reply.chat });
+    const newest = reply.messages.at(-1)?.seq ?? 0;
+    if (resumed && reply.has_more) {
+      actions.applyJoin(chatId, { messages: reply.messages, syncedSeq: newest });
+      void this.#backfill(chatId);
+    } else {
+      actions.applyJoin(chatId, {
+        messages: reply.messages,
+        hasOlder: reply.has_more,
+        syncedSeq: Math.max(reply.last_seq, newest),
+      });
+    }
+    if (resumed) void this.#refreshUnread();
+    else
+      actions.setUnread(
+        chatId,
+        this.store.getState().chats[chatId]?.unread_count ?? 0,
+        reply.read_seq,
+      );
+    this.#markReadIfVisible(chatId);
+    void this.#flush();
+  }
+
+  #onMessage(chatId: string, message: WireMessage): void {
+    const gap = this.store.getState().actions.receive(chatId, message);
+    if (gap) void this.#backfill(chatId);
+    const me = this.store.getState().me;
+    if (message.sender_id !== me?.id) {
+      const mentioned = me !== null && findMentions(message.content, [me]).length > 0;
+      this.#maybeNotify(chatId, message.sender_id, message.content, mentioned);
+    }
+    this.#markReadIfVisible(chatId);
+  }
+
+  #maybeNotify(chatId: string, senderId: string, content: string, mentioned: boolean): void {
+    const state = this.store.getState();
+    if (senderId === state.me?.id) return;
+    const visible = state.activeChatId === chatId && state.windowFocused;
+    if (visible) return;
+    const chat = state.chats[chatId];
+    const sender = state.users[senderId]?.name ?? 'Someone';
+    const where = chat === undefined || chat.kind === 'dm' ? '' : ` in ${chat.name}`;
+    this.#o.notify?.({ title: `${mentioned ? '@ ' : ''}${sender}${where}`, body: content, chatId });
+  }
+
+  /** Pages everything after the synced seq over HTTP (gap or capped resume). One at a time per chat. */
+  #backfill(chatId: string): Promise<void> {
+    const link = this.#links.get(chatId);
+    if (link?.backfilling != null) return link.backfilling;
+    const run = async (): Promise<void> => {
+      for (;;) {
+        const synced = this.store.getState().timelines[chatId]?.syncedSeq ?? 0;
+        const page = await this.#api?.history(chatId, { after_seq: synced, limit: 500 });
+        if (page === undefined || !page.ok) return;
+        const timeline = this.store.getState().timelines[chatId];
+        const covered = page.data.has_more
+          ? (page.data.messages.at(-1)?.seq ?? synced)
+          : Math.max(
+              page.data.messages.at(-1)?.seq ?? synced,
+              timeline === undefined ? 0 : lastSeq(timeline),
+            );
+        this.store.getState().actions.applyBackfill(chatId, page.data.messages, covered);
+        if (!page.data.has_more) return;
+      }
+    };
+    const running = run().finally(() => {
+      if (link !== undefined) link.backfilling = null;
+    });
+    if (link !== undefined) link.backfilling = running;
+    return running;
+  }
+
+  // ---- sending -----------------------------------------------------------------------------
+
+  /** Shows the message at once as pending and queues it; it is sent when the chat is joined. */
+  send(chatId: string, content: string): SendResult {
+    const text = content.replace(/\s+$/, '');
+    if (text.trim().length === 0) return { ok: false, code: 'empty' };
+    const state = this.store.getState();
+    if (state.chats[chatId] === undefined || state.me === null || this.#outbox === null)
+      return { ok: false, code: 'no_chat' };
+    const item: OutboxItem = {
+      chatId,
+      mobileRefId: globalThis.crypto.randomUUID(),
+      content: text,
+      createdAt: new Date().toISOString(),
+    };
+    if (!this.#outbox.add(item)) return { ok: false, code: 'outbox_full' };
+    this.#showPending(item, state.me);
+    this.stopTyping(chatId);
+    void this.#flush();
+    return { ok: true, mobileRefId: item.mobileRefId };
+  }
+
+  /** Sends a failed message again (same mobile_ref_id, so it can never be stored twice). */
+  retry(chatId: string, mobileRefId: string): boolean {
+    const timeline = this.store.getState().timelines[chatId];
+    const message = timeline?.pending.find((m) => m.mobile_ref_id === mobileRefId);
+    if (message === undefined || this.#outbox === null) return false;
+    if (!this.#outbox.has(mobileRefId)) {
+      const added = this.#outbox.add({
+        chatId,
+        mobileRefId,
+        content: message.content,
+        createdAt: message.timestamp,
+      });
+      if (!added) return false;
+    }
+    this.store.getState().actions.setPendingStatus(chatId, mobileRefId, 'pending');
+    this.#syncOutboxCount();
+    void this.#flush();
+    return true;
+  }
+
+  discard(chatId: string, mobileRefId: string): void {
+    this.#outbox?.remove(mobileRefId);
+    this.store.getState().actions.removePending(chatId, mobileRefId);
+    this.#syncOutboxCount();
+  }
+
+  #showPending(item: OutboxItem, me: UserInfo): void {
+    this.store.getState().actions.addPending(item.chatId, {
+      chat_id: item.chatId,
+      message_id: `local:${item.mobileRefId}`,
+      seq: Number.MAX_SAFE_INTEGER,
+      content: item.content,
+      sender_id: me.id,
+      sender_name: me.name,
+      timestamp: item.createdAt,
+      expires_at: null,
+      mobile_ref_id: item.mobileRefId,
+      status: 'pending',
+    });
+    this.#syncOutboxCount();
+  }
+
+  #restoreOutbox(): void {
+    const me = this.store.getState().me;
+    if (this.#outbox === null || me === null) return;
+    for (const item of this.#outbox.items()) this.#showPending(item, me);
+  }
+
+  #syncOutboxCount(): void {
+    this.store.getState().actions.setOutboxCount(this.#outbox?.size ?? 0);
+  }
+
+  /** Sends the outbox in order, one message at a time, to chats whose channel is joined. */
+  async #flush(): Promise<void> {
+    if (this.#flushing || this.#outbox === null) return;
+    this.#flushing = true;
+    try {
+      for (;;) {
+        const item = this.#outbox
+          .items()
+          .find((i) => this.#links.get(i.chatId)?.channel.state === 'joined');
+        if (item === undefined) return;
+        const outcome = await this.#push(item);
+        if (outcome === 'retry') {
+          this.#scheduleRetry();
+          return;
+        }
+        this.#retryAttempt = 0;
+      }
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  #push(item: OutboxItem): Promise<'done' | 'retry'> {
+    const link = this.#links.get(item.chatId);
+    const { actions } = this.store.getState();
+    return new Promise((resolve) => {
+      if (link === undefined) return resolve('retry');
+      link.channel
+        .push(
+          'send_message',
+          { content: item.content, mobile_ref_id: item.mobileRefId },
+          this.#o.pushTimeoutMs,
+        )
+        .receive('ok', (sent: MessageSent) => {
+          this.#outbox?.remove(item.mobileRefId);
+          const me = this.store.getState().me;
+          if (sent.seq !== null && sent.message_id !== null && me !== null) {
+            const gap = actions.receive(item.chatId, {
+              chat_id: item.chatId,
+              message_id: sent.message_id,
+              seq: sent.seq,
+              content: item.content,
+              sender_id: me.id,
+              sender_name: me.name,
+              timestamp: sent.timestamp ?? item.createdAt,
+              expires_at: this.#expiresAt(item.chatId, sent.timestamp),
+              mobile_ref_id: item.mobileRefId,
+            });
+            if (gap) void this.#backfill(item.chatId);
+          }
+          actions.removePending(item.chatId, item.mobileRefId);
+          this.#syncOutboxCount();
+          resolve('done');
+        })
+        .receive('error', (reply: { reason?: string; message?: string }) => {
+          if (FINAL_ERRORS.has(reply.reason ?? '')) {
+            this.#outbox?.remove(item.mobileRefId);
+            actions.setPendingStatus(
+              item.chatId,
+              item.mobileRefId,
+              'failed',
+              reply.message ?? reply.reason ?? 'refused',
+            );
+            this.#syncOutboxCount();
+            return resolve('done');
+          }
+          resolve('retry');
+        })
+        .receive('timeout', () => resolve('retry'));
+    });
+  }
+
+  #expiresAt(chatId: string, timestamp: string | null): string | null {
+    const ttl = this.store.getState().chats[chatId]?.ephemeral_ttl_s;
+    if (ttl == null || timestamp === null) return null;
+    return new Date(Date.parse(timestamp) + ttl * 1000).toISOString();
+  }
+
+  #scheduleRetry(): void {
+    if (this.#retryTimer !== null) return;
+    this.#retryAttempt += 1;
+    this.#retryTimer = setTimeout(
+      () => {
+        this.#retryTimer = null;
+        void this.#flush();
+      },
+      Math.max(200, this.#backoff(this.#retryAttempt)),
+    );
+  }
+
+  // ---- typing, reading, history ------------------------------------------------------------
+
+  /** Call on every edit of the composer: sends typing:true at most every 3 s, false after 4 s idle. */
+  composing(chatId: string): void {
+    const channel = this.#links.get(chatId)?.channel;
+    if (channel?.state !== 'joined') return;
+    const now = Date.now();
+    const entry = this.#typing.get(chatId);
+    if (entry !== undefined) clearTimeout(entry.idle);
+    const sentAt =
+      entry === undefined || now - entry.sentAt >= TYPING_RENEW_MS ? now : entry.sentAt;
+    if (sentAt === now) channel.push('typing', { typing: true }, this.#o.pushTimeoutMs);
+    this.#typing.set(chatId, {
+      sentAt,
+      idle: setTimeout(() => this.stopTyping(chatId), TYPING_IDLE_MS),
+    });
+  }
+
+  stopTyping(chatId: string): void {
+    const entry = this.#typing.get(chatId);
+    if (entry === undefined) return;
+    clearTimeout(entry.idle);
+    this.#typing.delete(chatId);
+    const channel = this.#links.get(chatId)?.channel;
+    if (channel?.state === 'joined')
+      channel.push('typing', { typing: false }, this.#o.pushTimeoutMs);
+  }
+
+  openChat(chatId: string | null): void {
+    const { actions, activeChatId } = this.store.getState();
+    if (activeChatId !== null && activeChatId !== chatId) this.stopTyping(activeChatId);
+    actions.openChat(chatId);
+    if (chatId !== null) this.#markReadIfVisible(chatId);
+  }
+
+  setWindowFocused(focused: boolean): void {
+    this.store.getState().actions.setWindowFocused(focused);
+    const active = this.store.getState().activeChatId;
+    if (focused && active !== null) this.#markReadIfVisible(active);
+  }
+
+  #markReadIfVisible(chatId: string): void {
+    const state = this.store.getState();
+    if (state.activeChatId !== chatId || !state.windowFocused) return;
+    const chat = state.chats[chatId];
+    const timeline = state.timelines[chatId];
+    if (chat === undefined || timeline === undefined) return;
+    const seq = lastSeq(timeline);
+    if (seq <= chat.read_seq && chat.unread_count === 0) return;
+    state.actions.setUnread(chatId, 0, seq);
+    const channel = this.#links.get(chatId)?.channel;
+    if (channel?.state === 'joined') channel.push('read', { seq }, this.#o.pushTimeoutMs);
+    else void this.#api?.read(chatId, seq);
+  }
+
+  /** Loads the page before the oldest message in view. */
+  async loadOlder(chatId: string): Promise<void> {
+    const state = this.store.getState();
+    const timeline = state.timelines[chatId];
+    if (timeline === undefined || !timeline.hasOlder || timeline.loadingOlder || this.#api === null)
+      return;
+    state.actions.setLoadingOlder(chatId, true);
+    const before = timeline.messages[0]?.seq;
+    const page = await this.#api.history(chatId, {
+      ...(before === undefined ? {} : { before_seq: before }),
+      limit: HISTORY_PAGE,
+    });
+    if (!page.ok) {
+      this.store.getState().actions.setLoadingOlder(chatId, false);
+      return;
+    }
+    this.store.getState().actions.prependOlder(chatId, page.data.messages, page.data.has_more);
+  }
+
+  // ---- directory: users, rooms, DMs --------------------------------------------------------
+
+  async #loadDirectory(): Promise<ApiResult<null>> {
+    const api = this.#api;
+    if (api === null) return { ok: false, code: 'signed_out', message: 'signed out', status: 0 };
+    const [chats, users] = await Promise.all([api.chats(), api.users()]);
+    if (!chats.ok) return chats;
+    const { actions } = this.store.getState();
+    if (users.ok) actions.setUsers(users.data.users);
+    this.#applyChats(chats.data.chats);
+    return { ok: true, data: null };
+  }
+
+  #applyChats(chats: readonly ChatSummary[]): void {
+    const { actions } = this.store.getState();
+    for (const chat of chats) actions.upsertChat(chat);
+    const known = new Set(chats.map((c) => c.id));
+    for (const id of Object.keys(this.store.getState().chats)) {
+      if (!known.has(id)) {
+        this.#links.get(id)?.channel.leave();
+        this.#links.delete(id);
+        actions.removeChat(id);
+      }
+    }
+    for (const chat of chats) this.#link(chat.id);
+    if (this.store.getState().activeChatId === null) {
+      const main = chats.find((c) => c.is_main) ?? chats[0];
+      if (main !== undefined) actions.openChat(main.id);
+    }
+  }
+
+  async #refreshUnread(): Promise<void> {
+    const chats = await this.#api?.chats();
+    if (chats === undefined || !chats.ok) return;
+    const { actions, activeChatId } = this.store.getState();
+    for (const chat of chats.data.chats) {
+      if (chat.id !== activeChatId) actions.setUnread(chat.id, chat.unread_count, chat.read_seq);
+    }
+  }
+
+  async createRoom(input: {
+    name: string;
+    visibility: 'public' | 'private';
+    ephemeralTtlS?: number;
+  }): Promise<ApiResult<string>> {
+    const created = await this.#requireApi().createChat({
+      name: input.name,
+      visibility: input.visibility,
+      ...(input.ephemeralTtlS === undefined ? {} : { ephemeral_ttl_s: input.ephemeralTtlS }),
+    });
+    if (!created.ok) return created;
+    return this.#adopt(created.data.chat.id);
+  }
+
+  async startDm(userId: string): Promise<ApiResult<string>> {
+    const dm = await this.#requireApi().dm(userId);
+    if (!dm.ok) return dm;
+    return this.#adopt(dm.data.chat.id);
+  }
+
+  async joinRoom(chatId: string): Promise<ApiResult<string>> {
+    const joined = await this.#requireApi().joinChat(chatId);
+    if (!joined.ok) return joined;
+    return this.#adopt(chatId);
+  }
+
+  async addMember(chatId: string, userId: string): Promise<ApiResult<null>> {
+    const added = await this.#requireApi().addMember(chatId, userId);
+    return added.ok ? { ok: true, data: null } : added;
+  }
+
+  async leaveRoom(chatId: string): Promise<ApiResult<null>> {
+    const left = await this.#requireApi().leaveChat(chatId);
+    if (!left.ok) return left;
+    this.#links.get(chatId)?.channel.leave();
+    this.#links.delete(chatId);
+    this.store.getState().actions.removeChat(chatId);
+    return { ok: true, data: null };
+  }
+
+  publicRooms() {
+    return this.#requireApi().publicChats();
+  }
+
+  async #adopt(chatId: string): Promise<ApiResult<string>> {
+    await this.#loadDirectory();
+    this.openChat(chatId);
+    return { ok: true, data: chatId };
+  }
+
+  #requireApi(): ApiClient {
+    if (this.#api === null) throw new Error('not signed in');
+    return this.#api;
+  }
+
+  // ---- teardown ----------------------------------------------------------------------------
+
+  #dropSocket(): void {
+    for (const link of this.#links.values()) link.channel.leave();
+    this.#links.clear();
+    this.#notifications?.leave();
+    this.#notifications = null;
+    const socket = this.#socket;
+    this.#socket = null;
+    socket?.disconnect();
+  }
+
+  #teardown(): void {
+    this.#dropSocket();
+    if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
+    if (this.#expiryTimer !== null) clearInterval(this.#expiryTimer);
+    this.#expiryTimer = null;
+    for (const entry of this.#typing.values()) clearTimeout(entry.idle);
+    this.#typing.clear();
+    this.#flushing = false;
+  }
+}

@@ -1,0 +1,262 @@
+/**
+ * The one zustand store (vanilla, so the network layer can write to it without React).
+ * Components read it through selectors; everything else writes through `actions`.
+ * Records are replaced, never mutated.
+ */
+import { createStore, type StoreApi } from 'zustand/vanilla';
+import type { ChatSummary, UserInfo, WireMessage } from '../../relay/protocol/events.js';
+import * as tl from './timeline.js';
+import type {
+  ChatState,
+  ConnectionError,
+  ConnectionStatus,
+  Dialog,
+  Timeline,
+  UiMessage,
+} from './types.js';
+
+export interface ParleyState {
+  status: ConnectionStatus;
+  error: ConnectionError | null;
+  serverUrl: string | null;
+  me: UserInfo | null;
+  users: Record<string, UserInfo>;
+  chats: Record<string, ChatState>;
+  activeChatId: string | null;
+  timelines: Record<string, Timeline>;
+  typing: Record<string, string[]>;
+  outboxCount: number;
+  dialog: Dialog;
+  windowFocused: boolean;
+  actions: ParleyActions;
+}
+
+export interface ParleyActions {
+  setStatus(status: ConnectionStatus, error?: ConnectionError | null): void;
+  signedIn(input: { serverUrl: string; me: UserInfo }): void;
+  signedOut(): void;
+  setUsers(users: readonly UserInfo[]): void;
+  setChats(chats: readonly ChatSummary[]): void;
+  upsertChat(chat: ChatSummary | (Partial<ChatState> & { id: string })): void;
+  removeChat(chatId: string): void;
+  openChat(chatId: string | null): void;
+  setUnread(chatId: string, unread: number, readSeq?: number): void;
+  setPresence(chatId: string, present: Record<string, number>): void;
+  setTyping(chatId: string, userIds: string[]): void;
+  /** A join reply: messages plus where the resume point now stands. */
+  applyJoin(
+    chatId: string,
+    input: { messages: readonly WireMessage[]; hasOlder?: boolean; syncedSeq: number },
+  ): void;
+  /** A live message; returns true when its seq reveals a gap to backfill. */
+  receive(chatId: string, message: WireMessage): boolean;
+  applyBackfill(chatId: string, messages: readonly WireMessage[], syncedSeq: number): void;
+  setLoadingOlder(chatId: string, loading: boolean): void;
+  prependOlder(chatId: string, messages: readonly WireMessage[], hasOlder: boolean): void;
+  addPending(chatId: string, message: UiMessage): void;
+  setPendingStatus(
+    chatId: string,
+    mobileRefId: string,
+    status: 'pending' | 'failed',
+    error?: string,
+  ): void;
+  removePending(chatId: string, mobileRefId: string): void;
+  expireMessages(now: number): void;
+  setOutboxCount(count: number): void;
+  openDialog(dialog: Dialog): void;
+  setWindowFocused(focused: boolean): void;
+}
+
+export type ParleyStore = StoreApi<ParleyState>;
+
+function toChatState(chat: ChatSummary, previous?: ChatState): ChatState {
+  return { ...chat, present: previous?.present ?? {} };
+}
+
+export function createParleyStore(): ParleyStore {
+  return createStore<ParleyState>()((set, get) => {
+    const timeline = (chatId: string): Timeline => get().timelines[chatId] ?? tl.emptyTimeline();
+    const putTimeline = (chatId: string, next: Timeline): void =>
+      set((s) => ({ timelines: { ...s.timelines, [chatId]: next } }));
+    const myId = (): string | null => get().me?.id ?? null;
+    const touchChat = (chatId: string, message: WireMessage): void => {
+      const chat = get().chats[chatId];
+      if (chat === undefined) return;
+      const newer = chat.last_message === null || message.seq >= chat.last_message.seq;
+      const fromOther = message.sender_id !== myId();
+      const unread =
+        fromOther && message.seq > chat.read_seq && message.seq > (chat.last_message?.seq ?? 0);
+      set((s) => ({
+        chats: {
+          ...s.chats,
+          [chatId]: {
+            ...chat,
+            last_seq: Math.max(chat.last_seq, message.seq),
+            last_message: newer ? message : chat.last_message,
+            unread_count: unread ? chat.unread_count + 1 : chat.unread_count,
+          },
+        },
+      }));
+    };
+
+    const actions: ParleyActions = {
+      setStatus: (status, error = null) => set({ status, error }),
+      signedIn: ({ serverUrl, me }) =>
+        set((s) => ({
+          serverUrl,
+          me,
+          users: { ...s.users, [me.id]: me },
+          status: 'connecting',
+          error: null,
+        })),
+      signedOut: () =>
+        set({
+          status: 'signed-out',
+          error: null,
+          me: null,
+          users: {},
+          chats: {},
+          activeChatId: null,
+          timelines: {},
+          typing: {},
+          outboxCount: 0,
+          dialog: null,
+        }),
+      setUsers: (users) =>
+        set((s) => ({ users: { ...s.users, ...Object.fromEntries(users.map((u) => [u.id, u])) } })),
+      setChats: (chats) =>
+        set((s) => ({
+          chats: Object.fromEntries(chats.map((c) => [c.id, toChatState(c, s.chats[c.id])])),
+        })),
+      upsertChat: (chat) =>
+        set((s) => {
+          const previous = s.chats[chat.id];
+          if (previous === undefined && !('kind' in chat)) return {};
+          const base =
+            previous ??
+            ({
+              unread_count: 0,
+              read_seq: 0,
+              last_message: null,
+              present: {},
+            } as unknown as ChatState);
+          return { chats: { ...s.chats, [chat.id]: { ...base, ...chat } as ChatState } };
+        }),
+      removeChat: (chatId) =>
+        set((s) => {
+          const { [chatId]: _gone, ...chats } = s.chats;
+          const { [chatId]: _timeline, ...timelines } = s.timelines;
+          return {
+            chats,
+            timelines,
+            activeChatId: s.activeChatId === chatId ? null : s.activeChatId,
+          };
+        }),
+      openChat: (chatId) => set({ activeChatId: chatId, dialog: null }),
+      setUnread: (chatId, unread, readSeq) =>
+        set((s) => {
+          const chat = s.chats[chatId];
+          if (chat === undefined) return {};
+          return {
+            chats: {
+              ...s.chats,
+              [chatId]: {
+                ...chat,
+                unread_count: unread,
+                read_seq: Math.max(chat.read_seq, readSeq ?? chat.read_seq),
+              },
+            },
+          };
+        }),
+      setPresence: (chatId, present) =>
+        set((s) => {
+          const chat = s.chats[chatId];
+          return chat === undefined
+            ? {}
+            : { chats: { ...s.chats, [chatId]: { ...chat, present } } };
+        }),
+      setTyping: (chatId, userIds) => set((s) => ({ typing: { ...s.typing, [chatId]: userIds } })),
+      applyJoin: (chatId, { messages, hasOlder, syncedSeq }) => {
+        let next = tl.markSynced(tl.mergeMessages(timeline(chatId), messages, myId()), syncedSeq);
+        if (hasOlder !== undefined && timeline(chatId).messages.length === 0)
+          next = { ...next, hasOlder };
+        putTimeline(chatId, next);
+        const newest = messages.at(-1);
+        if (newest !== undefined) {
+          const chat = get().chats[chatId];
+          if (
+            chat !== undefined &&
+            (chat.last_message === null || newest.seq >= chat.last_message.seq)
+          ) {
+            set((s) => ({
+              chats: {
+                ...s.chats,
+                [chatId]: {
+                  ...chat,
+                  last_message: newest,
+                  last_seq: Math.max(chat.last_seq, newest.seq),
+                },
+              },
+            }));
+          }
+        }
+      },
+      receive: (chatId, message) => {
+        const before = timeline(chatId);
+        const known =
+          before.messages.length > 0 && before.messages.some((m) => m.seq === message.seq);
+        const { timeline: next, gap } = tl.receiveLive(before, message, myId());
+        putTimeline(chatId, next);
+        if (!known) touchChat(chatId, message);
+        return gap;
+      },
+      applyBackfill: (chatId, messages, syncedSeq) => {
+        putTimeline(
+          chatId,
+          tl.markSynced(tl.mergeMessages(timeline(chatId), messages, myId()), syncedSeq),
+        );
+        const newest = messages.at(-1);
+        if (newest !== undefined) touchChat(chatId, newest);
+      },
+      setLoadingOlder: (chatId, loading) =>
+        putTimeline(chatId, { ...timeline(chatId), loadingOlder: loading }),
+      prependOlder: (chatId, messages, hasOlder) =>
+        putTimeline(chatId, tl.prependOlder(timeline(chatId), messages, hasOlder, myId())),
+      addPending: (chatId, message) =>
+        putTimeline(chatId, tl.addPending(timeline(chatId), message)),
+      setPendingStatus: (chatId, ref, status, error) =>
+        putTimeline(chatId, tl.setPendingStatus(timeline(chatId), ref, status, error)),
+      removePending: (chatId, ref) => putTimeline(chatId, tl.removePending(timeline(chatId), ref)),
+      expireMessages: (now) =>
+        set((s) => {
+          let changed = false;
+          const timelines: Record<string, Timeline> = {};
+          for (const [chatId, t] of Object.entries(s.timelines)) {
+            const next = s.chats[chatId]?.ephemeral_ttl_s == null ? t : tl.removeExpired(t, now);
+            changed ||= next !== t;
+            timelines[chatId] = next;
+          }
+          return changed ? { timelines } : {};
+        }),
+      setOutboxCount: (count) => set({ outboxCount: count }),
+      openDialog: (dialog) => set({ dialog }),
+      setWindowFocused: (focused) => set({ windowFocused: focused }),
+    };
+
+    return {
+      status: 'signed-out',
+      error: null,
+      serverUrl: null,
+      me: null,
+      users: {},
+      chats: {},
+      activeChatId: null,
+      timelines: {},
+      typing: {},
+      outboxCount: 0,
+      dialog: null,
+      windowFocused: true,
+      actions,
+    };
+  });
+}
