@@ -1,0 +1,323 @@
+/**
+ * The client layer against a real relay (real SQLite, real sockets) in Node: optimistic sends,
+ * the outbox across relay outages and app restarts, resume by seq, gap backfill, typing.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { WireMessage } from '../../relay/protocol/events.js';
+import {
+  api,
+  removeDir,
+  signIn,
+  startTestRelay,
+  until,
+  type TestRelay,
+} from '../../relay/testing/relay-harness.js';
+import { createParleyStore, type ParleyStore } from '../state/store.js';
+import { visibleMessages } from '../state/selectors.js';
+import { ParleyClient } from './parley-client.js';
+import { MemoryStorage, type KeyValueStorage } from './storage.js';
+
+const FAST = { baseMs: 20, capMs: 200 };
+const LIMITS = { sessionAttemptsPerMinute: 10_000 };
+
+interface Running {
+  client: ParleyClient;
+  store: ParleyStore;
+  storage: KeyValueStorage;
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function relayUp(options: { port?: number; dataDir?: string } = {}): Promise<TestRelay> {
+  const relay = await startTestRelay({ limits: LIMITS, ...options });
+  cleanups.push(() => relay.close());
+  return relay;
+}
+
+function newClient(
+  storage: KeyValueStorage = new MemoryStorage(),
+  transport: typeof globalThis.WebSocket = WebSocket as unknown as typeof globalThis.WebSocket,
+): Running {
+  const store = createParleyStore();
+  const client = new ParleyClient({
+    store,
+    storage,
+    transport,
+    backoff: FAST,
+    pushTimeoutMs: 2_000,
+  });
+  cleanups.push(() => client.stop());
+  return { client, store, storage };
+}
+
+async function signedIn(
+  relay: TestRelay,
+  name: string,
+  running: Running = newClient(),
+): Promise<Running> {
+  const result = await running.client.signIn({ serverUrl: relay.url, name });
+  expect(result.ok).toBe(true);
+  await until(() => running.store.getState().status === 'online', 5_000, `${name} online`);
+  return running;
+}
+
+function mainChatId(store: ParleyStore): string {
+  const main = Object.values(store.getState().chats).find((c) => c.is_main);
+  if (main === undefined) throw new Error('no main room');
+  return main.id;
+}
+
+function contents(store: ParleyStore, chatId: string): string[] {
+  const timeline = store.getState().timelines[chatId];
+  return timeline === undefined ? [] : visibleMessages(timeline).map((m) => m.content);
+}
+
+function joined(store: ParleyStore, chatId: string): boolean {
+  return (
+    (store.getState().timelines[chatId]?.syncedSeq ?? -1) >= 0 &&
+    store.getState().timelines[chatId] !== undefined
+  );
+}
+
+describe('ParleyClient against a real relay', () => {
+  it('shows a send at once as pending, then sent, and the other user receives it once', async () => {
+    const relay = await relayUp();
+    cleanups.push(() => removeDir(relay.dataDir));
+    const ana = await signedIn(relay, 'Ana');
+    const ben = await signedIn(relay, 'Ben');
+    const chatId = mainChatId(ana.store);
+    await until(() => joined(ana.store, chatId) && joined(ben.store, chatId));
+
+    const sent = ana.client.send(chatId, 'hello ben');
+    expect(sent.ok).toBe(true);
+    const pendingNow = ana.store.getState().timelines[chatId]?.pending ?? [];
+    expect(pendingNow.map((m) => [m.content, m.status])).toEqual([['hello ben', 'pending']]);
+
+    await until(
+      () => (ana.store.getState().timelines[chatId]?.pending.length ?? 1) === 0,
+      5_000,
+      'ack',
+    );
+    await until(() => contents(ben.store, chatId).includes('hello ben'), 5_000, 'delivery');
+    expect(contents(ana.store, chatId)).toEqual(['hello ben']);
+    expect(contents(ben.store, chatId)).toEqual(['hello ben']);
+    expect(ana.store.getState().timelines[chatId]?.messages[0]).toMatchObject({
+      status: 'sent',
+      seq: 1,
+    });
+    expect(ana.store.getState().outboxCount).toBe(0);
+    // Ben's unread count went up while he was not looking at the chat.
+    ben.client.openChat(null);
+    ana.client.send(chatId, 'are you there?');
+    await until(
+      () => (ben.store.getState().chats[chatId]?.unread_count ?? 0) >= 1,
+      5_000,
+      'unread',
+    );
+    ben.client.openChat(chatId);
+    expect(ben.store.getState().chats[chatId]?.unread_count).toBe(0);
+  });
+
+  it('queues sends while the relay is down and delivers each exactly once, in order, after it returns', async () => {
+    let relay = await relayUp();
+    const { port, dataDir } = relay;
+    cleanups.push(() => removeDir(dataDir));
+    const ana = await signedIn(relay, 'Ana');
+    const ben = await signedIn(relay, 'Ben');
+    const chatId = mainChatId(ana.store);
+    await until(() => joined(ana.store, chatId) && joined(ben.store, chatId));
+
+    await relay.close();
+    await until(() => ana.store.getState().status === 'offline', 5_000, 'offline');
+    for (const n of [1, 2, 3]) expect(ana.client.send(chatId, `queued ${n}`).ok).toBe(true);
+    expect(ana.store.getState().outboxCount).toBe(3);
+    expect(ana.store.getState().timelines[chatId]?.pending.map((m) => m.status)).toEqual([
+      'pending',
+      'pending',
+      'pending',
+    ]);
+
+    relay = await relayUp({ port, dataDir });
+    await until(() => ana.store.getState().outboxCount === 0, 10_000, 'outbox flushed');
+    await until(() => contents(ben.store, chatId).length === 3, 10_000, 'ben caught up');
+    expect(contents(ana.store, chatId)).toEqual(['queued 1', 'queued 2', 'queued 3']);
+    expect(contents(ben.store, chatId)).toEqual(['queued 1', 'queued 2', 'queued 3']);
+    const history = await api<{ messages: WireMessage[] }>(
+      relay,
+      (JSON.parse(ana.storage.get('parley.session') ?? '{}') as { token: string }).token,
+      'GET',
+      `/api/chats/${chatId}/messages?limit=50`,
+    );
+    expect(history.body.messages.map((m) => [m.seq, m.content])).toEqual([
+      [1, 'queued 1'],
+      [2, 'queued 2'],
+      [3, 'queued 3'],
+    ]);
+  });
+
+  it('resends the outbox after the app itself restarts, exactly once', async () => {
+    let relay = await relayUp();
+    const { port, dataDir } = relay;
+    cleanups.push(() => removeDir(dataDir));
+    const storage = new MemoryStorage();
+    const first = await signedIn(relay, 'Ana', newClient(storage));
+    const chatId = mainChatId(first.store);
+    await until(() => joined(first.store, chatId));
+    await relay.close();
+    await until(() => first.store.getState().status === 'offline');
+    first.client.send(chatId, 'written before the crash');
+    first.client.send(chatId, 'and another');
+    first.client.stop();
+
+    relay = await relayUp({ port, dataDir });
+    const second = newClient(storage);
+    expect(await second.client.resume()).toBe(true);
+    expect(second.store.getState().outboxCount).toBe(2);
+    await until(
+      () => second.store.getState().outboxCount === 0,
+      10_000,
+      'outbox flushed after restart',
+    );
+    const session = JSON.parse(storage.get('parley.session') ?? '{}') as { token: string };
+    const history = await api<{ messages: WireMessage[] }>(
+      relay,
+      session.token,
+      'GET',
+      `/api/chats/${chatId}/messages`,
+    );
+    expect(history.body.messages.map((m) => m.content)).toEqual([
+      'written before the crash',
+      'and another',
+    ]);
+  });
+
+  it('resumes every chat from its last seq after a disconnect, without duplicates', async () => {
+    const relay = await relayUp();
+    cleanups.push(() => removeDir(relay.dataDir));
+    const ana = await signedIn(relay, 'Ana');
+    const ben = await signedIn(relay, 'Ben');
+    const chatId = mainChatId(ben.store);
+    await until(() => joined(ana.store, chatId) && joined(ben.store, chatId));
+    ana.client.send(chatId, 'before');
+    await until(() => contents(ben.store, chatId).length === 1);
+
+    ben.client.stop();
+    const anaSession = JSON.parse(ana.storage.get('parley.session') ?? '{}') as { token: string };
+    for (let n = 1; n <= 5; n += 1) {
+      await api(relay, anaSession.token, 'POST', `/api/chats/${chatId}/messages`, {
+        content: `missed ${n}`,
+        mobile_ref_id: `m${n}`,
+      });
+    }
+    const saved = ben.client.savedSession();
+    if (saved === null) throw new Error('no saved session');
+    await ben.client.start(saved);
+    await until(() => contents(ben.store, chatId).length === 6, 10_000, 'resume');
+    expect(contents(ben.store, chatId)).toEqual([
+      'before',
+      'missed 1',
+      'missed 2',
+      'missed 3',
+      'missed 4',
+      'missed 5',
+    ]);
+    expect(ben.store.getState().timelines[chatId]?.messages.map((m) => m.seq)).toEqual([
+      1, 2, 3, 4, 5, 6,
+    ]);
+  });
+
+  it('backfills over HTTP when a live message reveals a seq gap', async () => {
+    const relay = await relayUp();
+    cleanups.push(() => removeDir(relay.dataDir));
+    // Ben's transport loses every receive_message whose content says "lost" (as if the bus dropped it).
+    class LossyWebSocket {
+      onopen: ((event: unknown) => void) | null = null;
+      onclose: ((event: unknown) => void) | null = null;
+      onerror: ((event: unknown) => void) | null = null;
+      onmessage: ((event: { data: unknown }) => void) | null = null;
+      binaryType = 'arraybuffer';
+      readonly #ws: WebSocket;
+      constructor(url: string) {
+        this.#ws = new WebSocket(url);
+        this.#ws.onopen = (event) => this.onopen?.(event);
+        this.#ws.onclose = (event) => this.onclose?.(event);
+        this.#ws.onerror = (event) => this.onerror?.(event);
+        this.#ws.onmessage = (event) => {
+          const text = String(event.data);
+          if (text.includes('"receive_message"') && text.includes('lost')) return;
+          this.onmessage?.({ data: text });
+        };
+      }
+      get readyState(): number {
+        return this.#ws.readyState;
+      }
+      get bufferedAmount(): number {
+        return this.#ws.bufferedAmount;
+      }
+      send(data: string): void {
+        this.#ws.send(data);
+      }
+      close(code?: number, reason?: string): void {
+        this.#ws.close(code, reason);
+      }
+    }
+    const ana = await signedIn(relay, 'Ana');
+    const ben = await signedIn(
+      relay,
+      'Ben',
+      newClient(new MemoryStorage(), LossyWebSocket as unknown as typeof globalThis.WebSocket),
+    );
+    const chatId = mainChatId(ben.store);
+    await until(() => joined(ana.store, chatId) && joined(ben.store, chatId));
+
+    for (const text of ['one', 'lost two', 'lost three', 'four']) ana.client.send(chatId, text);
+    await until(() => contents(ben.store, chatId).length === 4, 10_000, 'gap backfilled');
+    expect(contents(ben.store, chatId)).toEqual(['one', 'lost two', 'lost three', 'four']);
+    expect(ben.store.getState().timelines[chatId]?.syncedSeq).toBe(4);
+  });
+
+  it('shows who is typing and clears it when they send', async () => {
+    const relay = await relayUp();
+    cleanups.push(() => removeDir(relay.dataDir));
+    const ana = await signedIn(relay, 'Ana');
+    const ben = await signedIn(relay, 'Ben');
+    const chatId = mainChatId(ben.store);
+    await until(() => joined(ana.store, chatId) && joined(ben.store, chatId));
+    await until(() => ana.store.getState().chats[chatId]?.present !== undefined);
+    ana.client.composing(chatId);
+    const anaId = ana.store.getState().me?.id ?? '';
+    await until(
+      () => (ben.store.getState().typing[chatId] ?? []).includes(anaId),
+      5_000,
+      'typing shown',
+    );
+    ana.client.send(chatId, 'done typing');
+    await until(
+      () => (ben.store.getState().typing[chatId] ?? []).length === 0,
+      5_000,
+      'typing cleared',
+    );
+    // Presence: both users are in the main room.
+    await until(
+      () => Object.keys(ben.store.getState().chats[chatId]?.present ?? {}).length === 2,
+      5_000,
+      'presence',
+    );
+  });
+
+  it('reports a refused token as an error, not as offline', async () => {
+    const relay = await relayUp();
+    cleanups.push(() => removeDir(relay.dataDir));
+    const real = await signIn(relay, 'Ana');
+    const { client, store } = newClient();
+    const result = await client.useToken({ serverUrls: [relay.url], token: `${real.token}x` });
+    expect(result).toMatchObject({ ok: false, code: 'unauthorized' });
+    expect(store.getState().status).toBe('signed-out');
+    const taken = await client.signIn({ serverUrl: relay.url, name: 'ana' });
+    expect(taken).toMatchObject({ ok: false, code: 'name_taken' });
+  });
+});
