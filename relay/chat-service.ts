@@ -15,7 +15,7 @@ import { chatTopic, notificationsTopics } from './protocol/topics.js';
 import type { Bus } from './bus.js';
 import type { Hub } from './hub.js';
 import { newId, newMessageId } from './ids.js';
-import type { MembershipCache } from './membership-cache.js';
+import type { MembershipCache, Members } from './membership-cache.js';
 import { findMentions } from './mentions.js';
 import type { MessageWriter } from './message-writer.js';
 import type { RelayLimits } from './options.js';
@@ -122,9 +122,17 @@ export class ChatService {
   async enqueueSend(input: SendInput): Promise<{ stored: Promise<AppendResult> }> {
     const invalid = this.validateContent(input.content);
     if (invalid !== null) return { stored: Promise.resolve(invalid) };
-    const access = await this.requireMember(input.chatId, input.sender);
-    if (!access.ok) return { stored: Promise.resolve(access) };
-    const members = await this.#d.members.get(input.chatId);
+    let members: Members;
+    try {
+      const access = await this.requireMember(input.chatId, input.sender);
+      if (!access.ok) return { stored: Promise.resolve(access) };
+      members = await this.#d.members.get(input.chatId);
+    } catch (error) {
+      // The database is unreachable (a cluster's PostgreSQL restarting): the send fails as a
+      // value, like a failed write, instead of closing the socket. Nothing was stored.
+      this.#d.logger.warn({ err: error, chat: input.chatId }, 'send refused: storage unavailable');
+      return { stored: Promise.resolve(failure('storage_error', 'the database is unavailable')) };
+    }
     const mentioned = findMentions(input.content, members.values()).filter(
       (id) => id !== input.sender.id,
     );
@@ -134,6 +142,7 @@ export class ChatService {
     for (const userId of members.keys()) {
       if (userId === input.sender.id) continue;
       if (!fanoutAll && !mentioned.includes(userId)) continue;
+      // In a cluster the hub is an ObservedHub whose userJoined also asks the other nodes.
       const live =
         this.#d.hub.userJoined(userId, topic) ||
         notificationsTopics(userId).some((inbox) => this.#d.hub.userJoined(userId, inbox));

@@ -32,6 +32,13 @@ Usage: parley-relay [options]      (npm run relay -- [options])
   --limit NAME=VALUE       (repeatable)             override a limit, e.g. --limit maxMessageChars=4000
   --web DIR                PARLEY_WEB_DIR           built web client served at / (default dist/renderer)
   --log-level LEVEL        PARLEY_LOG_LEVEL         trace|debug|info|warn|error (default info)
+
+  Cluster (several nodes behind a load balancer; see README "Run a cluster"):
+  --database-url URL       PARLEY_DATABASE_URL      PostgreSQL (postgres://user:pass@host/db) instead of SQLite
+  --redis-url URL          PARLEY_REDIS_URL         Redis (redis://host:6379) for fan-out between nodes
+  --node-id ID             PARLEY_NODE_ID           this node's name (default <hostname>-<random>)
+  --node-heartbeat-ms N    PARLEY_NODE_HEARTBEAT_MS how often a node says it is alive (default 1000)
+  --node-ttl-ms N          PARLEY_NODE_TTL_MS       silence before a node counts as dead (default 5000)
   --help
 `;
 
@@ -59,6 +66,11 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
       limit: { type: 'string', multiple: true },
       'log-level': { type: 'string' },
       web: { type: 'string' },
+      'database-url': { type: 'string' },
+      'redis-url': { type: 'string' },
+      'node-id': { type: 'string' },
+      'node-heartbeat-ms': { type: 'string' },
+      'node-ttl-ms': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -103,7 +115,26 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
     throw new RelayOptionsError('durability', 'expected full or normal');
   }
 
+  // Cluster settings appear in the options only when given; resolveOptions has the defaults.
+  const cluster: RelayOptionsInput = {};
+  const databaseUrl = pick(values['database-url'], 'PARLEY_DATABASE_URL');
+  if (databaseUrl !== undefined) cluster.databaseUrl = databaseUrl;
+  const redisUrl = pick(values['redis-url'], 'PARLEY_REDIS_URL');
+  if (redisUrl !== undefined) cluster.redisUrl = redisUrl;
+  const nodeId = pick(values['node-id'], 'PARLEY_NODE_ID');
+  if (nodeId !== undefined) cluster.nodeId = nodeId;
+  for (const [flag, env, key] of [
+    ['node-heartbeat-ms', 'PARLEY_NODE_HEARTBEAT_MS', 'nodeHeartbeatMs'],
+    ['node-ttl-ms', 'PARLEY_NODE_TTL_MS', 'nodeTtlMs'],
+  ] as const) {
+    const text = pick(values[flag], env);
+    if (text === undefined) continue;
+    if (!/^\d+$/.test(text)) throw new RelayOptionsError(key, `expected a number, got "${text}"`);
+    cluster[key] = Number(text);
+  }
+
   const options: RelayOptionsInput = {
+    ...cluster,
     port,
     host: pick(values.host, 'PARLEY_HOST') ?? '0.0.0.0',
     dataDir: values.memory === true ? null : (pick(values.data, 'PARLEY_DATA_DIR') ?? './data'),

@@ -22,7 +22,8 @@ async function main(): Promise<void> {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
     process.exit(2);
   }
-  const relay = await startRelay({ ...parsed.options, logger });
+  // A standalone relay also exports Node's process metrics (heap, event loop) at /metrics.
+  const relay = await startRelay({ ...parsed.options, logger, processMetrics: true });
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

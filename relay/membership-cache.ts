@@ -36,4 +36,9 @@ export class MembershipCache {
   invalidate(chatId: string): void {
     this.#entries.delete(chatId);
   }
+
+  /** Forgets every chat: in a cluster, after the bus may have lost membership events. */
+  clear(): void {
+    this.#entries.clear();
+  }
 }

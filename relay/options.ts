@@ -92,6 +92,18 @@ export interface RelayOptions {
   logger: Logger | undefined;
   /** Folder of the built web client served at `/`; null serves none. */
   webDir: string | null;
+  /** PostgreSQL URL (`postgres://…`): the cluster's shared storage. Null stores in SQLite. */
+  databaseUrl: string | null;
+  /** Redis URL (`redis://…`): fan-out between cluster nodes. Null uses the in-process bus. */
+  redisUrl: string | null;
+  /** This node's name in logs, metrics and the cluster; null generates `<hostname>-<random>`. */
+  nodeId: string | null;
+  /** Cluster: how often a node tells the others it is alive. */
+  nodeHeartbeatMs: number;
+  /** Cluster: silence after which a node counts as dead (its presence and typing vanish). */
+  nodeTtlMs: number;
+  /** Export Node's process metrics (heap, event loop, CPU) at /metrics too. */
+  processMetrics: boolean;
 }
 
 export type RelayOptionsInput = Partial<Omit<RelayOptions, 'limits'>> & {
@@ -138,6 +150,12 @@ export const DEFAULT_OPTIONS: Omit<RelayOptions, 'limits'> = {
   sqliteNativeBinding: undefined,
   logger: undefined,
   webDir: null,
+  databaseUrl: null,
+  redisUrl: null,
+  nodeId: null,
+  nodeHeartbeatMs: 1_000,
+  nodeTtlMs: 5_000,
+  processMetrics: false,
 };
 
 export class RelayOptionsError extends Error {
@@ -157,6 +175,40 @@ function positiveInteger(name: string, value: number, { allowZero = false } = {}
       name,
       `expected a ${allowZero ? 'non-negative' : 'positive'} integer, got ${String(value)}`,
     );
+  }
+}
+
+function urlWithProtocol(name: string, value: string, protocols: string[]): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new RelayOptionsError(name, `expected a URL (${protocols.join(' or ')}//…)`);
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new RelayOptionsError(name, `expected ${protocols.join(' or ')}, got ${url.protocol}`);
+  }
+}
+
+/** The cluster options: URLs, node id, heartbeat timing. */
+function checkCluster(options: RelayOptions): void {
+  if (options.databaseUrl !== null) {
+    urlWithProtocol('databaseUrl', options.databaseUrl, ['postgres:', 'postgresql:']);
+  }
+  if (options.redisUrl !== null) {
+    urlWithProtocol('redisUrl', options.redisUrl, ['redis:', 'rediss:']);
+    // Nodes with a bus but their own SQLite files would each hold a different history.
+    if (options.databaseUrl === null) {
+      throw new RelayOptionsError('redisUrl', 'a cluster needs databaseUrl (PostgreSQL) too');
+    }
+  }
+  if (options.nodeId !== null && !/^[A-Za-z0-9_.-]{1,64}$/.test(options.nodeId)) {
+    throw new RelayOptionsError('nodeId', 'expected 1 to 64 of A-Z a-z 0-9 _ . -');
+  }
+  positiveInteger('nodeHeartbeatMs', options.nodeHeartbeatMs);
+  positiveInteger('nodeTtlMs', options.nodeTtlMs);
+  if (options.nodeTtlMs < 2 * options.nodeHeartbeatMs) {
+    throw new RelayOptionsError('nodeTtlMs', 'must be at least twice nodeHeartbeatMs');
   }
 }
 
@@ -208,6 +260,7 @@ export function resolveOptions(input: RelayOptionsInput = {}): RelayOptions {
   if (!['full', 'normal'].includes(options.durability)) {
     throw new RelayOptionsError('durability', 'expected "full" or "normal"');
   }
+  checkCluster(options);
   positiveInteger('tokenTtlS', options.tokenTtlS);
   positiveInteger('sweepIntervalMs', options.sweepIntervalMs);
   if (options.limits.messageBurst < options.limits.messagesPerSecond) {

@@ -1,29 +1,30 @@
 /**
- * startRelay: one port for HTTP and WebSocket, SQLite storage, the in-process bus.
+ * startRelay: one port for HTTP and WebSocket; SQLite storage and the in-process bus on one
+ * host, or PostgreSQL and Redis as a node of a cluster (see backends.ts and cluster.ts).
  * Used by the desktop app (embedded), by the command line, and by the tests.
  */
-import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { CLOSE_CODES, failure } from './protocol/errors.js';
 import { Auth } from './auth.js';
-import { LocalBus } from './bus.js';
+import { backendsReady, defaultNodeId, openBus, openStore } from './backends.js';
 import { ChatService } from './chat-service.js';
+import { startClusterNode } from './cluster.js';
 import { startDelivery } from './delivery.js';
 import { createHttpApi } from './http-api.js';
 import { sendError } from './http-util.js';
 import { createStaticHandler } from './static-files.js';
-import { Hub } from './hub.js';
 import { createLogger } from './logger.js';
 import { MembershipCache } from './membership-cache.js';
 import { MessageWriter } from './message-writer.js';
+import { RelayMetrics } from './metrics.js';
+import { ObservedHub } from './observed-hub.js';
 import { resolveOptions, type RelayOptions, type RelayOptionsInput } from './options.js';
 import { PasscodeGate } from './passcode.js';
 import { PresenceTracker } from './presence.js';
+import { RedisBus } from './redis-bus.js';
 import { attachSocketServer } from './socket-server.js';
-import { SqliteStore } from './sqlite-store.js';
 import type { Store } from './store.js';
 import { TypingTracker } from './typing.js';
 import { RELAY_VERSION } from './version.js';
@@ -37,6 +38,9 @@ export interface RunningRelay {
   options: RelayOptions;
   store: Store;
   logger: Logger;
+  /** This node's id (logs, metrics, cluster). */
+  nodeId: string;
+  metrics: RelayMetrics;
   /** Closes every connection with 1001, finishes queued writes, closes the database. */
   close(): Promise<void>;
 }
@@ -59,30 +63,36 @@ function listen(server: Server, port: number, host: string): Promise<number> {
 export async function startRelay(input: RelayOptionsInput = {}): Promise<RunningRelay> {
   const options = resolveOptions(input);
   const { limits } = options;
-  const logger = options.logger ?? createLogger();
-  if (options.dataDir !== null) mkdirSync(options.dataDir, { recursive: true });
-  const sqlite = new SqliteStore({
-    path: options.dataDir === null ? ':memory:' : join(options.dataDir, 'parley.db'),
-    synchronous: options.durability === 'full' ? 'FULL' : 'NORMAL',
-    maxPendingPerUser: limits.pendingPerUser,
-    ...(options.sqliteNativeBinding === undefined
-      ? {}
-      : { nativeBinding: options.sqliteNativeBinding }),
+  const nodeId = options.nodeId ?? defaultNodeId();
+  const baseLogger = options.logger ?? createLogger();
+  const logger = options.redisUrl === null ? baseLogger : baseLogger.child({ node: nodeId });
+  const metrics = new RelayMetrics({ nodeId, processMetrics: options.processMetrics });
+  const store = await openStore(options, logger, metrics);
+  const bus = await openBus(options, nodeId, logger, metrics);
+  const hub = new ObservedHub();
+  hub.observe({
+    subscribed: (subscription) =>
+      metrics.joins.inc({
+        topic: subscription.topic.startsWith('chat:') ? 'chat' : 'notifications',
+      }),
+    delivered: (sent) => metrics.messagesOut.inc(sent),
   });
-  const store: Store = sqlite;
-  const bus = new LocalBus();
-  const hub = new Hub();
   const members = new MembershipCache(store);
   const writer = new MessageWriter({
     store,
     maxQueue: limits.maxWriteQueue,
-    onCommitted: (result, request) =>
+    onCommitted: (result, request) => {
+      metrics.messagesIn.inc();
       bus.publish({
         type: 'message',
         message: result.message,
         originConnectionId: request.originConnectionId,
-      }),
-    onError: (error) => logger.error({ err: error }, 'message write failed'),
+      });
+    },
+    onError: (error) => {
+      metrics.error('storage_write');
+      logger.error({ err: error }, 'message write failed');
+    },
   });
   const service = new ChatService({ store, hub, bus, members, writer, limits, logger });
   await service.ensureMainRoom(options.mainRoomName);
@@ -94,10 +104,31 @@ export async function startRelay(input: RelayOptionsInput = {}): Promise<Running
     onExternalUser: (user) => service.welcome(user),
   });
   const passcode = await PasscodeGate.create(options.passcode);
-  const presence = new PresenceTracker();
-  const typing = new TypingTracker(limits.typingTtlMs, (chatId, userIds) =>
-    bus.publish({ type: 'typing', chatId, userIds }),
-  );
+  const cluster =
+    bus instanceof RedisBus
+      ? startClusterNode({
+          nodeId,
+          bus,
+          hub,
+          store,
+          members,
+          limits,
+          logger,
+          heartbeatMs: options.nodeHeartbeatMs,
+          nodeTtlMs: options.nodeTtlMs,
+        })
+      : null;
+  const presence = cluster?.presence ?? new PresenceTracker();
+  const typing =
+    cluster?.typing ??
+    new TypingTracker(limits.typingTtlMs, (chatId, userIds) =>
+      bus.publish({ type: 'typing', chatId, userIds }),
+    );
+  metrics.observe({
+    connections: () => hub.connectionCount,
+    writeQueue: () => writer.queued,
+    peers: () => cluster?.peers() ?? 0,
+  });
 
   const api = createHttpApi({
     store,
@@ -107,17 +138,11 @@ export async function startRelay(input: RelayOptionsInput = {}): Promise<Running
     limits,
     logger,
     version: RELAY_VERSION,
-    ready: async () => {
-      try {
-        await store.getMeta('schema');
-        return true;
-      } catch {
-        return false;
-      }
-    },
+    ready: () => backendsReady(store, bus),
   });
   const web = options.webDir === null ? null : createStaticHandler(options.webDir);
   const server = createServer((req, res) => {
+    if (metrics.serve(req, res)) return;
     api(req, res)
       .then(async (handled) => handled || (web !== null && (await web(req, res))))
       .then((handled) => {
@@ -158,7 +183,15 @@ export async function startRelay(input: RelayOptionsInput = {}): Promise<Running
   const port = await listen(server, options.port, options.host);
   const host = urlHost(options.host);
   logger.info(
-    { port, host: options.host, dataDir: options.dataDir, version: RELAY_VERSION },
+    {
+      port,
+      host: options.host,
+      dataDir: options.databaseUrl === null ? options.dataDir : null,
+      storage: options.databaseUrl === null ? 'sqlite' : 'postgres',
+      bus: cluster === null ? 'local' : 'redis',
+      nodeId,
+      version: RELAY_VERSION,
+    },
     'relay listening',
   );
 
@@ -170,6 +203,7 @@ export async function startRelay(input: RelayOptionsInput = {}): Promise<Running
     server.closeIdleConnections();
     await writer.drain();
     stopDelivery();
+    cluster?.close();
     await bus.close();
     // Sockets that do not finish the close handshake are cut after the grace period.
     const grace = setTimeout(() => server.closeAllConnections(), 2_500);
@@ -186,6 +220,8 @@ export async function startRelay(input: RelayOptionsInput = {}): Promise<Running
     options,
     store,
     logger,
+    nodeId,
+    metrics,
     close: () => (closing ??= close()),
   };
 }

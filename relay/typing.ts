@@ -63,11 +63,17 @@ export class TypingTracker {
   }
 
   typingIn(chatId: string): string[] {
+    return this.#typingHere(chatId);
+  }
+
+  // Not typingIn: a subclass may widen that (a cluster node answers for every node), while
+  // this tracker's own bookkeeping and announcements are about its own entries only.
+  #typingHere(chatId: string): string[] {
     return [...(this.#chats.get(chatId)?.keys() ?? [])];
   }
 
   #announce(chatId: string): void {
-    const userIds = this.typingIn(chatId);
+    const userIds = this.#typingHere(chatId);
     if (userIds.length === 0) this.#chats.delete(chatId);
     this.onChange(chatId, userIds);
   }

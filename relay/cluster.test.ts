@@ -1,0 +1,447 @@
+/**
+ * A cluster in this process: three relay nodes on port 0 sharing one real Redis and one real
+ * PostgreSQL (a fresh database per test). Clients spread over the nodes chat as on one node;
+ * Redis restarting and PostgreSQL stopping mid-traffic lose nothing; many senders on different
+ * nodes get a gap-free seq. Killing a node process is in cluster-process.test.ts.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ChatInfo, ChatSummary, MessageSent, WireMessage } from './protocol/events.js';
+import type { RunningRelay } from './relay.js';
+import { ClusterClient } from './testing/cluster-client.js';
+import {
+  freshDatabase,
+  startClusterServices,
+  startNode,
+  type ClusterServices,
+} from './testing/cluster-harness.js';
+import { RawClient, api, signIn, until, type Session } from './testing/relay-harness.js';
+
+/** Sign-ins and sends are not what is under test here. */
+const LIMITS = {
+  sessionAttemptsPerMinute: 10_000,
+  messagesPerSecond: 100_000,
+  messageBurst: 100_000,
+};
+
+let services: ClusterServices;
+const nodes: RunningRelay[] = [];
+const clients: ClusterClient[] = [];
+const raws: RawClient[] = [];
+
+beforeAll(async () => {
+  services = await startClusterServices();
+}, 60_000);
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.close();
+  for (const raw of raws.splice(0)) raw.close();
+  await Promise.all(nodes.splice(0).map((node) => node.close()));
+  // A test that stopped a service leaves it running for the next one.
+  if (services.redis.pid === null) await services.redis.start();
+  if (services.postgres.pid === null) await services.postgres.start();
+});
+afterAll(async () => {
+  await services?.stop();
+});
+
+async function cluster(count = 3): Promise<RunningRelay[]> {
+  const databaseUrl = await freshDatabase(services);
+  // The first node creates the schema and the main room; the others start together.
+  const first = await startNode(services, databaseUrl, 'node-1', { limits: LIMITS });
+  const rest = await Promise.all(
+    Array.from({ length: count - 1 }, (_, index) =>
+      startNode(services, databaseUrl, `node-${index + 2}`, { limits: LIMITS }),
+    ),
+  );
+  const started = [first, ...rest];
+  nodes.push(...started);
+  return started;
+}
+
+function client(
+  node: RunningRelay | RunningRelay[],
+  session: Session,
+  chats: string[],
+): ClusterClient {
+  const created = new ClusterClient({
+    urls: (Array.isArray(node) ? node : [node]).map((relay) => relay.url),
+    token: session.token,
+    user: session.user,
+    chats,
+  });
+  clients.push(created);
+  return created;
+}
+
+async function mainRoomId(node: RunningRelay, session: Session): Promise<string> {
+  const chats = await api<{ chats: ChatSummary[] }>(node, session.token, 'GET', '/api/chats');
+  const main = chats.body.chats.find((chat) => chat.is_main);
+  if (main === undefined) throw new Error('no main room');
+  return main.id;
+}
+
+/** The whole history of a chat, paged over HTTP from the given node. */
+async function history(node: RunningRelay, token: string, chatId: string): Promise<WireMessage[]> {
+  const messages: WireMessage[] = [];
+  for (let more = true; more;) {
+    const page = await api<{ messages: WireMessage[]; has_more: boolean }>(
+      node,
+      token,
+      'GET',
+      `/api/chats/${chatId}/messages?limit=500&after_seq=${messages.at(-1)?.seq ?? 0}`,
+    );
+    expect(page.status).toBe(200);
+    messages.push(...page.body.messages);
+    more = page.body.has_more;
+  }
+  return messages;
+}
+
+/** Waits for an HTTP-observable condition (no event exists for it), polling every 20 ms. */
+async function eventually(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const readyz = async (node: RunningRelay): Promise<number> =>
+  (await api(node, null, 'GET', '/readyz')).status;
+
+function socketOf(node: RunningRelay): { socketUrl: string } {
+  return { socketUrl: `${node.url.replace(/^http/, 'ws')}/socket` };
+}
+
+/** What identifies a stored message, for comparing a client's view with the store. */
+function ids(messages: WireMessage[]): [number, string, string][] {
+  return messages.map((message) => [message.seq, message.message_id, message.content]);
+}
+
+describe('cluster (in-process nodes, real Redis and PostgreSQL)', () => {
+  it('lets clients on three nodes exchange room and DM messages, typing and presence', async () => {
+    const [n1, n2, n3] = (await cluster()) as [RunningRelay, RunningRelay, RunningRelay];
+    const ana = await signIn(n1, 'Ana');
+    const ben = await signIn(n2, 'Ben');
+    const cy = await signIn(n3, 'Cy');
+    // One signing secret for the whole cluster: a token from node 1 works on node 3.
+    expect((await api(n3, ana.token, 'GET', '/api/me')).body).toMatchObject({ id: ana.user.id });
+    const main = await mainRoomId(n2, ana);
+    const dm = await api<{ chat: ChatInfo }>(n2, ana.token, 'POST', '/api/dms', {
+      user_id: cy.user.id,
+    });
+    const dmId = dm.body.chat.id;
+
+    const anaC = client(n1, ana, [main, dmId]);
+    const benC = client(n2, ben, [main]);
+    const cyC = client(n3, cy, [main, dmId]);
+    await Promise.all([anaC.start(), benC.start(), cyC.start()]);
+
+    const everyone = [ana.user.id, ben.user.id, cy.user.id].sort();
+    for (const viewer of [anaC, benC, cyC]) {
+      await viewer.waitFor(
+        () => JSON.stringify(viewer.presentIn(main)) === JSON.stringify(everyone),
+        5_000,
+        'everyone present in the main room',
+      );
+    }
+
+    const sends: Promise<MessageSent>[] = [];
+    for (let i = 1; i <= 20; i += 1) {
+      sends.push(anaC.send(main, `ana ${i}`), benC.send(main, `ben ${i}`));
+      if (i <= 10) sends.push(cyC.send(dmId, `psst ${i}`));
+    }
+    const acks = await Promise.all(sends);
+    expect(acks.every((ack) => ack.status === 'sent')).toBe(true);
+
+    const mainHistory = await history(n3, cy.token, main);
+    expect(mainHistory.map((message) => message.seq)).toEqual(
+      Array.from({ length: 40 }, (_, index) => index + 1),
+    );
+    const dmHistory = await history(n1, ana.token, dmId);
+    expect(dmHistory).toHaveLength(10);
+    for (const viewer of [anaC, benC, cyC]) {
+      await viewer.waitFor(() => viewer.lastSeq(main) === 40, 5_000, 'all 40 room messages');
+      expect(ids(viewer.delivered.get(main) ?? [])).toEqual(ids(mainHistory));
+    }
+    for (const viewer of [anaC, cyC]) {
+      await viewer.waitFor(() => viewer.lastSeq(dmId) === 10, 5_000, 'all 10 DM messages');
+      expect(ids(viewer.delivered.get(dmId) ?? [])).toEqual(ids(dmHistory));
+    }
+    // Ben is not in the DM: nothing of it reached him.
+    expect(benC.delivered.has(dmId)).toBe(false);
+
+    // Typing: the union over the nodes, updated as each node's set changes.
+    const typingIs = (viewer: ClusterClient, expected: string[]) =>
+      viewer.waitFor(
+        () =>
+          JSON.stringify([...(viewer.typing.get(main) ?? [])].sort()) ===
+          JSON.stringify([...expected].sort()),
+        5_000,
+        `typing = ${expected.join(',')}`,
+      );
+    benC.setTyping(main, true);
+    await Promise.all([typingIs(anaC, [ben.user.id]), typingIs(cyC, [ben.user.id])]);
+    cyC.setTyping(main, true);
+    await Promise.all([
+      typingIs(anaC, [ben.user.id, cy.user.id]),
+      typingIs(benC, [ben.user.id, cy.user.id]),
+    ]);
+    benC.setTyping(main, false);
+    await Promise.all([typingIs(anaC, [cy.user.id]), typingIs(cyC, [cy.user.id])]);
+
+    // A client that leaves is gone from presence everywhere at once (not at node expiry).
+    cyC.close();
+    const withoutCy = [ana.user.id, ben.user.id].sort();
+    for (const viewer of [anaC, benC]) {
+      await viewer.waitFor(
+        () => JSON.stringify(viewer.presentIn(main)) === JSON.stringify(withoutCy),
+        5_000,
+        'Cy gone from presence',
+      );
+      await typingIs(viewer, []);
+    }
+
+    // Operations: every node ready, metrics per node.
+    for (const node of [n1, n2, n3]) {
+      expect((await api(node, null, 'GET', '/readyz')).status).toBe(200);
+    }
+    const metrics = await (await fetch(`${n2.url}/metrics`)).text();
+    expect(metrics).toMatch(/parley_connections\{node="node-2"\} 1/);
+    expect(metrics).toMatch(/parley_cluster_peers\{node="node-2"\} 2/);
+    expect(metrics).toMatch(/parley_messages_in_total\{node="node-2"\} 20/);
+    expect(metrics).toMatch(/parley_joins_total\{topic="chat",node="node-2"\} 1/);
+    expect(metrics).toMatch(/parley_bus_lag_seconds_count\{node="node-2"\} [1-9]/);
+  });
+
+  it('notifies across nodes: live where the user is, pending only for users nowhere online', async () => {
+    const [n1, n2, n3] = (await cluster()) as [RunningRelay, RunningRelay, RunningRelay];
+    const ana = await signIn(n1, 'Ana');
+    const dan = await signIn(n2, 'Dan');
+    const eve = await signIn(n3, 'Eve');
+    const main = await mainRoomId(n1, ana);
+    const anaC = client(n1, ana, [main]);
+    const eveC = client(n3, eve, [main]);
+    await Promise.all([anaC.start(), eveC.start()]);
+
+    // Dan is online on node 2 with his notifications topic only (not the room).
+    const danInbox = await RawClient.connect(socketOf(n2), dan.token);
+    raws.push(danInbox);
+    expect((await danInbox.join(`notifications:${dan.user.id}`)).status).toBe('ok');
+    // A barrier: node 2 announced Dan's subscription before this message, on the same ordered
+    // stream, so once Ana (node 1) has the message, node 1 knows where Dan is.
+    const barrier = await api<MessageSent>(n2, dan.token, 'POST', `/api/chats/${main}/messages`, {
+      content: 'barrier',
+      mobile_ref_id: 'barrier-1',
+    });
+    await anaC.waitFor(() => anaC.lastSeq(main) === barrier.body.seq, 5_000, 'the barrier');
+    const live = await anaC.send(main, 'hello @Dan');
+    expect(live.status).toBe('sent');
+    const notification = await danInbox.waitFor((frame) => frame[3] === 'new_notification', 10_000);
+    expect(notification[4]).toMatchObject({ chat_id: main, seq: live.seq, mentioned: true });
+    // Eve has the room open on node 3: the message, and no notification.
+    await eveC.waitFor(() => eveC.lastSeq(main) === live.seq);
+    danInbox.close();
+    await danInbox.closed();
+    // Node 2 has seen him go once it holds no connection; a second barrier from node 2 then
+    // tells node 1 (the same ordered stream carries his unsubscription first).
+    await eventually(
+      async () =>
+        /parley_connections\{node="node-2"\} 0/.test(
+          await (await fetch(`${n2.url}/metrics`)).text(),
+        ),
+      10_000,
+      'node 2 to drop Dan',
+    );
+    const barrier2 = await api<MessageSent>(n2, dan.token, 'POST', `/api/chats/${main}/messages`, {
+      content: 'second barrier',
+      mobile_ref_id: 'barrier-2',
+    });
+    await anaC.waitFor(() => anaC.lastSeq(main) === barrier2.body.seq, 5_000, 'the second barrier');
+
+    // Now Dan is nowhere: the next message is kept for him as a pending notification.
+    const pending = await anaC.send(main, 'while you were away');
+    const again = await RawClient.connect(socketOf(n3), dan.token);
+    raws.push(again);
+    expect((await again.join(`notifications:${dan.user.id}`)).status).toBe('ok');
+    const batch = await again.waitFor((frame) => frame[3] === 'pending_notifications', 10_000);
+    const items = (batch[4] as { notifications: { seq: number }[] }).notifications;
+    // Only the message from while he was away: the first one reached him live.
+    expect(items.map((item) => item.seq)).toEqual([pending.seq]);
+    // Eve never got a pending notification: she was joined (on another node) every time.
+    const eveInbox = await RawClient.connect(socketOf(n1), eve.token);
+    raws.push(eveInbox);
+    expect((await eveInbox.join(`notifications:${eve.user.id}`)).status).toBe('ok');
+    const marker = await anaC.send(main, 'marker');
+    await eveC.waitFor(() => eveC.lastSeq(main) === marker.seq);
+    expect(eveInbox.events('pending_notifications')).toEqual([]);
+  });
+
+  it('closes the subscriptions a user holds on other nodes when they leave a room', async () => {
+    const [n1, n2] = (await cluster(2)) as [RunningRelay, RunningRelay];
+    const ana = await signIn(n1, 'Ana');
+    const room = await api<{ chat: ChatInfo }>(n1, ana.token, 'POST', '/api/chats', {
+      name: 'project',
+      visibility: 'public',
+    });
+    const roomId = room.body.chat.id;
+    const onNode2 = await RawClient.connect(socketOf(n2), ana.token);
+    raws.push(onNode2);
+    const joined = await onNode2.join(`chat:${roomId}`);
+    expect(joined.status).toBe('ok');
+    // Leaving through node 1 reaches Ana's socket on node 2 through the bus.
+    expect((await api(n1, ana.token, 'POST', `/api/chats/${roomId}/leave`)).status).toBe(200);
+    const closed = await onNode2.waitFor((frame) => frame[3] === 'phx_close', 10_000);
+    expect(closed.slice(0, 3)).toEqual([joined.joinRef, null, `chat:${roomId}`]);
+  });
+
+  it('numbers one chat without gaps or duplicates while senders on every node send at once', async () => {
+    const started = await cluster();
+    const sessions: Session[] = [];
+    for (let i = 0; i < 12; i += 1) {
+      sessions.push(await signIn(started[i % 3] as RunningRelay, `Sender${i}`));
+    }
+    const main = await mainRoomId(started[0] as RunningRelay, sessions[0] as Session);
+    const senders = sessions.map((session, i) =>
+      client(started[i % 3] as RunningRelay, session, [main]),
+    );
+    await Promise.all(senders.map((sender) => sender.start()));
+    const PER_SENDER = 40;
+    const acks = (
+      await Promise.all(
+        senders.map((sender, i) =>
+          Promise.all(
+            Array.from({ length: PER_SENDER }, (_, n) => sender.send(main, `s${i} #${n}`)),
+          ),
+        ),
+      )
+    ).flat();
+    const seqs = acks.map((ack) => ack.seq ?? 0).sort((a, b) => a - b);
+    expect(seqs).toEqual(Array.from({ length: senders.length * PER_SENDER }, (_, i) => i + 1));
+    const stored = await history(started[1] as RunningRelay, (sessions[1] as Session).token, main);
+    expect(stored.map((message) => message.seq)).toEqual(seqs);
+    // Each sender's messages are stored in the order it sent them.
+    for (let i = 0; i < senders.length; i += 1) {
+      const mine = stored.filter((message) => message.content.startsWith(`s${i} #`));
+      expect(mine.map((message) => message.content)).toEqual(
+        Array.from({ length: PER_SENDER }, (_, n) => `s${i} #${n}`),
+      );
+    }
+    // And everyone saw the same sequence, once each.
+    for (const sender of senders) {
+      await sender.waitFor(() => sender.lastSeq(main) === seqs.length, 10_000, 'every message');
+      expect(ids(sender.delivered.get(main) ?? [])).toEqual(ids(stored));
+    }
+  });
+
+  it('resumes delivery by itself after Redis restarts mid-traffic, and loses nothing', async () => {
+    const [n1, n2, n3] = (await cluster()) as [RunningRelay, RunningRelay, RunningRelay];
+    const ana = await signIn(n1, 'Ana');
+    const ben = await signIn(n2, 'Ben');
+    const cy = await signIn(n3, 'Cy');
+    const main = await mainRoomId(n1, ana);
+    const dm = await api<{ chat: ChatInfo }>(n1, ana.token, 'POST', '/api/dms', {
+      user_id: ben.user.id,
+    });
+    const dmId = dm.body.chat.id;
+    const anaC = client(n1, ana, [main, dmId]);
+    const benC = client(n2, ben, [main, dmId]);
+    const cyC = client(n3, cy, [main]);
+    await Promise.all([anaC.start(), benC.start(), cyC.start()]);
+
+    // Ana keeps sending to the room from node 1 while Redis goes away and comes back.
+    let sending = true;
+    const acked: MessageSent[] = [];
+    const sender = (async () => {
+      for (let n = 1; sending; n += 1) acked.push(await anaC.send(main, `steady ${n}`));
+    })();
+    await anaC.waitFor(() => acked.length >= 20, 10_000, '20 acks before the outage');
+    await benC.waitFor(() => benC.lastSeq(main) >= 10, 10_000, 'Ben receiving');
+
+    await services.redis.kill();
+    const beforeRestart = acked.length;
+    await anaC.waitFor(() => acked.length >= beforeRestart + 20, 10_000, 'acks without Redis');
+    // Not ready without Redis; the database still takes every message.
+    await eventually(async () => (await readyz(n1)) === 503, 5_000, 'node 1 not ready');
+    // The last DM message before a quiet spell: nothing comes after it to reveal a gap.
+    const quiet = await anaC.send(dmId, 'the last word before a quiet spell');
+    expect(quiet.status).toBe('sent');
+
+    await services.redis.start();
+    // Nodes resubscribe by themselves and re-send what their clients missed from the store.
+    await benC.waitFor(() => benC.lastSeq(dmId) === quiet.seq, 10_000, 'the quiet DM message');
+    await until(() => acked.length >= beforeRestart + 40, 10_000, 'more acks after Redis is back');
+    sending = false;
+    await sender;
+    for (const node of [n1, n2, n3]) {
+      await eventually(async () => (await readyz(node)) === 200, 10_000, 'ready again');
+    }
+
+    const stored = await history(n2, ben.token, main);
+    expect(stored.map((message) => message.seq)).toEqual(stored.map((_, i) => i + 1));
+    expect(stored).toHaveLength(acked.length);
+    for (const viewer of [anaC, benC, cyC]) {
+      await viewer.waitFor(() => viewer.lastSeq(main) === stored.length, 10_000, 'everything');
+      expect(ids(viewer.delivered.get(main) ?? [])).toEqual(ids(stored));
+    }
+    expect(ids(benC.delivered.get(dmId) ?? [])).toEqual(ids(await history(n2, ben.token, dmId)));
+  });
+
+  it('answers storage_error while PostgreSQL is down, stores nothing half-written, and sends again once it is back', async () => {
+    const [n1, n2] = (await cluster(2)) as [RunningRelay, RunningRelay];
+    const ana = await signIn(n1, 'Ana');
+    const ben = await signIn(n2, 'Ben');
+    const main = await mainRoomId(n1, ana);
+    const anaC = client(n1, ana, [main]);
+    const benC = client(n2, ben, [main]);
+    await Promise.all([anaC.start(), benC.start()]);
+    for (let i = 1; i <= 5; i += 1) await anaC.send(main, `before ${i}`);
+
+    await services.postgres.stop();
+    const failed = await Promise.all(
+      Array.from({ length: 3 }, (_, i) => anaC.sendOnce(main, `during ${i}`, `down-${i}`)),
+    );
+    for (const ack of failed) {
+      expect(ack).toMatchObject({ status: 'error', reason: 'storage_error', seq: null });
+    }
+    const overHttp = await api(n2, ben.token, 'POST', `/api/chats/${main}/messages`, {
+      content: 'over http',
+      mobile_ref_id: 'http-down',
+    });
+    // Over HTTP the token check already needs the database: a 5xx, and nothing stored.
+    expect(overHttp.status).toBeGreaterThanOrEqual(500);
+    expect(await readyz(n1)).toBe(503);
+    // The sockets stay open: a storage error is an answer, not a disconnect.
+    expect(anaC.joined).toBe(true);
+
+    await services.postgres.start();
+    await eventually(async () => (await readyz(n1)) === 200, 10_000, 'the database back');
+    // The client resends what failed, with the same mobile_ref_ids: stored now, once.
+    const resent = await Promise.all(
+      Array.from({ length: 3 }, (_, i) => anaC.sendOnce(main, `during ${i}`, `down-${i}`)),
+    );
+    expect(resent.map((ack) => [ack.status, ack.seq])).toEqual([
+      ['sent', 6],
+      ['sent', 7],
+      ['sent', 8],
+    ]);
+    const stored = await history(n2, ben.token, main);
+    expect(stored.map((message) => message.content)).toEqual([
+      'before 1',
+      'before 2',
+      'before 3',
+      'before 4',
+      'before 5',
+      'during 0',
+      'during 1',
+      'during 2',
+    ]);
+    const detail = await api<{ chat: ChatInfo }>(n1, ana.token, 'GET', `/api/chats/${main}`);
+    expect(detail.body.chat.last_seq).toBe(8);
+    await benC.waitFor(() => benC.lastSeq(main) === 8, 10_000, 'Ben has all eight');
+    expect(ids(benC.delivered.get(main) ?? [])).toEqual(ids(stored));
+  });
+});

@@ -1,0 +1,76 @@
+/**
+ * A relay node of a cluster, wired: the cluster state (presence, typing and subscriptions of
+ * the other nodes, with heartbeats and expiry), catch-up after bus losses, and the hub's
+ * cluster-wide `userJoined`. Single-node relays never load any of this.
+ */
+import type { Logger } from 'pino';
+import { CatchUp } from './catch-up.js';
+import { ClusterPresence, ClusterTyping } from './cluster-presence.js';
+import { ClusterState } from './cluster-state.js';
+import type { MembershipCache } from './membership-cache.js';
+import type { ObservedHub } from './observed-hub.js';
+import type { RelayLimits } from './options.js';
+import type { RedisBus } from './redis-bus.js';
+import type { Store } from './store.js';
+
+export interface ClusterNodeDeps {
+  nodeId: string;
+  bus: RedisBus;
+  hub: ObservedHub;
+  store: Store;
+  members: MembershipCache;
+  limits: RelayLimits;
+  logger: Logger;
+  heartbeatMs: number;
+  nodeTtlMs: number;
+}
+
+export interface ClusterNode {
+  presence: ClusterPresence;
+  typing: ClusterTyping;
+  /** Other nodes currently heard from. */
+  peers(): number;
+  /** Says goodbye to the other nodes and stops the heartbeat. */
+  close(): void;
+}
+
+export function startClusterNode(deps: ClusterNodeDeps): ClusterNode {
+  const { bus, hub } = deps;
+  const state = new ClusterState({
+    nodeId: deps.nodeId,
+    link: bus,
+    hub,
+    logger: deps.logger,
+    heartbeatMs: deps.heartbeatMs,
+    nodeTtlMs: deps.nodeTtlMs,
+  });
+  const catchUp = new CatchUp({
+    store: deps.store,
+    hub,
+    logger: deps.logger,
+    maxPerChat: deps.limits.resumeMax,
+  });
+  hub.remoteJoined = (userId, topic) => state.remoteJoined(userId, topic);
+  hub.observe({
+    userTopic: (topic, userId, on) => state.localSub(topic, userId, on),
+    topic: (topic, on) => catchUp.topicActive(topic, on),
+  });
+  const stops = [
+    bus.subscribe((event) => catchUp.observe(event)),
+    bus.onRecover(() => {
+      // Membership events may be among the lost: re-read members on next use.
+      deps.members.clear();
+      void catchUp.recover();
+    }),
+  ];
+  state.start();
+  return {
+    presence: new ClusterPresence(state),
+    typing: new ClusterTyping(deps.limits.typingTtlMs, state),
+    peers: () => state.peerCount,
+    close: () => {
+      state.stop();
+      for (const stop of stops) stop();
+    },
+  };
+}
