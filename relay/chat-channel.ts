@@ -16,6 +16,7 @@ import { encodeFrame } from './protocol/frame.js';
 import { validate } from './protocol/validate.js';
 import { releaseHeld, type ChannelDeps } from './channel-deps.js';
 import type { Subscription } from './hub.js';
+import { presenceBatcher } from './presence-batch.js';
 import type { AppendResult } from './store.js';
 import { push, replyError, replyOk, type Inbound } from './replies.js';
 
@@ -112,10 +113,14 @@ export async function joinChat(
     online_at: connection.connectedAt.toISOString(),
   };
   const diff = deps.presence.track(inbound.topic, connection.user.id, meta);
-  push(inbound, 'presence_state', deps.presence.state(inbound.topic));
-  deps.hub.broadcast(inbound.topic, encodeFrame(null, null, inbound.topic, 'presence_diff', diff), {
-    except: connection,
-  });
+  // Pre-encoded and shared by the joiners of one presence window (presence-batch.ts): spliced
+  // into the frame, not encoded again for every joiner.
+  const state = presenceBatcher(deps.hub, deps.presence).stateJson(inbound.topic);
+  connection.send(
+    `[${JSON.stringify(inbound.joinRef)},null,${JSON.stringify(inbound.topic)},"presence_state",${state}]`,
+  );
+  // Batched per topic (presence-batch.ts): a storm of joins costs one diff per window.
+  presenceBatcher(deps.hub, deps.presence).add(inbound.topic, diff);
   const typing = deps.typing.typingIn(inbound.chatId);
   if (typing.length > 0)
     push(inbound, 'typing_update', { chat_id: inbound.chatId, user_ids: typing });
@@ -133,9 +138,7 @@ export function leaveChat(deps: ChannelDeps, subscription: Subscription): void {
     connection.user.id,
     `${connection.id}:${subscription.joinRef}`,
   );
-  if (diff !== null) {
-    deps.hub.broadcast(topic, encodeFrame(null, null, topic, 'presence_diff', diff));
-  }
+  if (diff !== null) presenceBatcher(deps.hub, deps.presence).add(topic, diff);
 }
 
 function messageSentError(

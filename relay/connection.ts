@@ -2,6 +2,7 @@
  * One client socket: its identity, joined topics, limits and outbound backpressure.
  * A connection never throws into the server: every failure ends in a reply or a close.
  */
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { CLOSE_CODES } from './protocol/errors.js';
@@ -9,6 +10,7 @@ import type { RelayLimits } from './options.js';
 import type { StoredUser } from './store.js';
 import type { Subscription } from './hub.js';
 import { TokenBucket } from './token-bucket.js';
+import { flushAtTaskEnd, type WriteBatch } from './write-batch.js';
 
 /** A text frame, as a string or as UTF-8 bytes encoded once for many receivers. */
 export type OutboundFrame = string | Buffer;
@@ -19,6 +21,8 @@ export const MAX_INBOX_FRAMES = 256;
 export interface ConnectionInit {
   id: string;
   socket: WebSocket;
+  /** The TCP socket under `socket` (the upgrade's), corked to batch writes; see write-batch.ts. */
+  transport?: Duplex;
   user: StoredUser;
   deviceId: string;
   language: string;
@@ -27,7 +31,7 @@ export interface ConnectionInit {
   logger: Logger;
 }
 
-export class Connection {
+export class Connection implements WriteBatch {
   readonly id: string;
   readonly user: StoredUser;
   readonly deviceId: string;
@@ -42,6 +46,11 @@ export class Connection {
   lastSeenAt = Date.now();
   #closed = false;
   readonly #socket: WebSocket;
+  readonly #transport: Duplex | null;
+  /** True while #transport is corked for this task's frames (write-batch.ts uncorks it). */
+  #corked = false;
+  /** bufferedAmount when this task's batch began: what the peer had not read yet. */
+  #backlog = 0;
   readonly #limits: RelayLimits;
   readonly #logger: Logger;
   readonly #strikes: number[] = [];
@@ -55,6 +64,7 @@ export class Connection {
     this.language = init.language;
     this.remoteAddress = init.remoteAddress;
     this.#socket = init.socket;
+    this.#transport = init.transport ?? null;
     this.#limits = init.limits;
     this.#logger = init.logger;
     this.messages = new TokenBucket(init.limits.messagesPerSecond, init.limits.messageBurst);
@@ -69,15 +79,45 @@ export class Connection {
   /**
    * Queues one text frame. A client that stops reading is cut off once its queue passes
    * maxBufferedBytes, so one slow reader never grows the relay's memory.
+   *
+   * Frames sent during one task are batched into one writev (write-batch.ts): the first corks
+   * the TCP socket and the task's end uncorks it. Corked bytes are ours, not the peer's backlog,
+   * so the slow-consumer check looks at the backlog from before the batch; a batch that reaches
+   * maxBufferedBytes is handed to the kernel early, so it stays bounded too.
    */
   send(frame: OutboundFrame): boolean {
     if (this.#closed) return false;
-    if (this.#socket.bufferedAmount > this.#limits.maxBufferedBytes) {
-      this.closeSlowConsumer();
-      return false;
+    const max = this.#limits.maxBufferedBytes;
+    const transport = this.#transport;
+    if (transport === null || !this.#corked) {
+      const buffered = this.#socket.bufferedAmount;
+      if (buffered > max) {
+        this.closeSlowConsumer();
+        return false;
+      }
+      if (transport !== null) {
+        this.#corked = true;
+        this.#backlog = buffered;
+        transport.cork();
+        flushAtTaskEnd(this);
+      }
+    } else if (this.#socket.bufferedAmount - this.#backlog > max) {
+      transport.uncork();
+      transport.cork();
+      this.#backlog = this.#socket.bufferedAmount;
+      if (this.#backlog > max) {
+        this.closeSlowConsumer();
+        return false;
+      }
     }
     this.#socket.send(frame, { binary: false });
     return true;
+  }
+
+  /** Writes the frames batched during this task (called by write-batch.ts). */
+  flushWrites(): void {
+    this.#corked = false;
+    this.#transport?.uncork();
   }
 
   /**

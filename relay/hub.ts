@@ -23,6 +23,12 @@ export class Hub {
   readonly #topics = new Map<string, Set<Subscription>>();
   readonly #users = new Map<string, Set<Connection>>();
   readonly #connections = new Map<string, Connection>();
+  #version = 0;
+
+  /** Bumped by every add, remove, subscribe and unsubscribe: caches of who is where key on it. */
+  get version(): number {
+    return this.#version;
+  }
 
   get connectionCount(): number {
     return this.#connections.size;
@@ -37,6 +43,7 @@ export class Hub {
   }
 
   add(connection: Connection): void {
+    this.#version += 1;
     this.#connections.set(connection.id, connection);
     let set = this.#users.get(connection.user.id);
     if (set === undefined) this.#users.set(connection.user.id, (set = new Set()));
@@ -44,6 +51,7 @@ export class Hub {
   }
 
   remove(connection: Connection): void {
+    this.#version += 1;
     this.#connections.delete(connection.id);
     const set = this.#users.get(connection.user.id);
     set?.delete(connection);
@@ -59,12 +67,14 @@ export class Hub {
   }
 
   subscribe(subscription: Subscription): void {
+    this.#version += 1;
     let set = this.#topics.get(subscription.topic);
     if (set === undefined) this.#topics.set(subscription.topic, (set = new Set()));
     set.add(subscription);
   }
 
   unsubscribe(subscription: Subscription): void {
+    this.#version += 1;
     const set = this.#topics.get(subscription.topic);
     set?.delete(subscription);
     if (set?.size === 0) this.#topics.delete(subscription.topic);

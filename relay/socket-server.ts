@@ -85,6 +85,7 @@ export function attachSocketServer(
     const language = (url.searchParams.get('preferred_language') ?? '').slice(0, 16);
     wss.handleUpgrade(request, socket, head, (ws) => {
       accept(ws, verified.identity, {
+        transport: socket,
         deviceId,
         language,
         remoteAddress: request.socket.remoteAddress ?? '',
@@ -97,11 +98,12 @@ export function attachSocketServer(
   function accept(
     ws: WebSocket,
     identity: Identity,
-    meta: { deviceId: string; language: string; remoteAddress: string },
+    meta: { transport: Duplex; deviceId: string; language: string; remoteAddress: string },
   ): void {
     const connection = new Connection({
       id: newId(),
       socket: ws,
+      transport: meta.transport,
       user: identity.user,
       deviceId: meta.deviceId,
       language: meta.language,

@@ -1,0 +1,146 @@
+/**
+ * What the orchestrator asks of the load generator, and what comes back. Everything here crosses
+ * the IPC channel between the two processes, so it is plain data.
+ */
+
+/** The wire protocol a load generator speaks to a server. */
+export type Protocol = 'raw-ws' | 'socket.io' | 'parley';
+
+/** A server under test: one or more processes (cluster nodes, Redis, PostgreSQL). */
+export interface Target {
+  /** Label in the results: raw-ws, socket.io, parley, socket.io+redis, parley cluster. */
+  peer: string;
+  protocol: Protocol;
+  /** One WebSocket base URL per node (ws://127.0.0.1:PORT); clients are spread round-robin. */
+  nodes: string[];
+  /** Parley's HTTP base URL, for sessions and rooms. */
+  httpUrl: string | null;
+  /** PIDs of the server nodes: CPU and RSS are theirs. */
+  serverPids: number[];
+  /** PIDs of helpers (Redis, PostgreSQL): their CPU is added for cluster totals. */
+  helperPids: number[];
+}
+
+export interface FanoutConfig {
+  kind: 'fanout';
+  target: Target;
+  /** Connected, joined members of the one room (senders included). */
+  members: number;
+  /** Members that also send; messages go round-robin over them. */
+  senders: number;
+  /** Messages per second over all senders. */
+  rate: number;
+  seconds: number;
+  /** After the last send, how long to wait for the remaining deliveries. */
+  drainMs: number;
+  /** Warm-up messages before measuring (JIT, buffers), delivered and then ignored. */
+  warmupSeconds: number;
+}
+
+export interface IdleConfig {
+  kind: 'idle';
+  target: Target;
+  connections: number;
+  /** Members per room: connections are spread over connections/roomSize rooms. */
+  roomSize: number;
+  /** Wait after the last join before sampling RSS. */
+  settleMs: number;
+}
+
+export interface DurableConfig {
+  kind: 'durable';
+  target: Target;
+  senders: number;
+  seconds: number;
+}
+
+export interface StormConfig {
+  kind: 'storm';
+  target: Target;
+  clients: number;
+  /** Give up on clients not joined after this long (counted as errors). */
+  timeoutMs: number;
+}
+
+export type ScenarioConfig = FanoutConfig | IdleConfig | DurableConfig | StormConfig;
+
+/** Latency summary in milliseconds. */
+export interface Percentiles {
+  count: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+export interface FanoutResult {
+  kind: 'fanout';
+  messages: number;
+  expectedDeliveries: number;
+  deliveries: number;
+  lost: number;
+  /** Deliveries per second the room would get if the server kept up. */
+  expectedPerSecond: number;
+  /** Deliveries received / (last delivery − first send). */
+  achievedPerSecond: number;
+  latency: Percentiles;
+  /** Per message, the latency of its last recipient. */
+  lastRecipient: Percentiles;
+  /** Server node CPU seconds over the measured window, and per delivery in µs. */
+  serverCpuS: number;
+  cpuPerDeliveryUs: number;
+  /** Server nodes plus helpers (Redis, PostgreSQL). */
+  totalCpuPerDeliveryUs: number;
+  /** Peak RSS of the server nodes over their life, in MB. */
+  peakRssMb: number;
+  /** The generator's own CPU use over the window, as a share of one core. */
+  generatorCpuShare: number;
+  /** Worst lateness of a send against its schedule, in ms. */
+  sendLagMs: number;
+  /** True when the generator, not the server, limited the run. */
+  generatorBound: boolean;
+  /** Send errors the server answered (rate limits, overload). */
+  sendErrors: number;
+  /** Connections the server closed during the run. */
+  closedConnections: number;
+}
+
+export interface IdleResult {
+  kind: 'idle';
+  connections: number;
+  baselineRssMb: number;
+  rssMb: number;
+  rssPerConnectionKb: number;
+  setupS: number;
+}
+
+export interface DurableResult {
+  kind: 'durable';
+  senders: number;
+  acked: number;
+  ackedPerSecond: number;
+  errors: number;
+  ackP50Ms: number;
+  ackP99Ms: number;
+}
+
+export interface StormResult {
+  kind: 'storm';
+  clients: number;
+  joined: number;
+  errors: number;
+  allJoinedMs: number;
+  joinP50Ms: number;
+  joinP99Ms: number;
+  serverCpuS: number;
+  peakRssMb: number;
+}
+
+export type ScenarioResult = FanoutResult | IdleResult | DurableResult | StormResult;
+
+/** Messages between the orchestrator and the generator process. */
+export type ToGenerator = { type: 'run'; config: ScenarioConfig };
+export type FromGenerator =
+  | { type: 'result'; result: ScenarioResult }
+  | { type: 'error'; message: string }
+  | { type: 'progress'; message: string };

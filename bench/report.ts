@@ -1,0 +1,364 @@
+/** Tables (terminal and markdown) and the target checks, from one invocation's rows. */
+import type { FanoutResult, IdleResult, StormResult } from './config.js';
+import type { AnyResult, BaselineResult, Row, TargetCheck, UiResult } from './results.js';
+
+const f0 = (value: number): string =>
+  Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : '–';
+const f1 = (value: number): string => (Number.isFinite(value) ? value.toFixed(1) : '–');
+const f2 = (value: number): string => (Number.isFinite(value) ? value.toFixed(2) : '–');
+
+function find<K extends AnyResult['kind']>(
+  rows: readonly Row[],
+  scenario: string,
+  peer: string,
+  kind: K,
+): Extract<AnyResult, { kind: K }> | null {
+  const row = rows.find((candidate) => candidate.scenario === scenario && candidate.peer === peer);
+  const result = row?.result ?? null;
+  return result !== null && result.kind === kind
+    ? (result as Extract<AnyResult, { kind: K }>)
+    : null;
+}
+
+/** A markdown table; the first `textColumns` columns are left-aligned, the rest are numbers. */
+function table(header: string[], lines: string[][], textColumns = 2): string {
+  return [
+    `| ${header.join(' | ')} |`,
+    `| ${header.map((_, i) => (i < textColumns ? '---' : '---:')).join(' | ')} |`,
+    ...lines.map((cells) => `| ${cells.join(' | ')} |`),
+  ].join('\n');
+}
+
+function fanoutLine(row: Row, result: FanoutResult): string[] {
+  const notes: string[] = [];
+  if (result.generatorBound) notes.push('generator-bound');
+  if (result.sendErrors > 0) notes.push(`${f0(result.sendErrors)} sends refused`);
+  if (result.closedConnections > 0) notes.push(`${result.closedConnections} connections closed`);
+  return [
+    row.scenario,
+    row.peer,
+    `${f0(result.achievedPerSecond)} / ${f0(result.expectedPerSecond)}`,
+    f0(result.lost),
+    f1(result.latency.p50),
+    f1(result.latency.p95),
+    f1(result.latency.p99),
+    f1(result.latency.max),
+    f1(result.lastRecipient.p50),
+    f1(result.lastRecipient.p99),
+    f2(result.cpuPerDeliveryUs),
+    result.totalCpuPerDeliveryUs !== result.cpuPerDeliveryUs
+      ? f2(result.totalCpuPerDeliveryUs)
+      : '',
+    f0(result.peakRssMb),
+    notes.join('; '),
+  ];
+}
+
+/** The markdown tables, one per kind of scenario. */
+export function markdownTables(rows: readonly Row[]): string {
+  const parts: string[] = [];
+  const fan = rows.filter((row) => ['fanout', 'saturated', 'cluster'].includes(row.group));
+  if (fan.length > 0) {
+    parts.push(
+      table(
+        [
+          'fan-out',
+          'peer',
+          'deliveries/s (achieved / expected)',
+          'lost',
+          'p50 ms',
+          'p95 ms',
+          'p99 ms',
+          'max ms',
+          'last recipient p50 ms',
+          'last recipient p99 ms',
+          'server CPU µs/delivery',
+          'incl. Redis/PG µs',
+          'peak RSS MB',
+          'notes',
+        ],
+        fan.map((row) =>
+          row.result?.kind === 'fanout'
+            ? fanoutLine(row, row.result)
+            : [row.scenario, row.peer, ...Array<string>(11).fill('–'), row.note ?? ''],
+        ),
+      ),
+    );
+  }
+  const idle = rows.filter((row) => row.group === 'idle');
+  if (idle.length > 0) {
+    parts.push(
+      table(
+        [
+          'idle memory',
+          'peer',
+          'RSS before MB',
+          'RSS joined MB',
+          'RSS per connection KB',
+          'setup s',
+        ],
+        idle.map((row) => {
+          const r = row.result as IdleResult | null;
+          return r === null
+            ? [row.scenario, row.peer, '–', '–', '–', row.note ?? '']
+            : [
+                row.scenario,
+                row.peer,
+                f0(r.baselineRssMb),
+                f0(r.rssMb),
+                f1(r.rssPerConnectionKb),
+                f1(r.setupS),
+              ];
+        }),
+      ),
+    );
+  }
+  const durable = rows.filter((row) => row.group === 'durable');
+  if (durable.length > 0) {
+    parts.push(
+      table(
+        ['durable sends', 'peer', 'committed/s', 'ack p50 ms', 'ack p99 ms', 'errors'],
+        durable.map((row) => {
+          const r = row.result;
+          if (r?.kind === 'sqlite-baseline') {
+            return [row.scenario, row.peer, f0(r.insertsPerSecond), '', '', ''];
+          }
+          if (r?.kind === 'durable') {
+            return [
+              row.scenario,
+              row.peer,
+              f0(r.ackedPerSecond),
+              f1(r.ackP50Ms),
+              f1(r.ackP99Ms),
+              f0(r.errors),
+            ];
+          }
+          return [row.scenario, row.peer, '–', '–', '–', row.note ?? ''];
+        }),
+      ),
+    );
+  }
+  const storm = rows.filter((row) => row.group === 'storm');
+  if (storm.length > 0) {
+    parts.push(
+      table(
+        [
+          'connect storm',
+          'peer',
+          'all joined ms',
+          'join p50 ms',
+          'join p99 ms',
+          'errors',
+          'server CPU s',
+          'peak RSS MB',
+        ],
+        storm.map((row) => {
+          const r = row.result as StormResult | null;
+          return r === null
+            ? [row.scenario, row.peer, '–', '–', '–', '–', '–', row.note ?? '']
+            : [
+                row.scenario,
+                row.peer,
+                f0(r.allJoinedMs),
+                f0(r.joinP50Ms),
+                f0(r.joinP99Ms),
+                f0(r.errors),
+                f1(r.serverCpuS),
+                f0(r.peakRssMb),
+              ];
+        }),
+      ),
+    );
+  }
+  const ui = rows.filter((row) => row.group === 'ui');
+  if (ui.length > 0) {
+    parts.push(
+      table(
+        [
+          'UI (Chromium)',
+          'peer',
+          'first render ms',
+          'room switch ms',
+          'JS heap MB',
+          'dropped frames while scrolling',
+        ],
+        ui.map((row) => {
+          const r = row.result as UiResult | null;
+          return r === null
+            ? [row.scenario, row.peer, '–', '–', '–', row.note ?? '']
+            : [
+                row.scenario,
+                row.peer,
+                f0(r.firstRenderMs),
+                f0(r.switchMs),
+                f1(r.heapMb),
+                `${r.droppedFrames} of ${r.frames}`,
+              ];
+        }),
+      ),
+    );
+  }
+  return parts.join('\n\n');
+}
+
+function ratioCheck(
+  target: string,
+  parley: number | undefined,
+  other: number | undefined,
+  limit: number,
+  unit: string,
+): TargetCheck {
+  if (
+    parley === undefined ||
+    other === undefined ||
+    !Number.isFinite(parley) ||
+    !Number.isFinite(other)
+  ) {
+    return { target, measured: 'not measured', met: null };
+  }
+  const ratio = parley / other;
+  return {
+    target,
+    measured: `${f2(parley)} vs ${f2(other)} ${unit} = ${f2(ratio)}×`,
+    met: ratio <= limit,
+  };
+}
+
+/** Every target of the issue that this run measured. */
+export function checkTargets(rows: readonly Row[]): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const scenarios = (group: Row['group']): string[] => [
+    ...new Set(rows.filter((row) => row.group === group).map((row) => row.scenario)),
+  ];
+  for (const scenario of scenarios('fanout')) {
+    const parley = find(rows, scenario, 'parley', 'fanout');
+    const raw = find(rows, scenario, 'raw-ws', 'fanout');
+    const sio = find(rows, scenario, 'socket.io', 'fanout');
+    checks.push(
+      ratioCheck(
+        `${scenario}: CPU/delivery ≤ 1.25 × raw-ws`,
+        parley?.cpuPerDeliveryUs,
+        raw?.cpuPerDeliveryUs,
+        1.25,
+        'µs',
+      ),
+      ratioCheck(
+        `${scenario}: CPU/delivery ≤ 0.7 × Socket.IO`,
+        parley?.cpuPerDeliveryUs,
+        sio?.cpuPerDeliveryUs,
+        0.7,
+        'µs',
+      ),
+      ratioCheck(
+        `${scenario}: p99 ≤ 1.5 × raw-ws`,
+        parley?.latency.p99,
+        raw?.latency.p99,
+        1.5,
+        'ms',
+      ),
+    );
+  }
+  const lossRows = rows.filter(
+    (row) => row.peer.startsWith('parley') && row.result?.kind === 'fanout',
+  );
+  if (lossRows.length > 0) {
+    const lost = lossRows.reduce((sum, row) => sum + (row.result as FanoutResult).lost, 0);
+    checks.push({
+      target: 'no message lost (Parley, every fan-out run)',
+      measured: `${f0(lost)} lost`,
+      met: lost === 0,
+    });
+  }
+  for (const scenario of scenarios('idle')) {
+    const parley = find(rows, scenario, 'parley', 'idle');
+    const raw = find(rows, scenario, 'raw-ws', 'idle');
+    checks.push(
+      ratioCheck(
+        `${scenario}: RSS/connection ≤ 1.3 × raw-ws`,
+        parley?.rssPerConnectionKb,
+        raw?.rssPerConnectionKb,
+        1.3,
+        'KB',
+      ),
+    );
+  }
+  for (const scenario of scenarios('durable')) {
+    const parley = find(rows, scenario, 'parley', 'durable');
+    const base = rows.find(
+      (row) => row.scenario === scenario && row.result?.kind === 'sqlite-baseline',
+    )?.result as BaselineResult | undefined;
+    if (parley === null || base === undefined) {
+      checks.push({
+        target: 'durable sends ≥ 50% of bare better-sqlite3',
+        measured: 'not measured',
+        met: null,
+      });
+    } else {
+      const share = parley.ackedPerSecond / base.insertsPerSecond;
+      checks.push({
+        target: 'durable sends ≥ 50% of bare better-sqlite3 (synchronous FULL, WAL)',
+        measured: `${f0(parley.ackedPerSecond)} vs ${f0(base.insertsPerSecond)}/s = ${(share * 100).toFixed(0)}%`,
+        met: share >= 0.5,
+      });
+    }
+  }
+  for (const scenario of scenarios('saturated')) {
+    const parley = find(rows, scenario, 'parley', 'fanout');
+    const sio = find(rows, scenario, 'socket.io', 'fanout');
+    if (parley === null || sio === null) {
+      checks.push({
+        target: 'saturated deliveries/s ≥ Socket.IO',
+        measured: 'not measured',
+        met: null,
+      });
+      continue;
+    }
+    checks.push({
+      target: `${scenario}: deliveries/s ≥ Socket.IO, peak RSS bounded (≤ 512 MB)`,
+      measured: `${f0(parley.achievedPerSecond)} vs ${f0(sio.achievedPerSecond)}/s; peak RSS ${f0(parley.peakRssMb)} vs ${f0(sio.peakRssMb)} MB${parley.generatorBound || sio.generatorBound ? ' (generator-bound)' : ''}`,
+      met: parley.achievedPerSecond >= sio.achievedPerSecond && parley.peakRssMb <= 512,
+    });
+  }
+  for (const scenario of scenarios('cluster')) {
+    const parley = find(rows, scenario, 'parley-cluster', 'fanout');
+    const sio = find(rows, scenario, 'socket.io+redis', 'fanout');
+    checks.push(
+      ratioCheck(
+        `${scenario}: CPU/delivery (nodes + Redis/PG) ≤ 0.7 × Socket.IO + Redis adapter`,
+        parley?.totalCpuPerDeliveryUs,
+        sio?.totalCpuPerDeliveryUs,
+        0.7,
+        'µs',
+      ),
+    );
+  }
+  for (const row of rows.filter((candidate) => candidate.group === 'ui')) {
+    const ui = row.result as UiResult | null;
+    checks.push(
+      ui === null
+        ? {
+            target: 'UI first render < 150 ms, heap < 150 MB',
+            measured: row.note ?? 'not measured',
+            met: null,
+          }
+        : {
+            target: 'UI first render < 150 ms, heap < 150 MB',
+            measured: `${f0(ui.firstRenderMs)} ms, ${f1(ui.heapMb)} MB`,
+            met: ui.firstRenderMs < 150 && ui.heapMb < 150,
+          },
+    );
+  }
+  return checks;
+}
+
+export function targetsMarkdown(checks: readonly TargetCheck[]): string {
+  return table(
+    ['target', 'measured', 'met'],
+    checks.map((check) => [
+      check.target,
+      check.measured,
+      check.met === null ? 'pending' : check.met ? 'yes' : 'no',
+    ]),
+    3,
+  );
+}

@@ -1,0 +1,102 @@
+/**
+ * A tiny run of the bench harness against real server processes: every peer's wire protocol,
+ * the generator process, /proc sampling and the report. Correctness only: no timing is asserted
+ * (performance is measured by `npm run bench`, never in tests).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DurableResult, FanoutResult, IdleResult, StormResult, Target } from './config.js';
+import { cpuSeconds, processTree, rssBytes } from './proc-stats.js';
+import { checkTargets, markdownTables } from './report.js';
+import type { Row } from './results.js';
+import { runGenerator } from './run-generator.js';
+import { startTarget, type PeerName, type RunningTarget } from './targets.js';
+
+const PEERS: PeerName[] = ['raw-ws', 'socket.io', 'parley'];
+const running = new Map<PeerName, RunningTarget>();
+
+beforeAll(async () => {
+  await Promise.all(PEERS.map(async (peer) => running.set(peer, await startTarget(peer))));
+});
+
+afterAll(async () => {
+  await Promise.all([...running.values()].map((target) => target.stop()));
+});
+
+function target(peer: PeerName): Target {
+  const found = running.get(peer);
+  if (found === undefined) throw new Error(`${peer} did not start`);
+  return found.target;
+}
+
+describe('proc-stats', () => {
+  it('reads CPU time and RSS of this process', () => {
+    expect(processTree(process.pid)).toContain(process.pid);
+    expect(cpuSeconds([process.pid])).toBeGreaterThan(0);
+    expect(rssBytes([process.pid])).toBeGreaterThan(1_000_000);
+  });
+});
+
+describe.each(PEERS)('bench harness against %s', (peer) => {
+  it('fans out every message to every other member, and reports it', async () => {
+    const result = (await runGenerator({
+      kind: 'fanout',
+      target: target(peer),
+      members: 6,
+      senders: 2,
+      rate: 40,
+      seconds: 0.5,
+      drainMs: 10_000,
+      warmupSeconds: 0.25,
+    })) as FanoutResult;
+    expect(result.kind).toBe('fanout');
+    expect(result.messages).toBe(20);
+    expect(result.expectedDeliveries).toBe(100);
+    expect(result.deliveries).toBe(100);
+    expect(result.lost).toBe(0);
+    expect(result.latency.count).toBe(100);
+    expect(result.lastRecipient.count).toBe(20);
+    expect(result.latency.max).toBeGreaterThanOrEqual(result.latency.p50);
+    expect(result.serverCpuS).toBeGreaterThanOrEqual(0);
+    expect(result.peakRssMb).toBeGreaterThan(1);
+    expect(result.sendErrors).toBe(0);
+    expect(result.closedConnections).toBe(0);
+
+    const rows: Row[] = [{ scenario: 'smoke', group: 'fanout', peer, result, runs: [result] }];
+    expect(markdownTables(rows)).toContain(`| smoke | ${peer} |`);
+    expect(checkTargets(rows).length).toBeGreaterThan(0);
+  });
+});
+
+describe('idle memory, connect storm and durable sends (Parley)', () => {
+  it('counts idle memory of joined connections and a connect storm', async () => {
+    const idle = (await runGenerator({
+      kind: 'idle',
+      target: target('parley'),
+      connections: 8,
+      roomSize: 4,
+      settleMs: 50,
+    })) as IdleResult;
+    expect(idle.connections).toBe(8);
+    expect(idle.rssMb).toBeGreaterThan(1);
+    const storm = (await runGenerator({
+      kind: 'storm',
+      target: target('parley'),
+      clients: 10,
+      timeoutMs: 10_000,
+    })) as StormResult;
+    expect(storm.joined).toBe(10);
+    expect(storm.errors).toBe(0);
+    expect(storm.allJoinedMs).toBeGreaterThan(0);
+  });
+
+  it('counts messages acknowledged as committed', async () => {
+    const result = (await runGenerator({
+      kind: 'durable',
+      target: target('parley'),
+      senders: 3,
+      seconds: 0.3,
+    })) as DurableResult;
+    expect(result.acked).toBeGreaterThan(0);
+    expect(result.errors).toBe(0);
+  });
+});

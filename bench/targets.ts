@@ -1,0 +1,218 @@
+/**
+ * Starts each peer under test as its own process(es) and describes it as a `Target` for the
+ * generator: raw-ws, Socket.IO (alone, or two nodes with the Redis adapter), Parley (one node
+ * with SQLite, or a cluster of nodes with Redis and PostgreSQL).
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startPostgres, startRedis } from '../relay/testing/services.js';
+import type { Protocol, Target } from './config.js';
+import { ROOT, spawnServer, type ServerProcess } from './spawn.js';
+
+export type PeerName =
+  'raw-ws' | 'socket.io' | 'parley' | 'parley-before' | 'socket.io+redis' | 'parley-cluster';
+
+export interface RunningTarget {
+  target: Target;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Node flags for the server processes (e.g. --cpu-prof). */
+  nodeFlags?: readonly string[];
+  /** Cluster size. */
+  nodes?: number;
+  /** Extra relay CLI flags (later flags win), e.g. --durability normal. */
+  parleyFlags?: readonly string[];
+  /** For before/after comparisons: another checkout's relay/cli.ts, run as peer `parley-before`. */
+  baselineRelay?: string;
+}
+
+/** Limits raised so that the bench measures throughput, not Parley's per-client rate limits. */
+export const PARLEY_BENCH_LIMITS = [
+  'messagesPerSecond=1000000',
+  'messageBurst=1000000',
+  'framesPerSecond=1000000',
+  'frameBurst=1000000',
+  'sessionAttemptsPerMinute=100000000',
+  'maxConnections=100000',
+].flatMap((limit) => ['--limit', limit]);
+
+const listening = (entry: Record<string, unknown>): number | null =>
+  entry.msg === 'listening' && typeof entry.port === 'number' ? entry.port : null;
+const relayListening = (entry: Record<string, unknown>): number | null =>
+  entry.msg === 'relay listening' && typeof entry.port === 'number' ? entry.port : null;
+
+function describe(
+  peer: string,
+  protocol: Protocol,
+  servers: ServerProcess[],
+  helperPids: number[] = [],
+): Target {
+  return {
+    peer,
+    protocol,
+    nodes: servers.map((server) => `ws://127.0.0.1:${server.port}`),
+    httpUrl: protocol === 'parley' ? `http://127.0.0.1:${servers[0]?.port ?? 0}` : null,
+    serverPids: servers.map((server) => server.pid),
+    helperPids,
+  };
+}
+
+async function stopAll(servers: ServerProcess[]): Promise<void> {
+  await Promise.all(servers.map((server) => server.stop()));
+}
+
+export function parleyArgs(dataDir: string): string[] {
+  // Info level: the relay announces "relay listening" at info, and info is its default.
+  return [
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--data',
+    dataDir,
+    '--durability',
+    'full',
+    '--log-level',
+    'info',
+    ...PARLEY_BENCH_LIMITS,
+  ];
+}
+
+/** Why the Parley cluster cannot run yet, or the CLI flags that point a node at Redis and PostgreSQL. */
+export function parleyClusterSupport():
+  | { ready: true; args: (redisUrl: string, postgresUrl: string) => string[] }
+  | { ready: false; reason: string } {
+  const missing = ['relay/redis-bus.ts', 'relay/pg-store.ts'].filter(
+    (file) => !existsSync(join(ROOT, file)),
+  );
+  if (missing.length > 0) return { ready: false, reason: `${missing.join(', ')} not landed yet` };
+  const usage = readFileSync(join(ROOT, 'relay/cli-args.ts'), 'utf8');
+  if (!usage.includes('--redis-url') || !usage.includes('--database-url')) {
+    return { ready: false, reason: 'the relay CLI has no --redis-url/--database-url yet' };
+  }
+  return {
+    ready: true,
+    args: (redisUrl, postgresUrl) => ['--redis-url', redisUrl, '--database-url', postgresUrl],
+  };
+}
+
+export class PendingError extends Error {
+  readonly code = 'ERR_BENCH_PENDING';
+}
+
+export async function startTarget(
+  peer: PeerName,
+  options: StartOptions = {},
+): Promise<RunningTarget> {
+  const nodeFlags = options.nodeFlags ?? [];
+  switch (peer) {
+    case 'raw-ws': {
+      const server = await spawnServer({
+        script: 'bench/servers/raw-ws-server.ts',
+        args: [],
+        ready: listening,
+        nodeFlags,
+      });
+      return { target: describe(peer, 'raw-ws', [server]), stop: () => server.stop() };
+    }
+    case 'socket.io': {
+      const server = await spawnServer({
+        script: 'bench/servers/socketio-server.ts',
+        args: [],
+        ready: listening,
+        nodeFlags,
+      });
+      return { target: describe(peer, 'socket.io', [server]), stop: () => server.stop() };
+    }
+    case 'parley':
+    case 'parley-before': {
+      if (peer === 'parley-before' && options.baselineRelay === undefined) {
+        throw new Error('parley-before needs --baseline-relay PATH');
+      }
+      const dir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
+      const server = await spawnServer({
+        script: peer === 'parley' ? 'relay/cli.ts' : (options.baselineRelay ?? ''),
+        args: [...parleyArgs(dir), ...(options.parleyFlags ?? [])],
+        ready: relayListening,
+        nodeFlags,
+      });
+      return {
+        target: describe(peer, 'parley', [server]),
+        stop: async () => {
+          await server.stop();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    }
+    case 'socket.io+redis': {
+      const redis = await startRedis();
+      const servers: ServerProcess[] = [];
+      try {
+        for (let i = 0; i < (options.nodes ?? 2); i += 1) {
+          servers.push(
+            await spawnServer({
+              script: 'bench/servers/socketio-server.ts',
+              args: ['--redis', redis.url],
+              ready: listening,
+              nodeFlags,
+            }),
+          );
+        }
+      } catch (error) {
+        await stopAll(servers);
+        await redis.remove();
+        throw error;
+      }
+      return {
+        target: describe(peer, 'socket.io', servers, redis.pid === null ? [] : [redis.pid]),
+        stop: async () => {
+          await stopAll(servers);
+          await redis.remove();
+        },
+      };
+    }
+    case 'parley-cluster': {
+      const support = parleyClusterSupport();
+      if (!support.ready) throw new PendingError(`Parley cluster pending: ${support.reason}`);
+      const redis = await startRedis();
+      const postgres = await startPostgres();
+      const servers: ServerProcess[] = [];
+      const dirs: string[] = [];
+      const cleanup = async (): Promise<void> => {
+        await stopAll(servers);
+        await redis.remove();
+        await postgres.remove();
+        for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+      };
+      try {
+        const database = await postgres.createDatabase('parley_bench');
+        const secret = 'bench-cluster-secret-0123456789abcdef';
+        for (let i = 0; i < (options.nodes ?? 2); i += 1) {
+          const dir = mkdtempSync(join(tmpdir(), 'parley-bench-node-'));
+          dirs.push(dir);
+          servers.push(
+            await spawnServer({
+              script: 'relay/cli.ts',
+              args: [
+                ...parleyArgs(dir),
+                '--jwt-secret',
+                secret,
+                ...support.args(redis.url, database),
+              ],
+              ready: relayListening,
+              nodeFlags,
+            }),
+          );
+        }
+      } catch (error) {
+        await cleanup();
+        throw error;
+      }
+      const helpers = [redis.pid, postgres.pid].filter((pid): pid is number => pid !== null);
+      return { target: describe(peer, 'parley', servers, helpers), stop: cleanup };
+    }
+  }
+}
