@@ -9,7 +9,8 @@ export interface BackoffOptions {
   random?: () => number;
 }
 
-export const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 500, capMs: 30_000 };
+/** A LAN relay that restarts should see its clients back within seconds, not half a minute. */
+export const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 300, capMs: 10_000 };
 
 /** Returns `(attempt) => delayMs`, attempt counting from 1 (the phoenix client's convention). */
 export function fullJitterBackoff(

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { WireMessage } from '../../relay/protocol/events.js';
+import type { ChatSummary, WireMessage } from '../../relay/protocol/events.js';
 import {
   api,
   removeDir,
@@ -15,6 +15,7 @@ import {
 } from '../../relay/testing/relay-harness.js';
 import { createParleyStore, type ParleyStore } from '../state/store.js';
 import { visibleMessages } from '../state/selectors.js';
+import { persistHistory, type HistorySink } from './history-cache.js';
 import { ParleyClient } from './parley-client.js';
 import { MemoryStorage, type KeyValueStorage } from './storage.js';
 
@@ -319,5 +320,66 @@ describe('ParleyClient against a real relay', () => {
     expect(store.getState().status).toBe('signed-out');
     const taken = await client.signIn({ serverUrl: relay.url, name: 'ana' });
     expect(taken).toMatchObject({ ok: false, code: 'name_taken' });
+  });
+});
+
+describe('ParleyClient with an offline history cache', () => {
+  it('opens with cached history while the relay is down, then resumes after it without duplicates', async () => {
+    let relay = await relayUp();
+    const { port, dataDir } = relay;
+    cleanups.push(() => removeDir(dataDir));
+    const cache = new Map<
+      string,
+      { chats: ChatSummary[]; messages: Record<string, WireMessage[]> }
+    >();
+    const sink: HistorySink = {
+      saveChats: async (scope, chats) => {
+        cache.set(scope, { chats, messages: cache.get(scope)?.messages ?? {} });
+      },
+      saveHistory: async (scope, chatId, messages) => {
+        const entry = cache.get(scope) ?? { chats: [], messages: {} };
+        cache.set(scope, { ...entry, messages: { ...entry.messages, [chatId]: messages } });
+      },
+    };
+    const storage = new MemoryStorage();
+    const first = await signedIn(relay, 'Ana', newClient(storage));
+    const stopPersisting = persistHistory(
+      first.store,
+      sink,
+      (s) => (s.me === null || s.serverUrl === null ? null : `${s.serverUrl}|${s.me.id}`),
+      10,
+    );
+    const chatId = mainChatId(first.store);
+    await until(() => joined(first.store, chatId));
+    for (const n of [1, 2, 3]) first.client.send(chatId, `cached ${n}`);
+    await until(() => first.store.getState().outboxCount === 0, 5_000, 'sent');
+    await stopPersisting();
+    first.client.stop();
+    await relay.close();
+
+    const store = createParleyStore();
+    const second = new ParleyClient({
+      store,
+      storage,
+      transport: WebSocket as unknown as typeof globalThis.WebSocket,
+      backoff: FAST,
+      pushTimeoutMs: 2_000,
+      history: { load: async (scope) => cache.get(scope) ?? { chats: [], messages: {} } },
+    });
+    cleanups.push(() => second.stop());
+    expect(await second.resume()).toBe(true);
+    expect(store.getState().status).toBe('offline');
+    expect(contents(store, chatId)).toEqual(['cached 1', 'cached 2', 'cached 3']);
+
+    relay = await relayUp({ port, dataDir });
+    const session = JSON.parse(storage.get('parley.session') ?? '{}') as { token: string };
+    await until(() => store.getState().status === 'online', 10_000, 'back online');
+    await api(relay, session.token, 'POST', `/api/chats/${chatId}/messages`, {
+      content: 'after',
+      mobile_ref_id: 'after-1',
+    });
+    await until(() => contents(store, chatId).length === 4, 10_000, 'resumed');
+    expect(contents(store, chatId)).toEqual(['cached 1', 'cached 2', 'cached 3', 'after']);
+    expect(store.getState().timelines[chatId]?.messages.map((m) => m.seq)).toEqual([1, 2, 3, 4]);
   });
 });

@@ -51,6 +51,18 @@ export interface ClientOptions {
   pushTimeoutMs?: number;
   /** Failed connection attempts on one URL before trying the next URL of the profile. */
   attemptsPerUrl?: number;
+  /** The desktop offline cache: recent history shown at once at start, even offline. */
+  history?: HistorySource;
+}
+
+/** Where cached history comes from at start (the desktop's SQLite cache; absent in a browser). */
+export interface HistorySource {
+  load(scope: string): Promise<{ chats: ChatSummary[]; messages: Record<string, WireMessage[]> }>;
+}
+
+/** The cache scope of a session: one server and one user. */
+export function historyScope(session: Pick<SavedSession, 'serverUrls' | 'user'>): string {
+  return `${session.serverUrls[0] ?? ''}|${session.user.id}`;
 }
 
 export type SendResult =
@@ -68,7 +80,8 @@ const SESSION_KEY = 'parley.session';
 const DEVICE_KEY = 'parley.device';
 const TYPING_RENEW_MS = 3_000;
 const TYPING_IDLE_MS = 4_000;
-const HISTORY_PAGE = 100;
+/** Older history per page: the relay's maximum, so a long scroll needs few round trips. */
+const HISTORY_PAGE = 500;
 
 function isSession(value: unknown): value is SavedSession {
   const v = value as Partial<SavedSession> | null;
@@ -106,7 +119,8 @@ interface ChatLink {
 }
 
 export class ParleyClient {
-  readonly #o: Required<Omit<ClientOptions, 'transport' | 'notify' | 'fetchImpl'>> & ClientOptions;
+  readonly #o: Required<Omit<ClientOptions, 'transport' | 'notify' | 'fetchImpl' | 'history'>> &
+    ClientOptions;
   #session: SavedSession | null = null;
   #api: ApiClient | null = null;
   #socket: Socket | null = null;
@@ -197,10 +211,17 @@ export class ParleyClient {
     return true;
   }
 
-  signOut(): void {
+  /**
+   * Forgets the session. `keepOutbox` keeps unsent messages (stored per user) for when the same
+   * user signs in again, e.g. after the server refused an expired token.
+   */
+  signOut(options: { keepOutbox?: boolean } = {}): void {
     this.#teardown();
-    this.#outbox?.clear();
-    this.#o.storage.remove(SESSION_KEY);
+    // Keeping the outbox keeps the old token too: it proves the name at the next sign-in.
+    if (options.keepOutbox !== true) {
+      this.#outbox?.clear();
+      this.#o.storage.remove(SESSION_KEY);
+    }
     this.#session = null;
     this.store.getState().actions.signedOut();
   }
@@ -219,6 +240,7 @@ export class ParleyClient {
     this.#outbox = new Outbox(this.#o.storage, `${session.user.id}`);
     const { actions } = this.store.getState();
     actions.signedIn({ serverUrl: session.serverUrls[0] ?? '', me: session.user });
+    await this.#restoreHistory(session);
     this.#restoreOutbox();
     const loaded = await this.#loadDirectory();
     if (!loaded.ok && loaded.code === 'unauthorized') {
@@ -234,6 +256,33 @@ export class ParleyClient {
       () => this.store.getState().actions.expireMessages(Date.now()),
       1_000,
     );
+  }
+
+  /**
+   * Shows cached chats and messages before the network answers. The cached messages are
+   * confirmed ones, the tail of each chat, so the joins resume right after them (since_seq).
+   */
+  async #restoreHistory(session: SavedSession): Promise<void> {
+    const history = this.#o.history;
+    if (history === undefined) return;
+    let snapshot: Awaited<ReturnType<HistorySource['load']>>;
+    try {
+      snapshot = await history.load(historyScope(session));
+    } catch {
+      // A broken cache only costs the instant start; the relay still has everything.
+      return;
+    }
+    const { actions } = this.store.getState();
+    actions.setChats(snapshot.chats);
+    for (const chat of snapshot.chats) {
+      const messages = snapshot.messages[chat.id] ?? [];
+      const newest = messages.at(-1)?.seq ?? 0;
+      actions.applyJoin(chat.id, {
+        messages,
+        hasOlder: (messages[0]?.seq ?? 1) > 1,
+        syncedSeq: newest,
+      });
+    }
   }
 
   // ---- socket and channels -----------------------------------------------------------------
@@ -282,6 +331,13 @@ export class ParleyClient {
     this.#notifications = this.#joinNotifications(socket, session.user.id);
     for (const chatId of Object.keys(this.store.getState().chats)) this.#link(chatId);
     socket.connect();
+  }
+
+  /** Retries at once instead of waiting out the backoff (the OS says the network is back). */
+  reconnectNow(): void {
+    const socket = this.#socket;
+    if (socket === null || socket.isConnected()) return;
+    socket.disconnect(() => socket.connect());
   }
 
   /** Moves to the next URL of the profile: a new socket, every chat rejoined from its seq. */
@@ -350,9 +406,16 @@ export class ParleyClient {
     const presence = new Presence(channel);
     presence.onSync(() => {
       const present: Record<string, number> = {};
-      presence.list((id: string, entry: { metas: unknown[] }) => {
+      const newcomers: UserInfo[] = [];
+      const known = this.store.getState().users;
+      presence.list((id: string, entry: { metas: { name?: unknown }[] }) => {
         present[id] = entry.metas.length;
+        // Someone who signed up after our directory load: learn their name from presence, so
+        // the typing line, DM titles and the people picker name them.
+        const name = entry.metas[0]?.name;
+        if (known[id] === undefined && typeof name === 'string') newcomers.push({ id, name });
       });
+      if (newcomers.length > 0) this.store.getState().actions.setUsers(newcomers);
       this.store.getState().actions.setPresence(chatId, present);
     });
     const link: ChatLink = { channel, presence, backfilling: null };
@@ -695,6 +758,11 @@ export class ParleyClient {
 
   // ---- directory: users, rooms, DMs --------------------------------------------------------
 
+  /** Reloads users and chats (the UI calls it when opening the people picker). */
+  async refreshDirectory(): Promise<void> {
+    await this.#loadDirectory();
+  }
+
   async #loadDirectory(): Promise<ApiResult<null>> {
     const api = this.#api;
     if (api === null) return { ok: false, code: 'signed_out', message: 'signed out', status: 0 };
@@ -722,6 +790,10 @@ export class ParleyClient {
       const main = chats.find((c) => c.is_main) ?? chats[0];
       if (main !== undefined) actions.openChat(main.id);
     }
+    // A summary fetched before our read marker reached the relay brings back the open chat's
+    // old unread count; the chat on screen is read (found by e2e/notifications.spec.ts).
+    const active = this.store.getState().activeChatId;
+    if (active !== null) this.#markReadIfVisible(active);
   }
 
   async #refreshUnread(): Promise<void> {

@@ -1,0 +1,36 @@
+/**
+ * Top-level routing by connection status: the connect screen when signed out, the error screen
+ * when the server refused the session (or was never reached and nothing is loaded yet), and the
+ * workspace otherwise, including while offline with chats already loaded (the offline banner
+ * says so and messages queue).
+ */
+import { ConnectScreen } from './ConnectScreen.js';
+import { LogoMark } from './Icons.js';
+import { ErrorScreen } from './ErrorScreen.js';
+import { useParley } from './parley-context.js';
+import { Workspace } from './Workspace.js';
+
+export function App() {
+  const status = useParley((s) => s.status);
+  const errorCode = useParley((s) => s.error?.code ?? null);
+  const hasChats = useParley((s) => Object.keys(s.chats).length > 0);
+
+  if (status === 'signed-out') return <ConnectScreen />;
+  if (status === 'error') return <ErrorScreen />;
+  if (status === 'offline' && errorCode === 'unreachable' && !hasChats) return <ErrorScreen />;
+  if (status === 'connecting' && !hasChats) return <Connecting />;
+  return <Workspace />;
+}
+
+/** The moment between signing in (or resuming) and the first list of chats. */
+function Connecting() {
+  const serverUrl = useParley((s) => s.serverUrl);
+  return (
+    <main className="center-screen" aria-busy="true">
+      <div className="connecting">
+        <LogoMark size={36} />
+        <p role="status">Connecting to {serverUrl ?? 'the server'}…</p>
+      </div>
+    </main>
+  );
+}

@@ -1,0 +1,115 @@
+/** One open chat: its header, the message list, the composer and the typing line. */
+import { useState } from 'react';
+import { chatTitle, onlineUserIds } from '../state/selectors.js';
+import { AddPeopleDialog } from './AddPeopleDialog.js';
+import { PresenceDot } from './Avatar.js';
+import { dmPeer } from './chat-peer.js';
+import { Composer } from './Composer.js';
+import { HashIcon, LeaveIcon, LockIcon, TimerIcon, UserPlusIcon } from './Icons.js';
+import { MessageList } from './MessageList.js';
+import { useClient, useParley, useParleyShallow } from './parley-context.js';
+import { TypingLine } from './TypingLine.js';
+
+export function ChatView({ chatId }: { chatId: string }) {
+  const chat = useParley((s) => s.chats[chatId]);
+  if (chat === undefined) return null;
+  return (
+    <section className="chat-view" aria-labelledby={`chat-title-${chatId}`}>
+      <ChatHeader chatId={chatId} />
+      <MessageList chatId={chatId} />
+      <footer className="chat-foot">
+        <Composer chatId={chatId} />
+        <TypingLine chatId={chatId} />
+      </footer>
+    </section>
+  );
+}
+
+function ChatHeader({ chatId }: { chatId: string }) {
+  const client = useClient();
+  const chat = useParley((s) => s.chats[chatId]);
+  const title = useParley((s) => {
+    const c = s.chats[chatId];
+    return c === undefined ? '' : chatTitle(s, c);
+  });
+  const myId = useParley((s) => s.me?.id ?? null);
+  const online = useParleyShallow(onlineUserIds);
+  const mainId = useParley((s) => Object.values(s.chats).find((c) => c.is_main)?.id ?? null);
+  const connected = useParley((s) => s.status === 'online');
+  const [adding, setAdding] = useState(false);
+  const [leaving, setLeaving] = useState(false);
+  if (chat === undefined) return null;
+
+  const isRoom = chat.kind === 'room';
+  // Presence is only known while connected; offline, the last list would be stale.
+  const here = connected ? Object.keys(chat.present).length : 0;
+  const peerOnline = connected && !isRoom && online.has(dmPeer(chat, myId));
+
+  async function leave() {
+    setLeaving(true);
+    const result = await client.leaveRoom(chatId);
+    setLeaving(false);
+    if (result.ok && mainId !== null && mainId !== chatId) client.openChat(mainId);
+  }
+
+  return (
+    <header className="chat-head">
+      <div className="chat-head-main">
+        <h1 id={`chat-title-${chatId}`} className="chat-title">
+          <span className="chat-title-icon" aria-hidden="true">
+            {isRoom ? chat.visibility === 'private' ? <LockIcon /> : <HashIcon /> : null}
+          </span>
+          {!isRoom ? <PresenceDot online={peerOnline} /> : null}
+          {title}
+        </h1>
+        <div className="chat-meta">
+          {isRoom ? (
+            <span>
+              {chat.visibility === 'private' ? 'Private room' : 'Public room'}
+              {here > 0 ? ` · ${here} here now` : ''}
+            </span>
+          ) : (
+            <span>{peerOnline ? 'Online' : 'Offline'}</span>
+          )}
+          {chat.ephemeral_ttl_s !== null ? (
+            <span className="chip chip-ephemeral">
+              <TimerIcon />
+              Messages vanish after {chat.ephemeral_ttl_s} s
+            </span>
+          ) : null}
+        </div>
+      </div>
+      {isRoom ? (
+        <div className="chat-head-actions">
+          {/* Everyone is in the main room already: nobody to add, and it cannot be left. */}
+          {!chat.is_main ? (
+            <button
+              type="button"
+              className="button ghost small"
+              onClick={() => setAdding(true)}
+              title="Add people to this room"
+            >
+              <UserPlusIcon />
+              Add people
+            </button>
+          ) : null}
+          {!chat.is_main ? (
+            <button
+              type="button"
+              className="button ghost small"
+              onClick={() => void leave()}
+              disabled={leaving}
+              title="Leave this room"
+            >
+              <LeaveIcon />
+              Leave room
+            </button>
+          ) : null}
+        </div>
+      ) : null}
+      {adding ? (
+        <AddPeopleDialog chatId={chatId} roomName={title} onClose={() => setAdding(false)} />
+      ) : null}
+    </header>
+  );
+}

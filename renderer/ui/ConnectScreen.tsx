@@ -1,0 +1,303 @@
+/**
+ * Sign in: a server address (prefilled with the page's origin when a relay serves this page),
+ * then a display name (and the passcode when the host set one), or a token from the company's
+ * identity provider. In the desktop shell it also lists relays found on the LAN and offers to
+ * host a room on this computer. The client remembers the session.
+ */
+import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
+import type { DiscoveredHost } from '../../electron/shared/bridge.js';
+import { LogoMark, ServerIcon } from './Icons.js';
+import { useServices } from './parley-context.js';
+
+const LAST_SERVER_KEY = 'parley.ui.lastServer';
+const LAST_NAME_KEY = 'parley.ui.lastName';
+
+type Mode = 'name' | 'token';
+
+function defaultServer(saved: string | null): string {
+  const { protocol, origin } = window.location;
+  if (protocol === 'http:' || protocol === 'https:') return origin;
+  return saved ?? '';
+}
+
+/** The relay's message, made friendlier where the raw one would confuse. */
+function describe(code: string, message: string, server: string): string {
+  switch (code) {
+    case 'unreachable':
+      return `Can't reach ${server}. Check the address and that the server is running.`;
+    case 'invalid_url':
+      return 'Enter a server address such as http://192.168.1.20:4000.';
+    case 'sessions_disabled':
+      return `${message} Use a token from your company instead.`;
+    case 'unauthorized':
+      return 'The server refused this token. It may have expired; get a new one.';
+    default:
+      return message === '' ? `Sign-in failed (${code}).` : message;
+  }
+}
+
+export function ConnectScreen() {
+  const { client, storage, desktop, notifications } = useServices();
+  const [mode, setMode] = useState<Mode>('name');
+  const [server, setServer] = useState(() => defaultServer(storage.get(LAST_SERVER_KEY)));
+  const [name, setName] = useState(() => storage.get(LAST_NAME_KEY) ?? '');
+  const [passcode, setPasscode] = useState('');
+  const [token, setToken] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<{ code: string; text: string } | null>(null);
+  const [hosts, setHosts] = useState<DiscoveredHost[]>([]);
+  const [hosting, setHosting] = useState(false);
+  const nameRef = useRef<HTMLInputElement>(null);
+  const tokenRef = useRef<HTMLInputElement>(null);
+  const ids = { server: useId(), name: useId(), passcode: useId(), token: useId() };
+
+  useEffect(() => {
+    if (desktop === null) return;
+    let live = true;
+    desktop.discovery
+      .hosts()
+      .then((found) => live && setHosts(found))
+      .catch((err: unknown) => console.warn('parley: listing LAN hosts failed', err));
+    const unsubscribe = desktop.discovery.onHostsChanged((found) => setHosts(found));
+    return () => {
+      live = false;
+      unsubscribe();
+    };
+  }, [desktop]);
+
+  useEffect(() => {
+    (mode === 'token' ? tokenRef : nameRef).current?.focus();
+  }, [mode]);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    if (busy) return;
+    setError(null);
+    setBusy(true);
+    const servers = server.split(/[\s,]+/).filter(Boolean);
+    if (desktop !== null) {
+      // The desktop window's CSP only lets the page reach relays the user chose: allow these.
+      for (const url of servers) {
+        const allowed = await desktop.relays.allow(url);
+        if (!allowed.ok) {
+          setBusy(false);
+          setError({ code: allowed.code, text: allowed.message });
+          return;
+        }
+        if (allowed.value.reload) {
+          // The window reloads to apply the new policy; the form comes back filled in.
+          storage.set(LAST_SERVER_KEY, server.trim());
+          if (mode === 'name') storage.set(LAST_NAME_KEY, name.trim());
+          return;
+        }
+      }
+    }
+    const result =
+      mode === 'name'
+        ? await client.signIn({ serverUrl: servers[0] ?? '', name: name.trim(), passcode })
+        : await client.useToken({ serverUrls: servers, token: token.trim() });
+    if (result.ok) {
+      storage.set(LAST_SERVER_KEY, server.trim());
+      if (mode === 'name') storage.set(LAST_NAME_KEY, name.trim());
+      // Ask once, right after the first sign-in (a user gesture), never on page load.
+      void notifications.request();
+      return;
+    }
+    setBusy(false);
+    setError({ code: result.code, text: describe(result.code, result.message, server.trim()) });
+    if (result.code === 'sessions_disabled') setMode('token');
+  }
+
+  async function hostHere() {
+    if (desktop === null) return;
+    setHosting(true);
+    setError(null);
+    const settings = await desktop.settings.getAll();
+    const started = await desktop.hosting.start({
+      port: settings.hostPort,
+      displayName: name.trim() === '' ? settings.hostDisplayName : name.trim(),
+    });
+    setHosting(false);
+    if (!started.ok) {
+      setError({ code: started.code, text: started.message });
+    } else if (started.value.url === null) {
+      const failure = started.value.error;
+      setError({
+        code: failure?.code ?? 'hosting_failed',
+        text: failure?.message ?? 'The room could not be started.',
+      });
+    } else {
+      setServer(started.value.url);
+      setMode('name');
+      nameRef.current?.focus();
+    }
+  }
+
+  const canSubmit =
+    server.trim() !== '' && (mode === 'name' ? name.trim() !== '' : token.trim() !== '');
+
+  return (
+    <main className="center-screen connect-screen">
+      <div className="card connect-card">
+        <div className="brand">
+          <LogoMark size={36} />
+          <div>
+            <h1 className="brand-name">Parley</h1>
+            <p className="brand-tag">Team chat that lives on your own network.</p>
+          </div>
+        </div>
+
+        {desktop !== null ? (
+          <section className="lan-hosts" aria-labelledby={`${ids.server}-lan`}>
+            <h2 id={`${ids.server}-lan`} className="section-label">
+              On your network
+            </h2>
+            {hosts.length === 0 ? (
+              <p className="muted small">Looking for rooms on this network…</p>
+            ) : (
+              <ul className="host-list">
+                {hosts.map((host) => (
+                  <li key={host.id}>
+                    <button
+                      type="button"
+                      className={`host-entry ${server === host.url ? 'is-selected' : ''}`}
+                      onClick={() => {
+                        setServer(host.url);
+                        nameRef.current?.focus();
+                      }}
+                    >
+                      <ServerIcon />
+                      <span className="host-name">
+                        {host.displayName === '' ? host.name : host.displayName}
+                        {host.isSelf ? <span className="muted"> (this computer)</span> : null}
+                      </span>
+                      {host.passcodeRequired ? <span className="tag">passcode</span> : null}
+                      <span className="host-url">{host.url.replace(/^https?:\/\//, '')}</span>
+                    </button>
+                  </li>
+                ))}
+              </ul>
+            )}
+            <button
+              type="button"
+              className="button wide"
+              onClick={() => void hostHere()}
+              disabled={hosting}
+            >
+              {hosting ? 'Starting…' : 'Host a room on this computer'}
+            </button>
+            <div className="divider">
+              <span>or connect to a server</span>
+            </div>
+          </section>
+        ) : null}
+
+        <form className="form" onSubmit={(e) => void submit(e)} noValidate>
+          <div className="field">
+            <label htmlFor={ids.server}>Server address</label>
+            <input
+              id={ids.server}
+              type="text"
+              inputMode="url"
+              autoComplete="url"
+              spellCheck={false}
+              placeholder="http://192.168.1.20:4000"
+              value={server}
+              onChange={(e) => setServer(e.target.value)}
+            />
+          </div>
+
+          {mode === 'name' ? (
+            <>
+              <div className="field">
+                <label htmlFor={ids.name}>Display name</label>
+                <input
+                  id={ids.name}
+                  ref={nameRef}
+                  type="text"
+                  autoComplete="nickname"
+                  maxLength={64}
+                  placeholder="How colleagues will see you"
+                  value={name}
+                  onChange={(e) => setName(e.target.value)}
+                />
+              </div>
+              <div className="field">
+                <label htmlFor={ids.passcode}>
+                  Passcode <span className="optional">optional</span>
+                </label>
+                <input
+                  id={ids.passcode}
+                  type="password"
+                  autoComplete="off"
+                  placeholder="Only if the host set one"
+                  value={passcode}
+                  onChange={(e) => setPasscode(e.target.value)}
+                />
+              </div>
+            </>
+          ) : (
+            <div className="field">
+              <label htmlFor={ids.token}>Token</label>
+              <input
+                id={ids.token}
+                ref={tokenRef}
+                type="password"
+                autoComplete="off"
+                spellCheck={false}
+                placeholder="Paste the token from your company"
+                value={token}
+                onChange={(e) => setToken(e.target.value)}
+              />
+            </div>
+          )}
+
+          {error === null ? null : (
+            <div className="form-error" role="alert">
+              {error.text}
+            </div>
+          )}
+
+          <button type="submit" className="button primary wide" disabled={busy || !canSubmit}>
+            {mode === 'name'
+              ? busy
+                ? 'Joining…'
+                : 'Join'
+              : busy
+                ? 'Connecting…'
+                : 'Connect with token'}
+          </button>
+        </form>
+
+        <div className="mode-switch">
+          {mode === 'name' ? (
+            <button
+              type="button"
+              className="link-button"
+              onClick={() => {
+                setError(null);
+                setMode('token');
+              }}
+            >
+              Use a token
+            </button>
+          ) : (
+            <button
+              type="button"
+              className="link-button"
+              onClick={() => {
+                setError(null);
+                setMode('name');
+              }}
+            >
+              Use a display name
+            </button>
+          )}
+        </div>
+      </div>
+      <p className="center-foot muted small">
+        Messages are stored on the server you connect to, not in the cloud.
+      </p>
+    </main>
+  );
+}

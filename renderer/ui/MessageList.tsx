@@ -1,0 +1,197 @@
+/**
+ * The virtualized message list (role log "Messages"). Only the rows in view (plus overscan) are
+ * in the DOM, each measured as it renders, so a 10,000-message chat costs the same to draw as a
+ * 50-message one. Anchored to the end (@tanstack/react-virtual `anchorTo: 'end'`): it opens at
+ * the newest message, follows new ones while the reader is at the bottom, and keeps the reader's
+ * place when older history is prepended. Older history loads ahead of the reader, well before
+ * the top is reached.
+ */
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { chatTitle, visibleMessages } from '../state/selectors.js';
+import { emptyTimeline } from '../state/timeline.js';
+import { ArrowDownIcon } from './Icons.js';
+import { buildRows, type MessageRow } from './message-rows.js';
+import { prepareMentions } from './message-text.js';
+import { DaySeparator, MessageItem, type MessageActions } from './MessageRow.js';
+import { useClient, useParley } from './parley-context.js';
+
+const EMPTY_TIMELINE = emptyTimeline();
+/** Space above the first message: the "beginning of the chat" or loading line, and its day. */
+const HEAD_PX = 150;
+/** Load older history when the reader is this close to the top. */
+const LOAD_AHEAD_PX = 1_500;
+/** Within this distance of the bottom counts as "at the bottom". */
+const END_THRESHOLD_PX = 80;
+
+function estimate(row: MessageRow | undefined): number {
+  if (row === undefined) return 40;
+  if (row.kind === 'day') return 44;
+  const lines = Math.ceil(row.message.content.length / 90) - 1;
+  return (row.continued ? 26 : 52) + Math.max(0, lines) * 21;
+}
+
+export function MessageList({ chatId }: { chatId: string }) {
+  const client = useClient();
+  const timeline = useParley((s) => s.timelines[chatId]) ?? EMPTY_TIMELINE;
+  const myId = useParley((s) => s.me?.id ?? null);
+  const users = useParley((s) => s.users);
+  const offline = useParley((s) => s.status !== 'online');
+  const title = useParley((s) => {
+    const chat = s.chats[chatId];
+    return chat === undefined ? '' : chatTitle(s, chat);
+  });
+  const isRoom = useParley((s) => s.chats[chatId]?.kind === 'room');
+
+  const mentions = useMemo(() => prepareMentions(Object.values(users)), [users]);
+  const { messages: confirmed, pending, hasOlder, loadingOlder } = timeline;
+  const built = useMemo(
+    () => buildRows(visibleMessages({ ...EMPTY_TIMELINE, messages: confirmed, pending }), { myId }),
+    [confirmed, pending, myId],
+  );
+  // The first day separator lives in the list head, not in the rows: as a row it would stay
+  // first (same key) when same-day history is prepended, and the end anchoring, which keeps the
+  // row at the reader's offset in place, would pin it instead of the message below it.
+  const head = built[0];
+  const firstDay = head?.kind === 'day' ? head : null;
+  const rows = useMemo(() => (firstDay === null ? built : built.slice(1)), [built, firstDay]);
+
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const virtualizer = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: (index) => estimate(rows[index]),
+    getItemKey: (index) => rows[index]?.key ?? index,
+    paddingStart: HEAD_PX,
+    paddingEnd: 8,
+    overscan: 10,
+    anchorTo: 'end',
+    followOnAppend: true,
+    scrollEndThreshold: END_THRESHOLD_PX,
+    useFlushSync: false,
+  });
+
+  // Open at the newest message.
+  useLayoutEffect(() => {
+    virtualizer.scrollToEnd();
+  }, [virtualizer]);
+
+  // One's own new message always scrolls into view, even when reading older history.
+  const lastRow = rows.at(-1);
+  const lastKey = lastRow?.key;
+  const lastIsOwnPending =
+    lastRow?.kind === 'message' && lastRow.own && lastRow.message.status === 'pending';
+  const previousLastKey = useRef(lastKey);
+  useLayoutEffect(() => {
+    if (lastKey !== previousLastKey.current && lastIsOwnPending) virtualizer.scrollToEnd();
+    previousLastKey.current = lastKey;
+  }, [lastKey, lastIsOwnPending, virtualizer]);
+
+  const loadOlder = useCallback(() => {
+    if (hasOlder && !loadingOlder) void client.loadOlder(chatId);
+  }, [client, chatId, hasOlder, loadingOlder]);
+
+  // After a page lands (no scroll event fires when the reader is already at the top), or when a
+  // short chat does not fill the view: fetch more if the reader is still near the top.
+  useEffect(() => {
+    const el = scrollRef.current;
+    if (el === null) return;
+    if (el.scrollTop < LOAD_AHEAD_PX || el.scrollHeight - el.clientHeight < LOAD_AHEAD_PX)
+      loadOlder();
+  }, [loadOlder, rows.length]);
+
+  const [atEnd, setAtEnd] = useState(true);
+  const onScroll = useCallback(() => {
+    const el = scrollRef.current;
+    if (el === null) return;
+    if (el.scrollTop < LOAD_AHEAD_PX) loadOlder();
+    setAtEnd(el.scrollHeight - el.scrollTop - el.clientHeight <= END_THRESHOLD_PX * 2);
+  }, [loadOlder]);
+
+  const actions = useMemo<MessageActions>(
+    () => ({
+      retry: (ref) => void client.retry(chatId, ref),
+      discard: (ref) => client.discard(chatId, ref),
+    }),
+    [client, chatId],
+  );
+
+  const items = virtualizer.getVirtualItems();
+  const first = items[0];
+
+  return (
+    <div className="message-area">
+      <div
+        ref={scrollRef}
+        className="message-scroller"
+        role="log"
+        aria-label="Messages"
+        // A scrollable region must be reachable by keyboard.
+        tabIndex={0}
+        onScroll={onScroll}
+      >
+        <div className="message-canvas" style={{ height: virtualizer.getTotalSize() }}>
+          <div className="message-head">
+            {hasOlder ? (
+              <p className="history-loading" aria-hidden={!loadingOlder}>
+                <span className="spinner" aria-hidden="true" />
+                Loading earlier messages…
+              </p>
+            ) : (
+              <div className="chat-intro">
+                <p className="chat-intro-title">
+                  {isRoom
+                    ? `This is the very beginning of #${title}.`
+                    : `This is the beginning of your conversation with ${title}.`}
+                </p>
+                <p className="muted small">
+                  {isRoom
+                    ? 'Everyone in the room sees what is posted here.'
+                    : 'Only the two of you can see these messages.'}
+                </p>
+              </div>
+            )}
+            {firstDay === null ? null : <DaySeparator at={firstDay.at} />}
+          </div>
+          <div
+            className="message-window"
+            style={{ transform: `translateY(${first?.start ?? 0}px)` }}
+          >
+            {items.map((item) => {
+              const row = rows[item.index];
+              if (row === undefined) return null;
+              return (
+                <div
+                  key={item.key}
+                  data-index={item.index}
+                  ref={virtualizer.measureElement}
+                  className="message-row"
+                >
+                  {row.kind === 'day' ? (
+                    <DaySeparator at={row.at} />
+                  ) : (
+                    <MessageItem
+                      message={row.message}
+                      continued={row.continued}
+                      own={row.own}
+                      mentions={mentions}
+                      myId={myId}
+                      offline={offline}
+                      actions={actions}
+                    />
+                  )}
+                </div>
+              );
+            })}
+          </div>
+        </div>
+      </div>
+      {atEnd ? null : (
+        <button type="button" className="jump-latest" onClick={() => virtualizer.scrollToEnd()}>
+          <ArrowDownIcon />
+          Jump to latest
+        </button>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,105 @@
+/** The rows of the message list: day separators and messages (with own-message state). */
+import { memo } from 'react';
+import type { UiMessage } from '../state/types.js';
+import { Avatar } from './Avatar.js';
+import type { MentionIndex } from './message-text.js';
+import { MessageText } from './MessageText.js';
+import { dayLabel, formatDateTime, formatTime } from './time-format.js';
+
+export const DaySeparator = memo(function DaySeparator({ at }: { at: number }) {
+  const label = dayLabel(at, Date.now());
+  return (
+    <div className="day-sep" role="separator" aria-label={label.name}>
+      <span className="day-sep-label">{label.short}</span>
+    </div>
+  );
+});
+
+export interface MessageActions {
+  retry(mobileRefId: string): void;
+  discard(mobileRefId: string): void;
+}
+
+export const MessageItem = memo(function MessageItem({
+  message,
+  continued,
+  own,
+  mentions,
+  myId,
+  offline,
+  actions,
+}: {
+  message: UiMessage;
+  continued: boolean;
+  own: boolean;
+  mentions: MentionIndex;
+  myId: string | null;
+  offline: boolean;
+  actions: MessageActions;
+}) {
+  const at = Date.parse(message.timestamp);
+  const time = Number.isNaN(at) ? '' : formatTime(at);
+  const full = Number.isNaN(at) ? '' : formatDateTime(at);
+  const classes = [
+    'msg',
+    continued ? 'is-continued' : 'is-first',
+    own ? 'is-own' : '',
+    `is-${message.status}`,
+  ]
+    .filter(Boolean)
+    .join(' ');
+
+  return (
+    <article className={classes} data-status={message.status}>
+      <div className="msg-gutter">
+        {continued ? (
+          <time className="msg-time msg-time-hover" dateTime={message.timestamp} title={full}>
+            {time}
+          </time>
+        ) : (
+          <Avatar userId={message.sender_id} name={message.sender_name} />
+        )}
+      </div>
+      <div className="msg-body">
+        {continued ? (
+          <span className="sr-only">{message.sender_name} </span>
+        ) : (
+          <div className="msg-meta">
+            <span className="msg-sender">{message.sender_name}</span>
+            <time className="msg-time" dateTime={message.timestamp} title={full}>
+              {time}
+            </time>
+          </div>
+        )}
+        <div className="msg-text">
+          <MessageText content={message.content} mentions={mentions} myId={myId} />
+        </div>
+        {message.status === 'pending' ? (
+          <div className="msg-state">{offline ? 'Waiting for connection…' : 'Sending…'}</div>
+        ) : null}
+        {message.status === 'failed' ? (
+          <div className="msg-state msg-failed">
+            <span className="msg-failed-label">Failed</span>
+            {message.error === undefined ? null : (
+              <span className="msg-failed-reason">{message.error}</span>
+            )}
+            <button
+              type="button"
+              className="link-button"
+              onClick={() => actions.retry(message.mobile_ref_id)}
+            >
+              Retry
+            </button>
+            <button
+              type="button"
+              className="link-button subtle"
+              onClick={() => actions.discard(message.mobile_ref_id)}
+            >
+              Discard
+            </button>
+          </div>
+        ) : null}
+      </div>
+    </article>
+  );
+});

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { dayLabel, formatTime } from './time-format.js';
+
+const now = new Date(2025, 10, 22, 15, 30).getTime(); // Saturday, November 22, 2025
+
+describe('dayLabel', () => {
+  it('says Today and Yesterday, with the full date in the accessible name', () => {
+    expect(dayLabel(new Date(2025, 10, 22, 0, 5).getTime(), now, 'en-US')).toEqual({
+      short: 'Today',
+      name: 'Today, Saturday, November 22, 2025',
+    });
+    expect(dayLabel(new Date(2025, 10, 21, 23, 59).getTime(), now, 'en-US')).toEqual({
+      short: 'Yesterday',
+      name: 'Yesterday, Friday, November 21, 2025',
+    });
+  });
+
+  it('names older days by weekday this year and by year before', () => {
+    expect(dayLabel(new Date(2025, 10, 17, 12).getTime(), now, 'en-US')).toEqual({
+      short: 'Monday, November 17',
+      name: 'Monday, November 17, 2025',
+    });
+    expect(dayLabel(new Date(2024, 1, 29, 12).getTime(), now, 'en-US')).toEqual({
+      short: 'February 29, 2024',
+      name: 'Thursday, February 29, 2024',
+    });
+  });
+});
+
+describe('formatTime', () => {
+  it('shows hours and minutes in the locale', () => {
+    const at = new Date(2025, 10, 22, 14, 5).getTime();
+    expect(formatTime(at, 'en-US')).toBe('2:05 PM');
+    expect(formatTime(at, 'de-DE')).toBe('14:05');
+  });
+});
