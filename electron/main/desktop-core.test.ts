@@ -1,0 +1,213 @@
+/**
+ * The desktop app's behaviour through the bridge the page sees (the preload's createBridge over
+ * a loopback IPC into the real router and the real services), with a real relay where one is
+ * needed. Discovery is off here, except through the in-memory mDNS fake.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { removeDir, startTestRelay } from '../../relay/testing/relay-harness.js';
+import type { DiscoveredHost, HostingStatus } from '../shared/bridge.js';
+import { connectSources } from './csp.js';
+import { RELOAD_DELAY_MS } from './desktop-core.js';
+import { startDesktop, type Desktop } from './testing/desktop-harness.js';
+import { FakeNetwork } from './testing/fake-mdns.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function desktop(options: Partial<Parameters<typeof startDesktop>[0]> = {}): Desktop {
+  const userDataDir = mkdtempSync(join(tmpdir(), 'parley-core-'));
+  const app = startDesktop({ userDataDir, ...options });
+  cleanups.push(() => rmSync(userDataDir, { recursive: true, force: true }));
+  cleanups.push(() => app.close());
+  return app;
+}
+
+describe('desktop bridge → main process', () => {
+  it('hosts a room the page can reach, reports status changes, and stops it', async () => {
+    const app = desktop();
+    const seen: HostingStatus['state'][] = [];
+    const off = app.bridge.hosting.onStatusChanged((s) => seen.push(s.state));
+    const started = await app.bridge.hosting.start({ port: 0, displayName: 'Ana' });
+    if (!started.ok) throw new Error(started.message);
+    expect(started.value).toMatchObject({ state: 'running', advertised: false });
+    const health = await fetch(`${started.value.url}/healthz`);
+    expect(health.status).toBe(200);
+    // The hosted relay is in the page's connect-src without any reload.
+    expect(await app.bridge.relays.allowed()).toContain(started.value.url);
+    expect(await app.bridge.hosting.stop()).toMatchObject({
+      ok: true,
+      value: { state: 'stopped' },
+    });
+    off();
+    expect(seen).toEqual(['starting', 'running', 'stopping', 'stopped']);
+  });
+
+  it('probes a typed address against a real relay, and reports failures as values', async () => {
+    const relay = await startTestRelay();
+    cleanups.push(() => removeDir(relay.dataDir));
+    cleanups.push(() => relay.close());
+    const app = desktop();
+    expect(await app.bridge.discovery.probe(relay.url.replace('http://', ''))).toMatchObject({
+      ok: true,
+      value: { url: relay.url },
+    });
+    expect(await app.bridge.discovery.probe('not an address')).toMatchObject({
+      ok: false,
+      code: 'invalid_address',
+    });
+    expect(await app.bridge.discovery.probe('127.0.0.1:9')).toMatchObject({
+      ok: false,
+      code: 'unreachable',
+    });
+  });
+
+  it('widens the CSP for a chosen relay and reloads only when the loaded page lacks it', async () => {
+    const app = desktop();
+    const csp = app.core.cspForDocument();
+    expect(connectSources(csp)).toEqual(["'none'"]);
+    expect(await app.bridge.relays.allow('10.0.0.5:4000')).toEqual({
+      ok: true,
+      value: { url: 'http://10.0.0.5:4000', reload: true },
+    });
+    await new Promise((resolve) => setTimeout(resolve, RELOAD_DELAY_MS + 50));
+    expect(app.platform.reloads).toBe(1);
+    expect(connectSources(app.core.cspForDocument())).toEqual([
+      'http://10.0.0.5:4000',
+      'ws://10.0.0.5:4000',
+    ]);
+    expect(await app.bridge.relays.allow('http://10.0.0.5:4000/')).toEqual({
+      ok: true,
+      value: { url: 'http://10.0.0.5:4000', reload: false },
+    });
+    expect(await app.bridge.relays.allow('file:///etc/passwd')).toMatchObject({
+      ok: false,
+      code: 'invalid_address',
+    });
+  });
+
+  it('opens only http(s) links outside', async () => {
+    const app = desktop();
+    expect(await app.bridge.shell.openExternal('https://example.com/x')).toEqual({
+      ok: true,
+      value: null,
+    });
+    expect(await app.bridge.shell.openExternal('file:///etc/passwd')).toMatchObject({
+      ok: false,
+      code: 'unsafe_url',
+    });
+    expect(await app.bridge.shell.openExternal('javascript:alert(1)')).toMatchObject({ ok: false });
+    expect(app.platform.opened).toEqual(['https://example.com/x']);
+  });
+
+  it('shows the unread badge, and hides it and the flashing in do-not-disturb', async () => {
+    const app = desktop({ platform: 'darwin' });
+    app.bridge.notifications.setBadge(5);
+    app.bridge.notifications.flashFrame();
+    expect(app.platform.badges.at(-1)?.badge).toEqual({ kind: 'dock', text: '5' });
+    expect(app.platform.flashes).toBe(1);
+    const changed: boolean[] = [];
+    app.bridge.settings.onChanged((s) => changed.push(s.doNotDisturb));
+    expect(await app.bridge.settings.set('doNotDisturb', true)).toMatchObject({
+      ok: true,
+      value: { doNotDisturb: true },
+    });
+    app.bridge.notifications.flashFrame();
+    expect(app.platform.flashes).toBe(1);
+    expect(app.platform.badges.at(-1)?.badge).toEqual({ kind: 'dock', text: '' });
+    expect(changed).toEqual([true]);
+  });
+
+  it('turns the login item on and off with the "start minimised at login" setting (off by default)', async () => {
+    const app = desktop();
+    expect((await app.bridge.settings.getAll()).startMinimizedAtLogin).toBe(false);
+    await app.bridge.settings.set('startMinimizedAtLogin', true);
+    await app.bridge.settings.set('startMinimizedAtLogin', false);
+    expect(app.platform.loginItem).toEqual([true, false]);
+    expect(await app.bridge.settings.set('hostPort', 'x' as unknown as number)).toMatchObject({
+      ok: false,
+      code: 'invalid_setting',
+    });
+  });
+
+  it('keeps server profiles, and puts their URLs in the CSP', async () => {
+    const app = desktop();
+    const saved = await app.bridge.profiles.save({
+      label: 'ACME',
+      urls: ['https://chat.acme.test'],
+      auth: { kind: 'token', token: 't' },
+    });
+    if (!saved.ok) throw new Error(saved.message);
+    expect(await app.bridge.profiles.activate(saved.value.id)).toMatchObject({
+      ok: true,
+      value: { activeId: saved.value.id },
+    });
+    expect(connectSources(app.core.cspForDocument())).toEqual([
+      'https://chat.acme.test',
+      'wss://chat.acme.test',
+    ]);
+  });
+
+  it('hands over an invite once, and pushes later ones to the page', async () => {
+    const app = desktop();
+    const invite = {
+      host: '10.0.0.5',
+      port: 4000,
+      room: null,
+      fingerprint: null,
+      url: 'http://10.0.0.5:4000',
+    };
+    const pushed: string[] = [];
+    app.bridge.app.onInvite((i) => pushed.push(i.host));
+    app.core.invites.setDeliver(null);
+    app.core.openInvite(invite);
+    expect(await app.bridge.app.takePendingInvite()).toEqual(invite);
+    expect(await app.bridge.app.takePendingInvite()).toBeNull();
+    app.core.windowReady();
+    app.core.openInvite({ ...invite, host: '10.0.0.6' });
+    expect(pushed).toEqual(['10.0.0.6']);
+  });
+
+  it('lists discovered hosts live (fake mDNS), marks its own room, and goes quiet when discovery is switched off', async () => {
+    const network = new FakeNetwork();
+    const app = desktop({ mdns: network.mdns('10.200.0.2') });
+    const lists: DiscoveredHost[][] = [];
+    app.bridge.discovery.onHostsChanged((hosts) => lists.push(hosts));
+    const ben = await network.mdns('10.200.0.3').publish({
+      name: 'Ben (bbbb)',
+      port: 4100,
+      txt: { v: '1', name: 'Ben', id: 'b'.repeat(32) },
+    });
+    const own = await app.bridge.hosting.start({ port: 0, displayName: 'Ana' });
+    expect(own).toMatchObject({ ok: true, value: { advertised: true } });
+    const hosts = await app.bridge.discovery.hosts();
+    expect(hosts.map((h) => [h.displayName, h.isSelf])).toEqual([
+      ['Ana', true],
+      ['Ben', false],
+    ]);
+    await ben.stop();
+    expect((await app.bridge.discovery.hosts()).map((h) => h.displayName)).toEqual(['Ana']);
+    await app.bridge.settings.set('discoveryEnabled', false);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(await app.bridge.discovery.hosts()).toEqual([]);
+    expect(network.published.size).toBe(0);
+    expect(lists.at(-1)).toEqual([]);
+    expect((await app.bridge.hosting.status()).state).toBe('running');
+  });
+
+  it('quitting stops hosting cleanly: goodbye sent, relay closed', async () => {
+    const network = new FakeNetwork();
+    const userDataDir = mkdtempSync(join(tmpdir(), 'parley-core-'));
+    cleanups.push(() => rmSync(userDataDir, { recursive: true, force: true }));
+    const app = startDesktop({ userDataDir, mdns: network.mdns() });
+    const started = await app.bridge.hosting.start({ port: 0, displayName: 'Ana' });
+    if (!started.ok) throw new Error(started.message);
+    await app.close();
+    expect(network.goodbyes).toBe(1);
+    await expect(fetch(`${started.value.url}/healthz`)).rejects.toThrow();
+  });
+});

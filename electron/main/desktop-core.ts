@@ -1,0 +1,272 @@
+/**
+ * Everything the desktop app does, without Electron: the services (settings, profiles, offline
+ * cache, hosting, discovery, the relay allow-list, invites) and the IPC handlers over them.
+ * main.ts supplies a `DesktopPlatform` (the few calls that need Electron) and wires the handlers
+ * to ipcMain; tests drive the same handlers directly.
+ */
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { EventMap, Invite } from '../shared/bridge.js';
+import { fail, ok } from '../shared/result.js';
+import { buildCsp, connectSources, relayOrigins } from './csp.js';
+import { DiscoveryBrowser } from './discovery-browser.js';
+import { isSafeExternalUrl } from './external-links.js';
+import { HostingController } from './hosting-controller.js';
+import type { InvokeHandlers, SendHandlers } from './ipc-router.js';
+import { createBonjourMdns, type Mdns } from './mdns.js';
+import { OfflineCache } from './offline-cache.js';
+import { RelayAllowList } from './relay-allow-list.js';
+import { probeRelay } from './relay-probe.js';
+import { PLAIN_CODEC, ServerProfileStore, type SecretCodec } from './server-profiles.js';
+import { Settings } from './settings.js';
+import { InviteInbox } from './single-instance.js';
+import { badgeAction, type BadgeAction, type TrayState } from './tray-text.js';
+
+/** What the core needs from Electron; main.ts implements it, tests record it. */
+export interface DesktopPlatform {
+  openExternal(url: string): Promise<void>;
+  flashFrame(): void;
+  showUnread(badge: BadgeAction, tray: TrayState): void;
+  /** Reloads the app window (to apply a widened Content-Security-Policy). */
+  reloadWindow(): void;
+  emit<C extends keyof EventMap>(channel: C, payload: EventMap[C]): void;
+  setOpenAtLogin(enabled: boolean): void;
+}
+
+export interface DesktopCoreOptions {
+  userDataDir: string;
+  /** False switches mDNS off whatever the setting says (tests, e2e: PARLEY_DISCOVERY=off). */
+  discoveryAllowed: boolean;
+  version: string;
+  platform: string;
+  createMdns?: () => Mdns;
+  sqliteNativeBinding?: string;
+  /** The built web client, served by the hosted relay to colleagues using a browser. */
+  webDir?: string | null;
+  logger?: Logger;
+  secretCodec?: SecretCodec;
+  fetchImpl?: typeof fetch;
+}
+
+/** Delay between answering `relays:allow` and reloading, so the answer reaches the page first. */
+export const RELOAD_DELAY_MS = 100;
+
+export class DesktopCore {
+  readonly settings: Settings;
+  readonly profiles: ServerProfileStore;
+  readonly cache: OfflineCache;
+  readonly hosting: HostingController;
+  readonly discovery: DiscoveryBrowser;
+  readonly allowList: RelayAllowList;
+  readonly invites = new InviteInbox();
+  readonly #o: DesktopCoreOptions;
+  #mdns: Mdns | null = null;
+  #servedCsp: string | null = null;
+  #unread = 0;
+  #platform: DesktopPlatform | null = null;
+  readonly #unsubscribers: (() => void)[] = [];
+
+  constructor(options: DesktopCoreOptions) {
+    this.#o = options;
+    const dir = options.userDataDir;
+    this.settings = new Settings(join(dir, 'settings.json'), {
+      onCorrupt: (error) =>
+        options.logger?.warn({ err: error }, 'settings.json is corrupt; using defaults'),
+    });
+    this.profiles = new ServerProfileStore({
+      path: join(dir, 'server-profiles.json'),
+      codec: options.secretCodec ?? PLAIN_CODEC,
+    });
+    this.cache = new OfflineCache({
+      path: join(dir, 'offline-cache.db'),
+      ...(options.sqliteNativeBinding === undefined
+        ? {}
+        : { nativeBinding: options.sqliteNativeBinding }),
+    });
+    this.hosting = new HostingController({
+      dataDir: join(dir, 'hosted-relay'),
+      mdns: () => this.#mdnsIfEnabled(),
+      webDir: options.webDir ?? null,
+      ...(options.sqliteNativeBinding === undefined
+        ? {}
+        : { sqliteNativeBinding: options.sqliteNativeBinding }),
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+    });
+    this.discovery = new DiscoveryBrowser({
+      mdns: () => this.#mdnsIfEnabled(),
+      selfRelayId: () => this.hosting.relayId,
+    });
+    this.allowList = new RelayAllowList({
+      path: join(dir, 'allowed-relays.json'),
+      live: () => {
+        const hosting = this.hosting.status();
+        return [
+          ...this.profiles.urls(),
+          ...(hosting.url === null ? [] : [hosting.url, ...hosting.lanUrls]),
+          ...this.discovery.hosts().map((host) => host.url),
+        ];
+      },
+    });
+  }
+
+  get discoveryEnabled(): boolean {
+    return this.#o.discoveryAllowed && this.settings.get('discoveryEnabled');
+  }
+
+  /** Connects the core to Electron: events flow to the window, discovery starts if enabled. */
+  attach(platform: DesktopPlatform): void {
+    this.#platform = platform;
+    this.#unsubscribers.push(
+      this.hosting.onChange((status) => {
+        platform.emit('hosting:changed', status);
+        this.#showUnread();
+      }),
+      this.settings.onChange((settings) => {
+        platform.emit('settings:changed', settings);
+        platform.setOpenAtLogin(settings.startMinimizedAtLogin);
+        this.#applyDiscoverySetting();
+        this.#showUnread();
+      }),
+      this.discovery.onChange((hosts) => platform.emit('discovery:hosts-changed', hosts)),
+    );
+    this.invites.setDeliver(null);
+    this.#applyDiscoverySetting();
+    this.#showUnread();
+  }
+
+  /** The window has loaded: invites from now on go straight to it. */
+  windowReady(): void {
+    const platform = this.#platform;
+    this.invites.setDeliver(
+      platform === null ? null : (invite) => platform.emit('deep-link:opened', invite),
+    );
+  }
+
+  openInvite(invite: Invite): void {
+    this.invites.put(invite);
+  }
+
+  /** The CSP for a document being served now (and remembered, to know when a reload is needed). */
+  cspForDocument(): string {
+    const csp = buildCsp({ relayUrls: this.allowList.all() });
+    this.#servedCsp = csp;
+    return csp;
+  }
+
+  trayState(): TrayState {
+    return {
+      unread: this.#unread,
+      hostingUrl: this.hosting.status().url,
+      doNotDisturb: this.settings.get('doNotDisturb'),
+    };
+  }
+
+  invokeHandlers(): InvokeHandlers {
+    return {
+      'app:info': () => ({
+        version: this.#o.version,
+        platform: this.#o.platform,
+        discoveryEnabled: this.discoveryEnabled,
+      }),
+      'hosting:start': (input) => this.hosting.start(input),
+      'hosting:stop': () => this.hosting.stop(),
+      'hosting:status': () => this.hosting.status(),
+      'discovery:list': () => this.discovery.hosts(),
+      'discovery:refresh': () => this.discovery.refresh(),
+      'discovery:probe': (address) =>
+        probeRelay(
+          address,
+          this.#o.fetchImpl === undefined ? {} : { fetchImpl: this.#o.fetchImpl },
+        ),
+      'relays:list': () => this.allowList.all(),
+      'relays:allow': (address) => {
+        const allowed = this.allowList.allow(address);
+        if (!allowed.ok) return allowed;
+        const served = this.#servedCsp === null ? [] : connectSources(this.#servedCsp);
+        const reload = relayOrigins(allowed.value).some((origin) => !served.includes(origin));
+        if (reload) setTimeout(() => this.#platform?.reloadWindow(), RELOAD_DELAY_MS);
+        return ok({ url: allowed.value, reload });
+      },
+      'profiles:list': () => this.profiles.list(),
+      'profiles:save': (input) => this.profiles.save(input),
+      'profiles:remove': (id) => this.profiles.remove(id),
+      'profiles:activate': (id) => this.profiles.activate(id),
+      'settings:get-all': () => this.settings.all(),
+      'settings:set': (key, value) => this.settings.set(key, value),
+      'cache:load-storage': () => this.cache.loadStorage(),
+      'cache:apply-storage': (ops) => this.cache.applyStorage(ops),
+      'cache:load-snapshot': (scope) => this.cache.loadSnapshot(scope),
+      'cache:save-chats': (scope, chats) => this.cache.saveChats(scope, chats),
+      'cache:save-history': (scope, chatId, messages) =>
+        this.cache.saveHistory(scope, chatId, messages),
+      'cache:set-read-marker': (scope, chatId, seq) => this.cache.setReadMarker(scope, chatId, seq),
+      'cache:clear': (scope) => this.cache.clear(scope),
+      'shell:open-external': async (url) => {
+        if (!isSafeExternalUrl(url))
+          return fail('unsafe_url', 'only http(s) links open outside the app');
+        await this.#platform?.openExternal(url);
+        return ok(null);
+      },
+      'deep-link:take': () => this.invites.take(),
+    };
+  }
+
+  sendHandlers(): SendHandlers {
+    return {
+      'notifications:set-badge': (count) => {
+        this.#unread = count;
+        this.#showUnread();
+      },
+      'notifications:flash': () => {
+        if (!this.settings.get('doNotDisturb')) this.#platform?.flashFrame();
+      },
+    };
+  }
+
+  /** Quit: withdraw the advertisement (goodbye packets), close the relay, stop browsing, close the cache. */
+  async shutdown(): Promise<void> {
+    for (const unsubscribe of this.#unsubscribers.splice(0)) unsubscribe();
+    await this.hosting.stop();
+    this.discovery.stop();
+    await this.#destroyMdns();
+    this.cache.close();
+  }
+
+  #showUnread(): void {
+    const tray = this.trayState();
+    this.#platform?.showUnread(badgeAction(this.#o.platform, tray.unread, tray.doNotDisturb), tray);
+  }
+
+  #mdnsIfEnabled(): Mdns | null {
+    if (!this.discoveryEnabled) return null;
+    this.#mdns ??= (
+      this.#o.createMdns ??
+      (() =>
+        createBonjourMdns({
+          onError: (error) => this.#o.logger?.warn({ err: error }, 'mDNS error'),
+        }))
+    )();
+    return this.#mdns;
+  }
+
+  #applyDiscoverySetting(): void {
+    if (this.discoveryEnabled) {
+      this.discovery.start();
+      return;
+    }
+    this.discovery.stop();
+    // Takes effect at once for the advertisement too; turning discovery back on advertises
+    // again at the next "Host a room".
+    this.hosting
+      .withdrawAdvertisement()
+      .catch((error: unknown) =>
+        this.#o.logger?.warn({ err: error }, 'withdrawing the advertisement failed'),
+      );
+  }
+
+  async #destroyMdns(): Promise<void> {
+    const mdns = this.#mdns;
+    this.#mdns = null;
+    await mdns?.destroy();
+  }
+}
