@@ -59,6 +59,86 @@ const rendererRoom = {
   },
 };
 
+/**
+ * electron/: VS Code-style layering (STYLE.md, "Parley's rooms"). Only the thin entry files load
+ * `electron` at run time (it throws under plain node, where everything else is unit-tested);
+ * type imports are fine everywhere in electron/ because they are erased. These rooms use the
+ * typescript-eslint rule so they compose with the core-rule rooms above.
+ */
+const ELECTRON_VALUE_IMPORT = {
+  name: 'electron',
+  allowTypeImports: true,
+  message:
+    'Only electron/main/main.ts and electron/preload/preload.ts may load electron; plain modules take what they need as parameters (import type is fine).',
+};
+const electronRooms = [
+  {
+    files: ['electron/main/**/*.ts'],
+    ignores: ['electron/main/main.ts', 'electron/main/**/*.test.ts', 'electron/main/testing/**'],
+    paths: [ELECTRON_VALUE_IMPORT],
+    patterns: [
+      {
+        regex: '^(\\.\\./)+(renderer|preload)/',
+        message:
+          'electron/main/ may import electron/shared/, relay/ (public entry, protocol) and npm packages.',
+      },
+      {
+        regex: '^(\\.\\./)+relay/(?!protocol/|index\\.js$)',
+        message:
+          'electron/main/ uses relay/ through its public entry (relay/index.js) and relay/protocol/ only.',
+      },
+    ],
+  },
+  {
+    // Tests and their child-process fixtures may use anything, as a user would, except loading electron.
+    files: [
+      'electron/main/**/*.test.ts',
+      'electron/main/testing/**/*.ts',
+      'electron/shared/**/*.test.ts',
+    ],
+    paths: [{ ...ELECTRON_VALUE_IMPORT, allowTypeImports: false }],
+    patterns: [],
+  },
+  {
+    files: ['electron/preload/**/*.ts'],
+    paths: [],
+    patterns: [
+      {
+        regex: '^(?!electron$|\\.\\./shared/)',
+        message: 'electron/preload/ (sandboxed) may import electron and electron/shared/ only.',
+      },
+    ],
+  },
+  {
+    files: ['electron/shared/**/*.ts'],
+    ignores: ['electron/shared/**/*.test.ts'],
+    paths: [],
+    patterns: [
+      {
+        regex: '^(?!\\./|\\.\\./\\.\\./relay/protocol/)',
+        message:
+          'electron/shared/ runs in main, preload and renderer: nothing but itself and relay/protocol/ (no node:*, no electron).',
+      },
+    ],
+  },
+  {
+    // renderer/ sees the desktop bridge's types, never its code.
+    files: ['renderer/**/*.ts', 'renderer/**/*.tsx'],
+    paths: [],
+    patterns: [
+      {
+        regex: '^(\\.\\./)+electron/shared/',
+        allowTypeImports: true,
+        message: 'renderer/ may import types from electron/shared/ only (import type).',
+      },
+      {
+        regex: '^(\\.\\./)+electron/(?!shared/)',
+        message: 'renderer/ may import types from electron/shared/ only.',
+      },
+    ],
+  },
+];
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', 'test-results/', 'playwright-report/'] },
   js.configs.recommended,
@@ -87,4 +167,9 @@ export default tseslint.config(
     },
   })),
   rendererRoom,
+  ...electronRooms.map(({ files, ignores, paths, patterns }) => ({
+    files,
+    ...(ignores === undefined ? {} : { ignores }),
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { paths, patterns }] },
+  })),
 );

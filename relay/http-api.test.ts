@@ -190,6 +190,34 @@ describe('HTTP API, relay-issued sessions', () => {
       expect(me.body).toEqual(finn.user);
     });
 
+    it('accepts an expired token of that user as proof of the name, never as access', async () => {
+      const name = fresh('Gia');
+      const gia = await signIn(relay, name);
+      const key = new TextEncoder().encode(JWT_SECRET);
+      const claims = { name, dev: 'old', sub: gia.user.id, iss: 'parley-relay' };
+      const expired = await signToken({ ...claims, iat: nowS() - 7200, exp: nowS() - 3600 }, key, {
+        alg: 'HS256',
+      });
+      expect((await api(relay, expired, 'GET', '/api/me')).status).toBe(401);
+      const again = await api<Session>(relay, expired, 'POST', '/api/session', {
+        name,
+        device_unique_id: 'old',
+      });
+      expect(again.status).toBe(201);
+      expect(again.body.user).toEqual(gia.user);
+      // A token with another key, expired or not, proves nothing.
+      const foreign = await signToken(
+        { ...claims, exp: nowS() - 3600 },
+        new TextEncoder().encode('another-secret-0123456789abcdefghij'),
+        { alg: 'HS256' },
+      );
+      const refused = await api(relay, foreign, 'POST', '/api/session', {
+        name,
+        device_unique_id: 'x',
+      });
+      expect(refused.status).toBe(409);
+    });
+
     it('rejects invalid names with 400 invalid_name and creates nobody', async () => {
       const witness = await signIn(relay, fresh('Witness'));
       const before = await userCount(witness);
