@@ -73,6 +73,24 @@ function toChatState(chat: ChatSummary, previous?: ChatState): ChatState {
   return { ...chat, present: previous?.present ?? {} };
 }
 
+/** Everything but the actions, as it is before anyone signs in. */
+function signedOutState(): Omit<ParleyState, 'actions'> {
+  return {
+    status: 'signed-out',
+    error: null,
+    serverUrl: null,
+    me: null,
+    users: {},
+    chats: {},
+    activeChatId: null,
+    timelines: {},
+    typing: {},
+    outboxCount: 0,
+    dialog: null,
+    windowFocused: true,
+  };
+}
+
 export function createParleyStore(): ParleyStore {
   return createStore<ParleyState>()((set, get) => {
     const timeline = (chatId: string): Timeline => get().timelines[chatId] ?? tl.emptyTimeline();
@@ -109,19 +127,9 @@ export function createParleyStore(): ParleyStore {
           status: 'connecting',
           error: null,
         })),
+      // Back to the signed-out state; the server address and window focus are kept.
       signedOut: () =>
-        set({
-          status: 'signed-out',
-          error: null,
-          me: null,
-          users: {},
-          chats: {},
-          activeChatId: null,
-          timelines: {},
-          typing: {},
-          outboxCount: 0,
-          dialog: null,
-        }),
+        set(({ serverUrl, windowFocused }) => ({ ...signedOutState(), serverUrl, windowFocused })),
       setUsers: (users) =>
         set((s) => ({ users: { ...s.users, ...Object.fromEntries(users.map((u) => [u.id, u])) } })),
       setChats: (chats) =>
@@ -243,20 +251,6 @@ export function createParleyStore(): ParleyStore {
       setWindowFocused: (focused) => set({ windowFocused: focused }),
     };
 
-    return {
-      status: 'signed-out',
-      error: null,
-      serverUrl: null,
-      me: null,
-      users: {},
-      chats: {},
-      activeChatId: null,
-      timelines: {},
-      typing: {},
-      outboxCount: 0,
-      dialog: null,
-      windowFocused: true,
-      actions,
-    };
+    return { ...signedOutState(), actions };
   });
 }
