@@ -1,17 +1,23 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/** Folders holding `*.test.ts` files beside their sources. */
+export const TEST_ROOTS = ['relay', 'renderer', 'electron', 'bench'];
+/** The attack suite (`npm run test:hostile`, vitest.hostile.config.ts) is kept out of test:unit. */
+export const HOSTILE_TESTS = '**/*.hostile.test.ts';
+
+/** Settings both suites share. */
+export const SHARED = {
+  testTimeout: 30_000,
+  hookTimeout: 30_000,
+  // Integration suites start real relays and child processes; two workers match the CI machine.
+  maxWorkers: 2,
+  reporters: ['verbose'],
+};
 
 export default defineConfig({
   test: {
-    include: [
-      'relay/**/*.test.ts',
-      'renderer/**/*.test.ts',
-      'electron/**/*.test.ts',
-      'bench/**/*.test.ts',
-    ],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
-    // Integration suites start real relays and child processes; two workers match the CI machine.
-    maxWorkers: 2,
-    reporters: ['verbose'],
+    ...SHARED,
+    include: TEST_ROOTS.map((root) => `${root}/**/*.test.ts`),
+    exclude: [...configDefaults.exclude, HOSTILE_TESTS],
   },
 });

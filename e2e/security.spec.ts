@@ -48,7 +48,9 @@ async function expectInert(user: ChatUser): Promise<void> {
   await expect(link).toHaveAttribute('rel', /noreferrer/);
 }
 
-test('markup and javascript: URLs in messages render as inert text', async ({ people }) => {
+test('markup and javascript: URLs in messages render as inert text @hostile', async ({
+  people,
+}) => {
   const mallory = await people.join('Mallory');
   const ana = await people.join('Ana');
 
