@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { startPostgres, startRedis } from '../relay/testing/services.js';
 import type { Protocol, Target } from './config.js';
 import { ROOT, spawnServer, type ServerProcess } from './spawn.js';
@@ -37,6 +37,8 @@ export const PARLEY_BENCH_LIMITS = [
   'frameBurst=1000000',
   'sessionAttemptsPerMinute=100000000',
   'maxConnections=100000',
+  // Every bench client connects from 127.0.0.1.
+  'maxConnectionsPerAddress=100000',
 ].flatMap((limit) => ['--limit', limit]);
 
 const listening = (entry: Record<string, unknown>): number | null =>
@@ -64,9 +66,26 @@ async function stopAll(servers: ServerProcess[]): Promise<void> {
   await Promise.all(servers.map((server) => server.stop()));
 }
 
-export function parleyArgs(dataDir: string): string[] {
+/**
+ * Whether another checkout's relay CLI has `--plain` (older ones serve plain ws by default and
+ * would refuse the flag): its usage text sits beside it in cli-args.ts.
+ */
+function baselineKnowsPlain(cliPath: string): boolean {
+  try {
+    return readFileSync(join(dirname(resolve(ROOT, cliPath)), 'cli-args.ts'), 'utf8').includes(
+      '--plain',
+    );
+  } catch {
+    // No cli-args.ts beside it: an old layout, which predates TLS and so serves plain ws.
+    return false;
+  }
+}
+
+export function parleyArgs(dataDir: string, { plain = true } = {}): string[] {
   // Info level: the relay announces "relay listening" at info, and info is its default.
   return [
+    // Plain ws, like raw ws and Socket.IO: the comparison is of the relays, not of TLS.
+    ...(plain ? ['--plain'] : []),
     '--host',
     '127.0.0.1',
     '--port',
@@ -135,7 +154,12 @@ export async function startTarget(
       const dir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
       const server = await spawnServer({
         script: peer === 'parley' ? 'relay/cli.ts' : (options.baselineRelay ?? ''),
-        args: [...parleyArgs(dir), ...(options.parleyFlags ?? [])],
+        args: [
+          ...parleyArgs(dir, {
+            plain: peer === 'parley' || baselineKnowsPlain(options.baselineRelay ?? ''),
+          }),
+          ...(options.parleyFlags ?? []),
+        ],
         ready: relayListening,
         nodeFlags,
       });

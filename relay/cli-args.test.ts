@@ -45,7 +45,9 @@ describe('parseCli', () => {
         webDir: defaultWebDir(),
         limits: {},
         auth: { mode: 'relay' },
+        tls: { mode: 'auto' },
       },
+      plainOptIn: false,
     });
   });
 
@@ -86,6 +88,7 @@ describe('parseCli', () => {
       webDir: '/srv/web',
       limits: {},
       auth: { mode: 'relay' },
+      tls: { mode: 'auto' },
     });
     expect(logLevel(argv)).toBe('debug');
   });
@@ -234,6 +237,57 @@ describe('parseCli', () => {
     const input = options(['--idp-secret', 's', '--jwks-url', 'https://idp/jwks']);
     expect(() => resolveOptions(input)).toThrow(RelayOptionsError);
     expect(() => resolveOptions(input)).toThrow(/exactly one of/);
+  });
+
+  it('serves TLS in host mode by default; --plain or PARLEY_PLAIN=1 opt out, and say so', () => {
+    const plainOptIn = (argv: string[], env: NodeJS.ProcessEnv = {}): boolean => {
+      const result = parseCli(argv, env);
+      if (result.help) throw new Error('unexpected --help result');
+      return result.plainOptIn;
+    };
+    expect(options([]).tls).toEqual({ mode: 'auto' });
+    expect(options(['--memory']).tls).toEqual({ mode: 'auto' });
+    expect(options(['--plain']).tls).toBeNull();
+    expect(plainOptIn(['--plain'])).toBe(true);
+    expect(options([], { PARLEY_PLAIN: '1' }).tls).toBeNull();
+    expect(options([], { PARLEY_PLAIN: '0' }).tls).toEqual({ mode: 'auto' });
+    expect(plainOptIn([])).toBe(false);
+    expect(cliError([], { PARLEY_PLAIN: 'yes please' }).option).toBe('plain');
+  });
+
+  it('keeps cluster nodes plain by default (TLS ends at the load balancer)', () => {
+    const url = ['--database-url', 'postgres://u@db/parley'];
+    expect(options(url).tls).toBeNull();
+    const result = parseCli([...url, '--plain'], {});
+    expect(result.help === false && result.plainOptIn).toBe(false);
+  });
+
+  it("reads the operator's certificate and key, from flags or the environment", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parley-cli-'));
+    try {
+      const cert = join(dir, 'cert.pem');
+      const key = join(dir, 'key.pem');
+      writeFileSync(cert, 'CERT');
+      writeFileSync(key, 'KEY');
+      expect(options(['--tls-cert', cert, '--tls-key', key]).tls).toEqual({
+        certPem: 'CERT',
+        keyPem: 'KEY',
+      });
+      expect(
+        options(['--database-url', 'postgres://u@db/p'], {
+          PARLEY_TLS_CERT: cert,
+          PARLEY_TLS_KEY: key,
+        }).tls,
+      ).toEqual({ certPem: 'CERT', keyPem: 'KEY' });
+      expect(cliError(['--tls-cert', cert]).option).toBe('tls-cert');
+      expect(cliError(['--tls-key', key]).option).toBe('tls-cert');
+      expect(cliError(['--tls-cert', cert, '--tls-key', key, '--plain']).option).toBe('plain');
+      expect(() => options(['--tls-cert', join(dir, 'missing'), '--tls-key', key])).toThrow(
+        /ENOENT/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('produces options resolveOptions accepts', () => {

@@ -10,6 +10,7 @@ import {
   RelayOptionsError,
   type RelayLimits,
   type RelayOptionsInput,
+  type TlsOptions,
 } from './options.js';
 
 export const USAGE = `parley-relay: the Parley chat relay (Phoenix Channels over WebSocket, JSON HTTP API)
@@ -33,17 +34,32 @@ Usage: parley-relay [options]      (npm run relay -- [options])
   --web DIR                PARLEY_WEB_DIR           built web client served at / (default dist/renderer)
   --log-level LEVEL        PARLEY_LOG_LEVEL         trace|debug|info|warn|error (default info)
 
+  TLS (host mode serves https:// and wss:// with a self-signed certificate made on first run in
+  DIR/tls/ and kept; clients pin its SHA-256 fingerprint, printed at start):
+  --tls-cert FILE          PARLEY_TLS_CERT          serve this PEM certificate (chain) instead
+  --tls-key FILE           PARLEY_TLS_KEY           ... with this PEM private key
+  --plain                  PARLEY_PLAIN=1           plain http:// and ws:// (unencrypted; opt-in)
+
   Cluster (several nodes behind a load balancer; see README "Run a cluster"):
   --database-url URL       PARLEY_DATABASE_URL      PostgreSQL (postgres://user:pass@host/db) instead of SQLite
   --redis-url URL          PARLEY_REDIS_URL         Redis (redis://host:6379) for fan-out between nodes
   --node-id ID             PARLEY_NODE_ID           this node's name (default <hostname>-<random>)
   --node-heartbeat-ms N    PARLEY_NODE_HEARTBEAT_MS how often a node says it is alive (default 1000)
   --node-ttl-ms N          PARLEY_NODE_TTL_MS       silence before a node counts as dead (default 5000)
+  A cluster node (--database-url) serves plain http/ws unless given --tls-cert and --tls-key:
+  TLS normally ends at the load balancer.
   --help
 `;
 
 export type CliResult =
-  { help: true } | { help: false; options: RelayOptionsInput; logLevel: string };
+  | { help: true }
+  | {
+      help: false;
+      options: RelayOptionsInput;
+      logLevel: string;
+      /** Host mode asked for plain http/ws (--plain): the process warns about it at start. */
+      plainOptIn: boolean;
+    };
 
 export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliResult {
   const { values } = parseArgs({
@@ -71,6 +87,9 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
       'node-id': { type: 'string' },
       'node-heartbeat-ms': { type: 'string' },
       'node-ttl-ms': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      plain: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -133,8 +152,11 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
     cluster[key] = Number(text);
   }
 
+  const tls = parseTls(values, env, databaseUrl !== undefined);
+
   const options: RelayOptionsInput = {
     ...cluster,
+    tls: tls.tls,
     port,
     host: pick(values.host, 'PARLEY_HOST') ?? '0.0.0.0',
     dataDir: values.memory === true ? null : (pick(values.data, 'PARLEY_DATA_DIR') ?? './data'),
@@ -159,5 +181,37 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
     help: false,
     options,
     logLevel: pick(values['log-level'], 'PARLEY_LOG_LEVEL') ?? 'info',
+    plainOptIn: tls.plainOptIn,
   };
+}
+
+/**
+ * Host mode defaults to `tls auto`; `--plain` opts out explicitly; `--tls-cert`/`--tls-key` give
+ * the operator's certificate. A cluster node (`cluster` true) defaults to plain: TLS normally ends
+ * at the load balancer.
+ */
+function parseTls(
+  values: { 'tls-cert'?: string; 'tls-key'?: string; plain?: boolean },
+  env: NodeJS.ProcessEnv,
+  cluster: boolean,
+): { tls: TlsOptions | null; plainOptIn: boolean } {
+  const certFile = values['tls-cert'] ?? env.PARLEY_TLS_CERT;
+  const keyFile = values['tls-key'] ?? env.PARLEY_TLS_KEY;
+  const plainEnv = env.PARLEY_PLAIN;
+  if (plainEnv !== undefined && !['', '0', '1', 'true', 'false'].includes(plainEnv)) {
+    throw new RelayOptionsError('plain', `PARLEY_PLAIN must be 1 or 0, got "${plainEnv}"`);
+  }
+  const plain = values.plain === true || plainEnv === '1' || plainEnv === 'true';
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new RelayOptionsError('tls-cert', '--tls-cert and --tls-key go together');
+  }
+  if (certFile !== undefined && keyFile !== undefined) {
+    if (plain) throw new RelayOptionsError('plain', '--plain contradicts --tls-cert/--tls-key');
+    return {
+      tls: { certPem: readFileSync(certFile, 'utf8'), keyPem: readFileSync(keyFile, 'utf8') },
+      plainOptIn: false,
+    };
+  }
+  if (plain) return { tls: null, plainOptIn: !cluster };
+  return { tls: cluster ? null : { mode: 'auto' }, plainOptIn: false };
 }

@@ -23,7 +23,20 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   // A standalone relay also exports Node's process metrics (heap, event loop) at /metrics.
+  if (parsed.plainOptIn) {
+    logger.warn(
+      'serving plain http:// and ws:// (--plain): anyone on the network can read and alter the ' +
+        'traffic, passcode and tokens included; leave out --plain to serve https:// and wss://',
+    );
+  }
   const relay = await startRelay({ ...parsed.options, logger, processMetrics: true });
+  if (relay.tlsFingerprint !== null) {
+    // The line a host reads out: colleagues compare it with what their browser or app shows.
+    logger.info(
+      { url: relay.url, tlsFingerprint: relay.tlsFingerprint },
+      `open ${relay.url}/ and check the certificate's SHA-256 fingerprint: ${relay.tlsFingerprint}`,
+    );
+  }
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

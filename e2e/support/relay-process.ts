@@ -28,6 +28,9 @@ export interface RelayProcessOptions {
   logFile: string;
   /** `full` (the default, fsync per commit) or `normal`. */
   durability?: 'full' | 'normal';
+  /** Serve https/wss with the relay's self-signed certificate (`tls auto`, the CLI's default in
+   * host mode); without it the relay is started with `--plain` (http/ws). */
+  tls?: boolean;
 }
 
 interface Exit {
@@ -53,6 +56,7 @@ export class RelayProcess {
   readonly #options: RelayProcessOptions;
   readonly #log: WriteStream;
   #port = 0;
+  #fingerprint: string | null = null;
   #child: ChildProcess | null = null;
   #exited: Promise<Exit> | null = null;
 
@@ -78,9 +82,15 @@ export class RelayProcess {
     return this.#port;
   }
 
-  /** The page URL a colleague would open, e.g. http://127.0.0.1:41234 */
+  /** The page URL a colleague would open, e.g. http://127.0.0.1:41234 (https://… with `tls`) */
   get url(): string {
-    return `http://127.0.0.1:${this.#port}`;
+    return `${this.#options.tls === true ? 'https' : 'http'}://127.0.0.1:${this.#port}`;
+  }
+
+  /** SHA-256 fingerprint of the served certificate (`AB:12:…`), as the relay logged it; null
+   * without `tls`. */
+  get tlsFingerprint(): string | null {
+    return this.#fingerprint;
   }
 
   get running(): boolean {
@@ -152,6 +162,7 @@ export class RelayProcess {
       WEB_DIR,
       '--durability',
       this.#options.durability ?? 'full',
+      ...(this.#options.tls === true ? [] : ['--plain']),
       ...limits,
     ];
     this.#note(`starting relay: node ${args.join(' ')}`);
@@ -184,13 +195,17 @@ export class RelayProcess {
         this.#write(`${line}\n`);
         // pino writes one JSON object per line; anything else is not a log entry.
         if (!line.startsWith('{')) return;
-        let entry: { msg?: unknown; port?: unknown };
+        let entry: { msg?: unknown; port?: unknown; tlsFingerprint?: unknown };
         try {
-          entry = JSON.parse(line) as { msg?: unknown; port?: unknown };
+          entry = JSON.parse(line) as { msg?: unknown; port?: unknown; tlsFingerprint?: unknown };
         } catch {
           return; // a partial or foreign line: already written to the log file
         }
-        if (entry.msg === 'relay listening' && typeof entry.port === 'number') resolve(entry.port);
+        if (entry.msg === 'relay listening' && typeof entry.port === 'number') {
+          this.#fingerprint =
+            typeof entry.tlsFingerprint === 'string' ? entry.tlsFingerprint : null;
+          resolve(entry.port);
+        }
       });
       void exited.then((exit) =>
         reject(

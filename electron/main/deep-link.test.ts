@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { buildInviteLink, findDeepLink, parseDeepLink } from './deep-link.js';
 
 const FP = 'ab'.repeat(32);
+/** The one fingerprint format of the app (relay/tls-fingerprint.ts). */
+const CANONICAL = Array.from({ length: 32 }, () => 'AB').join(':');
 
 describe('parseDeepLink', () => {
   it('reads the canonical form', () => {
@@ -13,8 +15,9 @@ describe('parseDeepLink', () => {
         host: '10.0.0.5',
         port: 4100,
         room: 'general',
-        fingerprint: FP,
-        url: 'http://10.0.0.5:4100',
+        fingerprint: CANONICAL,
+        // A fingerprint means the host serves https, pinned to that certificate.
+        url: 'https://10.0.0.5:4100',
       },
     });
   });
@@ -39,8 +42,11 @@ describe('parseDeepLink', () => {
     const colons = FP.toUpperCase().match(/../g)?.join(':') ?? '';
     expect(parseDeepLink(`parley://join?host=h.test&fingerprint=${colons}`)).toMatchObject({
       ok: true,
-      value: { fingerprint: FP },
+      value: { fingerprint: CANONICAL },
     });
+    expect(
+      parseDeepLink(`parley://join?host=h.test&fingerprint=${colons.toLowerCase()}`),
+    ).toMatchObject({ ok: true, value: { fingerprint: CANONICAL } });
   });
 
   it.each([
@@ -70,6 +76,11 @@ describe('parseDeepLink', () => {
     expect(parseDeepLink(buildInviteLink(invite))).toEqual({
       ok: true,
       value: { ...invite, url: 'http://192.168.1.20:4000' },
+    });
+    const pinned = { ...invite, fingerprint: CANONICAL };
+    expect(parseDeepLink(buildInviteLink(pinned))).toEqual({
+      ok: true,
+      value: { ...pinned, url: 'https://192.168.1.20:4000' },
     });
   });
 

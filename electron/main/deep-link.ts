@@ -5,7 +5,11 @@
  *
  * Also accepted: `parley://join/10.0.0.5:4000/general`. `room` and `fingerprint` are optional;
  * the port defaults to 4000. Everything is validated; a bad link is a value, never a throw.
+ * The fingerprint (SHA-256 of the host's certificate, with or without colons) comes out in the
+ * one canonical form `AB:12:…` (relay/tls-fingerprint.ts); with it the relay URL is https://, and
+ * cert-pins.ts refuses any other certificate for that relay.
  */
+import { normalizeFingerprint } from '../../relay/index.js';
 import type { Invite } from '../shared/bridge.js';
 import { fail, ok, type Result } from '../shared/result.js';
 
@@ -55,15 +59,16 @@ export function parseDeepLink(link: string): Result<Invite> {
   }
   if (room !== null && !ROOM.test(room)) return fail('invalid_link', 'bad room id');
   const fingerprintText = url.searchParams.get('fingerprint');
-  if (fingerprintText !== null && !FINGERPRINT.test(fingerprintText)) {
+  const fingerprint = fingerprintText === null ? null : normalizeFingerprint(fingerprintText);
+  if (fingerprintText !== null && (!FINGERPRINT.test(fingerprintText) || fingerprint === null)) {
     return fail('invalid_link', 'fingerprint must be a SHA-256 in hex');
   }
   return ok({
     host,
     port,
     room,
-    fingerprint: fingerprintText === null ? null : fingerprintText.replace(/:/g, '').toLowerCase(),
-    url: `http://${host}:${port}`,
+    fingerprint,
+    url: `${fingerprint === null ? 'http' : 'https'}://${host}:${port}`,
   });
 }
 

@@ -11,6 +11,7 @@ import { removeDir, startTestRelay } from '../../relay/testing/relay-harness.js'
 import type { DiscoveredHost, HostingStatus } from '../shared/bridge.js';
 import { connectSources } from './csp.js';
 import { RELOAD_DELAY_MS } from './desktop-core.js';
+import { pinnedRequest } from './pinned-request.js';
 import { startDesktop, type Desktop } from './testing/desktop-harness.js';
 import { FakeNetwork } from './testing/fake-mdns.js';
 
@@ -35,8 +36,13 @@ describe('desktop bridge → main process', () => {
     const started = await app.bridge.hosting.start({ port: 0, displayName: 'Ana' });
     if (!started.ok) throw new Error(started.message);
     expect(started.value).toMatchObject({ state: 'running', advertised: false });
-    const health = await fetch(`${started.value.url}/healthz`);
-    expect(health.status).toBe(200);
+    expect(started.value.url).toMatch(/^https:\/\/127\.0\.0\.1:/);
+    // The app trusts its own relay's certificate: announced by the hosting status, then pinned.
+    const health = await pinnedRequest(`${started.value.url}/healthz`, app.core.pins);
+    expect(health).toMatchObject({
+      ok: true,
+      value: { status: 200, decision: { kind: 'expected' } },
+    });
     // The hosted relay is in the page's connect-src without any reload.
     expect(await app.bridge.relays.allowed()).toContain(started.value.url);
     expect(await app.bridge.hosting.stop()).toMatchObject({
@@ -64,6 +70,77 @@ describe('desktop bridge → main process', () => {
       ok: false,
       code: 'unreachable',
     });
+  });
+
+  it('probes a typed address of a TLS relay as https, pinning its certificate on first use', async () => {
+    const relay = await startTestRelay({ tls: { mode: 'auto' } });
+    cleanups.push(() => removeDir(relay.dataDir));
+    cleanups.push(() => relay.close());
+    const app = desktop();
+    const typed = relay.url.replace('https://', '');
+    expect(await app.bridge.discovery.probe(typed)).toMatchObject({
+      ok: true,
+      value: { url: relay.url },
+    });
+    expect(app.core.pins.pinned('127.0.0.1', relay.port)).toBe(relay.tlsFingerprint);
+    // Chromium's check for the chosen relay then follows the pin.
+    await app.bridge.relays.allow(relay.url);
+    const electronStyle = `sha256/${Buffer.from((relay.tlsFingerprint ?? '').replace(/:/g, ''), 'hex').toString('base64')}`;
+    expect(
+      app.core.verifyCertificate({
+        hostname: '127.0.0.1',
+        fingerprint: electronStyle,
+        chromiumAccepted: false,
+      }),
+    ).toBe('accept');
+    const other = `sha256/${Buffer.alloc(32, 7).toString('base64')}`;
+    const refused: unknown[] = [];
+    app.bridge.tls.onWarning((warning) => refused.push(warning));
+    expect(
+      app.core.verifyCertificate({
+        hostname: '127.0.0.1',
+        fingerprint: other,
+        chromiumAccepted: false,
+      }),
+    ).toBe('refuse');
+    await expect.poll(() => refused.length).toBe(1);
+    expect(await app.bridge.tls.warnings()).toMatchObject([
+      { kind: 'changed', previous: relay.tlsFingerprint },
+    ]);
+    // Hosts the app does not use as relays are left to Chromium, as are CA-valid certificates.
+    expect(
+      app.core.verifyCertificate({
+        hostname: 'example.com',
+        fingerprint: other,
+        chromiumAccepted: false,
+      }),
+    ).toBe('default');
+    expect(
+      app.core.verifyCertificate({
+        hostname: '127.0.0.1',
+        fingerprint: other,
+        chromiumAccepted: true,
+      }),
+    ).toBe('default');
+    // Re-trust through the bridge: only the refused fingerprint, then accepted.
+    expect(
+      await app.bridge.tls.retrust({
+        host: '127.0.0.1',
+        port: relay.port,
+        fingerprint: 'AB'.repeat(32),
+      }),
+    ).toMatchObject({ ok: false, code: 'no_pending_change' });
+    const presented = Buffer.alloc(32, 7).toString('hex');
+    expect(
+      await app.bridge.tls.retrust({ host: '127.0.0.1', port: relay.port, fingerprint: presented }),
+    ).toEqual({ ok: true, value: null });
+    expect(
+      app.core.verifyCertificate({
+        hostname: '127.0.0.1',
+        fingerprint: other,
+        chromiumAccepted: false,
+      }),
+    ).toBe('accept');
   });
 
   it('widens the CSP for a chosen relay and reloads only when the loaded page lacks it', async () => {

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { EventMap, Invite } from '../shared/bridge.js';
 import { fail, ok } from '../shared/result.js';
+import { fingerprintFromElectron, normalizeFingerprint } from '../../relay/index.js';
+import { CertPins, isAccepted } from './cert-pins.js';
 import { buildCsp, connectSources, relayOrigins } from './csp.js';
 import { DiscoveryBrowser } from './discovery-browser.js';
 import { isSafeExternalUrl } from './external-links.js';
@@ -31,6 +33,11 @@ export interface DesktopPlatform {
   reloadWindow(): void;
   emit<C extends keyof EventMap>(channel: C, payload: EventMap[C]): void;
   setOpenAtLogin(enabled: boolean): void;
+  /**
+   * The user re-trusted a relay certificate. Chromium caches certificate decisions for the
+   * session and offers no way to drop them, so main.ts restarts the app to apply it.
+   */
+  certificateTrustChanged?(): void;
 }
 
 export interface DesktopCoreOptions {
@@ -48,6 +55,18 @@ export interface DesktopCoreOptions {
   fetchImpl?: typeof fetch;
 }
 
+/** What Chromium should do with a certificate (main.ts maps it to setCertificateVerifyProc codes). */
+export type CertificateVerdict = 'accept' | 'refuse' | 'default';
+
+export interface CertificateCheck {
+  /** The host name of the connection (no port: Chromium does not tell it). */
+  hostname: string;
+  /** Electron's `certificate.fingerprint` (`sha256/<base64>`) or any SHA-256 spelling. */
+  fingerprint: string;
+  /** True when Chromium's own verification (system CAs) accepted the certificate. */
+  chromiumAccepted: boolean;
+}
+
 /** Delay between answering `relays:allow` and reloading, so the answer reaches the page first. */
 export const RELOAD_DELAY_MS = 100;
 
@@ -58,6 +77,8 @@ export class DesktopCore {
   readonly hosting: HostingController;
   readonly discovery: DiscoveryBrowser;
   readonly allowList: RelayAllowList;
+  /** Certificate pins of LAN relays (trust on first use), in `cert-pins.json`. */
+  readonly pins: CertPins;
   readonly invites = new InviteInbox();
   readonly #o: DesktopCoreOptions;
   #mdns: Mdns | null = null;
@@ -92,9 +113,30 @@ export class DesktopCore {
         : { sqliteNativeBinding: options.sqliteNativeBinding }),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
     });
+    this.pins = new CertPins({
+      path: join(dir, 'cert-pins.json'),
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+    });
+    // Announced fingerprints (the own hosted relay, mDNS TXT `fp`) decide first connections.
+    this.hosting.onChange((status) => {
+      if (status.state !== 'running' || status.tlsFingerprint === null) return;
+      for (const url of [status.url, ...status.lanUrls]) {
+        if (url === null) continue;
+        const { hostname, port } = new URL(url);
+        this.pins.expect(hostname, Number(port), status.tlsFingerprint, 'this computer');
+      }
+    });
     this.discovery = new DiscoveryBrowser({
       mdns: () => this.#mdnsIfEnabled(),
       selfRelayId: () => this.hosting.relayId,
+    });
+    this.discovery.onChange((hosts) => {
+      for (const host of hosts) {
+        if (host.fingerprint === null) continue;
+        for (const address of host.addresses) {
+          this.pins.expect(address, host.port, host.fingerprint, `mDNS (${host.displayName})`);
+        }
+      }
     });
     this.allowList = new RelayAllowList({
       path: join(dir, 'allowed-relays.json'),
@@ -128,6 +170,7 @@ export class DesktopCore {
         this.#showUnread();
       }),
       this.discovery.onChange((hosts) => platform.emit('discovery:hosts-changed', hosts)),
+      this.pins.onWarning((warning) => platform.emit('tls:certificate-refused', warning)),
     );
     this.invites.setDeliver(null);
     this.#applyDiscoverySetting();
@@ -143,7 +186,47 @@ export class DesktopCore {
   }
 
   openInvite(invite: Invite): void {
+    if (invite.fingerprint !== null) {
+      this.pins.expect(invite.host, invite.port, invite.fingerprint, 'the invite');
+    }
     this.invites.put(invite);
+  }
+
+  /**
+   * Chromium's certificate check, for every TLS connection of the app. A certificate the system
+   * CAs accept is left to Chromium. For a relay the app connects to (hosted, discovered, invited,
+   * typed, profiles) the pins decide: trusted, expected or first use → accept; changed or not the
+   * announced one → refuse (and the page is told, see CertPins.onWarning). Anything else → the
+   * default (Chromium refuses what it could not verify).
+   */
+  verifyCertificate(check: CertificateCheck): CertificateVerdict {
+    if (check.chromiumAccepted) return 'default';
+    const host = check.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+    const ports = new Set<number>();
+    for (const url of this.allowList.all()) {
+      const parsed = new URL(url);
+      if (parsed.protocol !== 'https:') continue;
+      if (parsed.hostname.replace(/^\[|\]$/g, '').toLowerCase() !== host) continue;
+      ports.add(Number(parsed.port || 443));
+    }
+    if (ports.size === 0) return 'default';
+    const presented =
+      fingerprintFromElectron(check.fingerprint) ?? normalizeFingerprint(check.fingerprint);
+    if (presented === null) return 'refuse';
+    // Chromium does not say which port: the relay on this host whose pin (or announced
+    // fingerprint) this certificate is, else the first one.
+    const candidates = [...ports].sort((a, b) => a - b);
+    const port =
+      candidates.find((p) => this.pins.pinned(host, p) === presented) ??
+      candidates.find((p) => this.pins.expectedFor(host, p) === presented) ??
+      candidates[0] ??
+      443;
+    const relayId =
+      this.discovery
+        .hosts()
+        .find((h) => h.port === port && h.addresses.some((a) => a.toLowerCase() === host))?.id ??
+      null;
+    return isAccepted(this.pins.decide({ host, port, presented, relayId })) ? 'accept' : 'refuse';
   }
 
   /** The CSP for a document being served now (and remembered, to know when a reload is needed). */
@@ -174,10 +257,10 @@ export class DesktopCore {
       'discovery:list': () => this.discovery.hosts(),
       'discovery:refresh': () => this.discovery.refresh(),
       'discovery:probe': (address) =>
-        probeRelay(
-          address,
-          this.#o.fetchImpl === undefined ? {} : { fetchImpl: this.#o.fetchImpl },
-        ),
+        probeRelay(address, {
+          pins: this.pins,
+          ...(this.#o.fetchImpl === undefined ? {} : { fetchImpl: this.#o.fetchImpl }),
+        }),
       'relays:list': () => this.allowList.all(),
       'relays:allow': (address) => {
         const allowed = this.allowList.allow(address);
@@ -208,6 +291,13 @@ export class DesktopCore {
         return ok(null);
       },
       'deep-link:take': () => this.invites.take(),
+      'tls:warnings': () => this.pins.pending(),
+      'tls:retrust': (input) => {
+        const result = this.pins.retrust(input.host, input.port, input.fingerprint);
+        if (!result.ok) return result;
+        setTimeout(() => this.#platform?.certificateTrustChanged?.(), RELOAD_DELAY_MS);
+        return ok(null);
+      },
     };
   }
 

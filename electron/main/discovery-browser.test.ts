@@ -25,10 +25,22 @@ describe('toDiscoveredHost', () => {
       addresses: ['10.200.0.1'],
       port: 4000,
       url: 'http://10.200.0.1:4000',
+      fingerprint: null,
       protocolVersion: 1,
       passcodeRequired: true,
       isSelf: false,
     });
+  });
+
+  it('reads the certificate fingerprint (fp): the host serves https, pinned to it', () => {
+    const fp = Array.from({ length: 32 }, (_, i) => i.toString(16).padStart(2, '0')).join(':');
+    const host = toDiscoveredHost(service({ txt: { v: '1', name: 'Ana', id: ID, fp } }), null);
+    expect(host).toMatchObject({ url: 'https://10.200.0.1:4000', fingerprint: fp.toUpperCase() });
+    // Untrusted input: anything but a SHA-256 is no fingerprint (and so no https claim).
+    for (const bad of ['', 'AB', `${fp}:00`, 'zz'.repeat(32), 'x'.repeat(300)]) {
+      const parsed = toDiscoveredHost(service({ txt: { id: ID, fp: bad } }), null);
+      expect(parsed, bad).toMatchObject({ url: 'http://10.200.0.1:4000', fingerprint: null });
+    }
   });
 
   it('prefers IPv4, skips link-local IPv6, brackets IPv6 and marks its own relay', () => {

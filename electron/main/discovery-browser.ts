@@ -4,6 +4,7 @@
  * networks that block multicast.
  */
 import { EventEmitter } from 'node:events';
+import { normalizeFingerprint } from '../../relay/index.js';
 import type { DiscoveredHost } from '../shared/bridge.js';
 import { TXT_KEYS } from './hosting-controller.js';
 import type { Mdns, MdnsBrowser, MdnsService } from './mdns.js';
@@ -42,13 +43,18 @@ export function toDiscoveredHost(
   const version = Number(service.txt[TXT_KEYS.protocolVersion]);
   const relayId = service.txt[TXT_KEYS.relayId];
   const id = relayId !== undefined && /^[0-9a-f]{32}$/.test(relayId) ? relayId : service.fqdn;
+  // A TXT value is untrusted input: anything but a SHA-256 counts as no fingerprint.
+  const fpText = service.txt[TXT_KEYS.fingerprint];
+  const fingerprint = fpText === undefined ? null : normalizeFingerprint(fpText);
   return {
     id,
     name: service.name,
     displayName: (service.txt[TXT_KEYS.displayName] ?? service.name).slice(0, 64),
     addresses,
     port: service.port,
-    url: `http://${hostForUrl(first)}:${service.port}`,
+    // A host that announces a certificate serves https/wss; one that does not, plain http/ws.
+    url: `${fingerprint === null ? 'http' : 'https'}://${hostForUrl(first)}:${service.port}`,
+    fingerprint,
     protocolVersion: Number.isInteger(version) ? version : null,
     passcodeRequired: service.txt[TXT_KEYS.passcode] === '1',
     isSelf: selfRelayId !== null && id === selfRelayId,

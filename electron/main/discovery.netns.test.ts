@@ -32,7 +32,7 @@ type Line =
   | { event: 'stopped'; result: Result<HostingStatus> }
   | { event: 'browsing' }
   | { event: 'hosts'; hosts: DiscoveredHost[] }
-  | { event: 'probe'; id: string; url: string; result: Result<ProbedRelay> }
+  | { event: 'probe'; id: string; url: string; result: Result<ProbedRelay>; pinned: string | null }
   | { event: 'mdns-error'; message: string };
 
 const skipReason = netnsSkipReason();
@@ -98,7 +98,8 @@ describe('mDNS discovery across network namespaces', () => {
     const host = publisher(netns, hostNs, 'Ana');
     const status = await started(host.lines);
     expect(status).toMatchObject({ state: 'running', advertised: true, port: 4000 });
-    expect(status.lanUrls).toContain(`http://${hostNs.address}:4000`);
+    expect(status.lanUrls).toContain(`https://${hostNs.address}:4000`);
+    expect(status.tlsFingerprint).toMatch(/^(?:[0-9A-F]{2}:){31}[0-9A-F]{2}$/);
 
     const guest = start(netns, guestNs, BROWSER);
     const seen = await guest.lines.waitFor(
@@ -111,16 +112,23 @@ describe('mDNS discovery across network namespaces', () => {
       id: status.relayId,
       displayName: 'Ana',
       port: 4000,
-      url: `http://${hostNs.address}:4000`,
+      url: `https://${hostNs.address}:4000`,
+      // The TXT record carries the certificate fingerprint (`fp`) across the network.
+      fingerprint: status.tlsFingerprint,
       protocolVersion: PROTOCOL_VERSION,
       passcodeRequired: false,
       isSelf: false,
     });
     expect(seen.hosts[0]?.addresses).toContain(hostNs.address);
 
-    const probe = await guest.lines.waitFor((l) => l.event === 'probe', WAIT_MS, 'the HTTP probe');
+    const probe = await guest.lines.waitFor((l) => l.event === 'probe', WAIT_MS, 'the HTTPS probe');
     expect(probe).toMatchObject({
-      result: { ok: true, value: { url: `http://${hostNs.address}:4000`, version: RELAY_VERSION } },
+      result: {
+        ok: true,
+        value: { url: `https://${hostNs.address}:4000`, version: RELAY_VERSION },
+      },
+      // Probed over https, its certificate matched the announced fingerprint, and is now pinned.
+      pinned: status.tlsFingerprint,
     });
 
     const beforeStop = guest.lines.all.length;
@@ -154,8 +162,8 @@ describe('mDNS discovery across network namespaces', () => {
     const [anaStatus, benStatus] = await Promise.all([started(ana.lines), started(ben.lines)]);
     if (both.event !== 'hosts') throw new Error('unreachable');
     expect(both.hosts.map((h) => [h.displayName, h.url, h.id])).toEqual([
-      ['Ana', `http://${anaNs.address}:4000`, anaStatus.relayId],
-      ['Ben', `http://${benNs.address}:4000`, benStatus.relayId],
+      ['Ana', `https://${anaNs.address}:4000`, anaStatus.relayId],
+      ['Ben', `https://${benNs.address}:4000`, benStatus.relayId],
     ]);
 
     const beforeStop = guest.lines.all.length;

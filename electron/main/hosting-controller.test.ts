@@ -1,6 +1,7 @@
 /**
  * The hosting controller against the real embedded relay (real SQLite in a temp folder, real
- * HTTP), with the in-memory mDNS fake: no multicast here (see discovery.netns.test.ts).
+ * HTTPS with its self-signed certificate, checked the way the app checks it: cert-pins), with the
+ * in-memory mDNS fake: no multicast here (see discovery.netns.test.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -11,7 +12,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION } from '../../relay/protocol/events.js';
 import { RELAY_VERSION } from '../../relay/index.js';
 import type { HostingStatus } from '../shared/bridge.js';
+import { CertPins } from './cert-pins.js';
 import { HostingController, instanceName } from './hosting-controller.js';
+import { pinnedRequest } from './pinned-request.js';
 import { FakeNetwork } from './testing/fake-mdns.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -19,7 +22,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function controller(network: FakeNetwork | null) {
+function controller(network: FakeNetwork | null, transport?: 'auto' | 'plain') {
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-host-'));
   const mdns = network?.mdns() ?? null;
   const hosting = new HostingController({
@@ -28,6 +31,7 @@ function controller(network: FakeNetwork | null) {
     listenHost: '127.0.0.1',
     logger: pino({ level: 'silent' }),
     lanAddresses: () => ['10.200.0.1'],
+    ...(transport === undefined ? {} : { transport }),
   });
   cleanups.push(async () => {
     await hosting.stop();
@@ -36,8 +40,23 @@ function controller(network: FakeNetwork | null) {
   return { hosting, dataDir };
 }
 
+/** Pins in a throwaway file: the client side of the app's certificate checks. */
+const pins = new CertPins({ path: join(mkdtempSync(join(tmpdir(), 'parley-pins-')), 'pins.json') });
+
+/** fetch for http://, the app's pinned client for https:// (throws when unreachable or refused). */
+async function call(
+  url: string,
+  init: { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; json(): Promise<unknown> }> {
+  if (url.startsWith('http://')) return fetch(url, init);
+  const result = await pinnedRequest(url, pins, init);
+  if (!result.ok) throw new Error(`${result.code}: ${result.message}`);
+  const { status, body } = result.value;
+  return { status, json: () => Promise.resolve(JSON.parse(body) as unknown) };
+}
+
 async function health(url: string): Promise<unknown> {
-  return (await fetch(`${url}/healthz`)).json();
+  return (await call(`${url}/healthz`)).json();
 }
 
 describe('HostingController', () => {
@@ -56,9 +75,12 @@ describe('HostingController', () => {
       passcodeRequired: true,
       displayName: 'Ana',
     });
-    expect(status.url).toBe(`http://127.0.0.1:${status.port}`);
-    expect(status.lanUrls).toEqual([`http://10.200.0.1:${status.port}`]);
+    expect(status.url).toBe(`https://127.0.0.1:${status.port}`);
+    expect(status.lanUrls).toEqual([`https://10.200.0.1:${status.port}`]);
+    expect(status.tlsFingerprint).toMatch(/^(?:[0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+    pins.expect('127.0.0.1', status.port ?? 0, status.tlsFingerprint ?? '', 'hosting status');
     expect(await health(status.url ?? '')).toEqual({ ok: true, version: RELAY_VERSION });
+    expect(pins.pinned('127.0.0.1', status.port ?? 0)).toBe(status.tlsFingerprint);
 
     const [advert] = [...network.published.values()];
     expect(advert).toMatchObject({
@@ -70,11 +92,12 @@ describe('HostingController', () => {
         id: hosting.relayId,
         pc: '1',
         rv: RELAY_VERSION,
+        fp: status.tlsFingerprint,
       },
     });
 
     // The passcode is enforced by the relay itself.
-    const refused = await fetch(`${status.url}/api/session`, {
+    const refused = await call(`${status.url}/api/session`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'Ben', device_unique_id: 'd1' }),
@@ -85,16 +108,16 @@ describe('HostingController', () => {
     expect(network.published.size).toBe(0);
     expect(network.goodbyes).toBe(1);
     expect(hosting.status()).toMatchObject({ state: 'stopped', url: null, advertised: false });
-    await expect(fetch(`${status.url}/healthz`)).rejects.toThrow();
+    await expect(call(`${status.url}/healthz`)).rejects.toThrow(/unreachable/);
     expect(states).toEqual(['starting', 'running', 'stopping', 'stopped']);
   });
 
-  it('restarts on another port, keeping the room (same database, same relay id)', async () => {
+  it('restarts on another port, keeping the room and the certificate (same fingerprint)', async () => {
     const network = new FakeNetwork();
     const { hosting } = controller(network);
     const first = await hosting.start({ port: 0, displayName: 'Ana' });
     if (!first.ok) throw new Error(first.message);
-    const session = await fetch(`${first.value.url}/api/session`, {
+    const session = await call(`${first.value.url}/api/session`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'Ben', device_unique_id: 'd1' }),
@@ -103,16 +126,35 @@ describe('HostingController', () => {
 
     const free = await freePort();
     const second = await hosting.start({ port: free, displayName: 'Ana B' });
-    expect(second).toMatchObject({ ok: true, value: { port: free, relayId: first.value.relayId } });
+    expect(second).toMatchObject({
+      ok: true,
+      value: {
+        port: free,
+        relayId: first.value.relayId,
+        tlsFingerprint: first.value.tlsFingerprint,
+      },
+    });
     expect(network.goodbyes).toBe(1);
     expect([...network.published.values()].map((s) => [s.port, s.txt.name])).toEqual([
       [free, 'Ana B'],
     ]);
-    const me = await fetch(`http://127.0.0.1:${free}/api/me`, {
+    const me = await call(`https://127.0.0.1:${free}/api/me`, {
       headers: { authorization: `Bearer ${token}` },
     });
     expect(me.status).toBe(200);
-    await expect(fetch(`${first.value.url}/healthz`)).rejects.toThrow();
+    await expect(call(`${first.value.url}/healthz`)).rejects.toThrow();
+  });
+
+  it('serves plain http/ws, announcing no fingerprint, only when asked to', async () => {
+    const network = new FakeNetwork();
+    const { hosting } = controller(network, 'plain');
+    const result = await hosting.start({ port: 0, displayName: 'Ana' });
+    if (!result.ok) throw new Error(result.message);
+    expect(result.value).toMatchObject({ tlsFingerprint: null });
+    expect(result.value.url).toBe(`http://127.0.0.1:${result.value.port}`);
+    expect(await health(result.value.url ?? '')).toEqual({ ok: true, version: RELAY_VERSION });
+    const [advert] = [...network.published.values()];
+    expect(advert?.txt).not.toHaveProperty('fp');
   });
 
   it('reports a busy port as a value and stays stopped', async () => {

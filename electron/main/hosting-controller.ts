@@ -1,8 +1,9 @@
 /**
  * "Host a room on this computer": starts the embedded relay (relay/'s public entry) with its data
- * in the user-data folder, advertises it as `_parley._tcp` by mDNS with a TXT record (protocol
- * version, host display name, relay id), and on stop or quit withdraws the advertisement with
- * goodbye packets before closing the relay. Operations run one at a time, in call order.
+ * in the user-data folder, serving https/wss with its self-signed certificate (made on first run
+ * in `<dataDir>/tls/` and kept, so colleagues' pins hold), advertises it as `_parley._tcp` by mDNS
+ * with a TXT record (protocol version, host display name, relay id, certificate fingerprint), and
+ * on stop or quit withdraws the advertisement with goodbye packets before closing the relay. Operations run one at a time, in call order.
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
@@ -21,6 +22,8 @@ export const TXT_KEYS = {
   relayId: 'id',
   passcode: 'pc',
   relayVersion: 'rv',
+  /** SHA-256 of the relay's certificate, `AB:12:…`; absent when it serves plain http/ws. */
+  fingerprint: 'fp',
 } as const;
 
 export interface HostingControllerOptions {
@@ -36,6 +39,9 @@ export interface HostingControllerOptions {
   /** Replaceable for tests; defaults to relay/'s startRelay. */
   startRelay?: typeof startRelay;
   lanAddresses?: () => string[];
+  /** `auto` (default): https/wss with the kept self-signed certificate; `plain`: http/ws, an
+   * explicit opt-in (anyone on the network can read the traffic). */
+  transport?: 'auto' | 'plain';
 }
 
 const MAX_NAME_CHARS = 64;
@@ -147,6 +153,7 @@ export class HostingController {
         dataDir: this.#o.dataDir,
         passcode,
         webDir: this.#o.webDir ?? null,
+        tls: this.#o.transport === 'plain' ? null : { mode: 'auto' },
         ...(this.#o.sqliteNativeBinding === undefined
           ? {}
           : { sqliteNativeBinding: this.#o.sqliteNativeBinding }),
@@ -181,6 +188,9 @@ export class HostingController {
             [TXT_KEYS.relayId]: this.#relayId,
             [TXT_KEYS.passcode]: passcode === null ? '0' : '1',
             [TXT_KEYS.relayVersion]: RELAY_VERSION,
+            ...(relay.tlsFingerprint === null
+              ? {}
+              : { [TXT_KEYS.fingerprint]: relay.tlsFingerprint }),
           },
         });
         advertised = true;
@@ -194,10 +204,12 @@ export class HostingController {
       }
     }
     const lan = (this.#o.lanAddresses ?? lanIPv4Addresses)();
+    const scheme = relay.tlsFingerprint === null ? 'http' : 'https';
     this.#set({
       state: 'running',
-      url: `http://127.0.0.1:${relay.port}`,
-      lanUrls: lan.map((address) => `http://${address}:${relay.port}`),
+      url: `${scheme}://127.0.0.1:${relay.port}`,
+      lanUrls: lan.map((address) => `${scheme}://${address}:${relay.port}`),
+      tlsFingerprint: relay.tlsFingerprint,
       port: relay.port,
       displayName: input.displayName,
       relayId: this.#relayId,
@@ -235,6 +247,7 @@ export class HostingController {
       relayId: this.#relayId,
       passcodeRequired: false,
       advertised: false,
+      tlsFingerprint: null,
       error,
     };
   }

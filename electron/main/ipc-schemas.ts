@@ -63,6 +63,13 @@ const profileInput = z.strictObject({
   ]),
 });
 
+const certRetrustInput = z.strictObject({
+  host: z.string().min(1).max(255),
+  port: z.number().int().min(1).max(65_535),
+  // Checked again (and normalised) by CertPins.retrust; here only the shape and size.
+  fingerprint: z.string().regex(/^(?:[0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/),
+});
+
 const none = z.tuple([]);
 
 type InvokeSchemas = { [C in keyof InvokeMap]: ZodType<InvokeMap[C]['args']> };
@@ -96,6 +103,8 @@ export const INVOKE_SCHEMAS: InvokeSchemas = {
   'cache:clear': z.tuple([scope]),
   'shell:open-external': z.tuple([z.string().min(1).max(8_192)]),
   'deep-link:take': none,
+  'tls:warnings': none,
+  'tls:retrust': z.tuple([certRetrustInput]),
 };
 
 export const SEND_SCHEMAS: SendSchemas = {

@@ -167,6 +167,18 @@ async function start(): Promise<void> {
     }
   });
 
+  // LAN relays serve self-signed certificates: for the relays the app uses, the pins decide
+  // (trust on first use, refuse a changed one; desktop-core.ts and cert-pins.ts). Codes: 0
+  // accept, -2 refuse (net::ERR_FAILED), -3 use Chromium's own verification.
+  session.defaultSession.setCertificateVerifyProc((request, callback) => {
+    const verdict = desktop.verifyCertificate({
+      hostname: request.hostname,
+      fingerprint: request.certificate.fingerprint,
+      chromiumAccepted: request.errorCode === 0,
+    });
+    callback(verdict === 'accept' ? 0 : verdict === 'refuse' ? -2 : -3);
+  });
+
   // The page may show notifications; every other permission (camera, geolocation...) is refused.
   session.defaultSession.setPermissionRequestHandler((_contents, permission, callback) =>
     callback(permission === 'notifications'),
@@ -196,6 +208,13 @@ async function start(): Promise<void> {
     emit: (channel, payload) => {
       if (mainWindow !== null && !mainWindow.isDestroyed())
         mainWindow.webContents.send(channel, payload);
+    },
+    // Chromium caches certificate decisions for the whole session and setCertificateVerifyProc
+    // does not clear them (https://github.com/electron/electron/issues/41448): a re-trusted
+    // certificate takes effect after a restart (quitting stops hosting cleanly first).
+    certificateTrustChanged: () => {
+      app.relaunch();
+      app.quit();
     },
     setOpenAtLogin: (enabled) =>
       app.setLoginItemSettings({ openAtLogin: enabled, openAsHidden: enabled, args: ['--hidden'] }),

@@ -26,6 +26,9 @@ export interface HostingStatus {
   passcodeRequired: boolean;
   /** True while the mDNS advertisement is up (false when discovery is switched off). */
   advertised: boolean;
+  /** SHA-256 of the hosted relay's certificate (`AB:12:…`), for colleagues to compare; null
+   * when not running or serving plain http. */
+  tlsFingerprint: string | null;
   error: { code: string; message: string } | null;
 }
 
@@ -48,8 +51,11 @@ export interface DiscoveredHost {
   /** IPv4 addresses first. */
   addresses: string[];
   port: number;
-  /** http://ADDRESS:PORT using the first address: what to pass to sign-in. */
+  /** https://ADDRESS:PORT (http:// when the host announces no certificate) using the first
+   * address: what to pass to sign-in. */
   url: string;
+  /** The certificate fingerprint from the TXT record (`fp`), `AB:12:…`; null if none. */
+  fingerprint: string | null;
   protocolVersion: number | null;
   passcodeRequired: boolean;
   /** This app's own hosted relay. */
@@ -102,10 +108,32 @@ export interface Invite {
   port: number;
   /** Room id to open after joining, if the invite names one. */
   room: string | null;
-  /** Reserved for TLS certificate pinning of LAN relays (not checked yet). */
+  /** The host's certificate fingerprint (`AB:12:…`): the app refuses any other certificate
+   * for this relay (electron/main/cert-pins.ts). */
   fingerprint: string | null;
-  /** http://HOST:PORT */
+  /** https://HOST:PORT with a fingerprint, else http://HOST:PORT */
   url: string;
+}
+
+/** A relay certificate the app refused (electron/main/cert-pins.ts). */
+export interface CertWarning {
+  /** `changed`: differs from the pinned one; `mismatch-expected`: from the announced one. */
+  kind: 'changed' | 'mismatch-expected';
+  host: string;
+  port: number;
+  /** The pinned (or announced) fingerprint, `AB:12:…`. */
+  previous: string;
+  /** The fingerprint of the certificate presented now. */
+  presented: string;
+  /** The text to show, naming both fingerprints. */
+  message: string;
+}
+
+export interface CertRetrustInput {
+  host: string;
+  port: number;
+  /** Must be the `presented` fingerprint of a pending warning for this host and port. */
+  fingerprint: string;
 }
 
 export type StorageOp = { op: 'set'; key: string; value: string } | { op: 'remove'; key: string };
@@ -186,6 +214,13 @@ export interface ParleyDesktopBridge {
     /** Flashes the taskbar entry / bounces the dock icon when the window is not focused. */
     flashFrame(): void;
   };
+  readonly tls: {
+    /** Refused relay certificates waiting for the user's decision. */
+    warnings(): Promise<CertWarning[]>;
+    /** The user confirmed the new fingerprint with the host: pin it instead of the old one. */
+    retrust(input: CertRetrustInput): Promise<Result<null>>;
+    onWarning(listener: (warning: CertWarning) => void): Unsubscribe;
+  };
   readonly shell: {
     /** Opens an http(s) link in the default browser; anything else is refused. */
     openExternal(url: string): Promise<Result<null>>;
@@ -218,6 +253,8 @@ export interface InvokeMap {
   'cache:clear': { args: [string]; result: Result<null> };
   'shell:open-external': { args: [string]; result: Result<null> };
   'deep-link:take': { args: []; result: Invite | null };
+  'tls:warnings': { args: []; result: CertWarning[] };
+  'tls:retrust': { args: [CertRetrustInput]; result: Result<null> };
 }
 
 export interface SendMap {
@@ -230,6 +267,7 @@ export interface EventMap {
   'discovery:hosts-changed': DiscoveredHost[];
   'settings:changed': DesktopSettings;
   'deep-link:opened': Invite;
+  'tls:certificate-refused': CertWarning;
 }
 
 type Exactly<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

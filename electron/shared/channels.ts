@@ -30,6 +30,8 @@ export const INVOKE = {
   cacheClear: 'cache:clear',
   shellOpenExternal: 'shell:open-external',
   deepLinkTake: 'deep-link:take',
+  tlsWarnings: 'tls:warnings',
+  tlsRetrust: 'tls:retrust',
 } as const;
 
 export const SEND = {
@@ -42,6 +44,7 @@ export const EVENTS = {
   discoveryHostsChanged: 'discovery:hosts-changed',
   settingsChanged: 'settings:changed',
   deepLinkOpened: 'deep-link:opened',
+  tlsCertificateRefused: 'tls:certificate-refused',
 } as const;
 
 export type InvokeChannel = (typeof INVOKE)[keyof typeof INVOKE];

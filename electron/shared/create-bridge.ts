@@ -68,6 +68,11 @@ export function createBridge(t: BridgeTransport): ParleyDesktopBridge {
       setBadge: (count) => t.send(SEND.notificationsSetBadge, count),
       flashFrame: () => t.send(SEND.notificationsFlash),
     },
+    tls: {
+      warnings: () => t.invoke(INVOKE.tlsWarnings),
+      retrust: (input) => t.invoke(INVOKE.tlsRetrust, input),
+      onWarning: (listener) => t.subscribe(EVENTS.tlsCertificateRefused, listener),
+    },
     shell: {
       openExternal: (url) => t.invoke(INVOKE.shellOpenExternal, url),
     },

@@ -4,6 +4,7 @@
  * workspace otherwise, including while offline with chats already loaded (the offline banner
  * says so and messages queue).
  */
+import { CertificateWarning } from './CertificateWarning.js';
 import { ConnectScreen } from './ConnectScreen.js';
 import { LogoMark } from './Icons.js';
 import { ErrorScreen } from './ErrorScreen.js';
@@ -11,6 +12,15 @@ import { useParley } from './parley-context.js';
 import { Workspace } from './Workspace.js';
 
 export function App() {
+  return (
+    <>
+      <CertificateWarning />
+      <Screen />
+    </>
+  );
+}
+
+function Screen() {
   const status = useParley((s) => s.status);
   const errorCode = useParley((s) => s.error?.code ?? null);
   const hasChats = useParley((s) => Object.keys(s.chats).length > 0);

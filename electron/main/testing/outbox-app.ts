@@ -1,5 +1,5 @@
 /**
- * Child process for offline-cache.restart.test.ts: "the desktop app" as far as the outbox is
+ * Child process for offline-cache.restart.hostile.test.ts: "the desktop app" as far as the outbox is
  * concerned. The renderer's real ParleyClient runs on the desktop storage adapter
  * (renderer/net/desktop-bridge.ts), which reaches the real offline cache through the real IPC
  * router and validators (loopback instead of Electron's IPC).
