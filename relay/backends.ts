@@ -37,10 +37,8 @@ export async function openStore(
         metrics.error('database_connection');
         logger.warn({ err: error.message }, 'database connection lost');
       },
-      onWriteError: (error) => {
-        metrics.error('storage_write');
-        logger.error({ err: error }, 'database write failed');
-      },
+      // Counted and logged (rate-limited) by the message writer; here only at debug.
+      onWriteError: (error) => logger.debug({ err: error }, 'database write failed'),
     });
   }
   if (options.dataDir !== null) mkdirSync(options.dataDir, { recursive: true });

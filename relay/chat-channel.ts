@@ -207,7 +207,8 @@ function answerSend(
 ): void {
   const { connection } = inbound;
   if (!result.ok) {
-    if (result.code === 'storage_error' || result.code === 'overloaded') {
+    // Storage failures are logged by the writer, at most once per interval (StorageFailureLog).
+    if (result.code === 'overloaded') {
       deps.logger.warn(
         { conn: connection.id, chat: inbound.chatId, code: result.code },
         'send failed',

@@ -189,6 +189,19 @@ describe('MessageWriter', () => {
     expect(seqOf(await w.write(request('a')))).toBe(1);
   });
 
+  it('reports a refused batch once with its size, and the next stored batch as storage working', async () => {
+    const reports: string[] = [];
+    store.failNext = new Error('disk I/O error');
+    const w = writer({
+      onStorageFailure: (problem, messages) => reports.push(`failed ${problem.code} ${messages}`),
+      onStorageOk: () => reports.push('ok'),
+    });
+    await Promise.all([w.write(request('a')), w.write(request('b')), w.write(request('c'))]);
+    expect(reports).toEqual(['failed storage_error 3']);
+    expect(seqOf(await w.write(request('a')))).toBe(1);
+    expect(reports).toEqual(['failed storage_error 3', 'ok']);
+  });
+
   it('drain() resolves at once when idle, and after every queued request otherwise', async () => {
     const w = writer();
     await w.drain();

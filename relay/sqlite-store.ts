@@ -2,12 +2,18 @@
  * The single-host Store: better-sqlite3 in WAL mode. Writes are synchronous inside a
  * transaction, so "committed" really means on disk (with `synchronous = FULL`) or in the OS's
  * hands (NORMAL, which survives a killed process but not a power cut).
+ *
+ * A full or read-only disk fails the batch as a value (`storage_full`, `storage_read_only`),
+ * rolls back whatever SQLite left open, and the next batch simply tries again; opening on a data
+ * folder that cannot be written throws a `StorageOpenError` naming the problem.
  */
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { failure } from './protocol/errors.js';
 import type { ChatInfo, ChatSummary, NotificationPayload, WireMessage } from './protocol/events.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
+import { storageFailure, storageOpenError } from './storage-errors.js';
 import type {
   AppendRequest,
   AppendResult,
@@ -119,24 +125,35 @@ function isConstraintError(error: unknown): boolean {
 
 export class SqliteStore implements Store {
   readonly #db: Db;
+  /** The data folder (null in memory): tells a full disk from other I/O errors. */
+  readonly #dir: string | null;
   readonly #maxPendingPerUser: number;
   readonly #stmts: ReturnType<typeof prepareStatements>;
   readonly #appendBatch: (requests: readonly AppendRequest[]) => AppendResult[];
 
   constructor(options: SqliteStoreOptions) {
-    this.#db = new Database(
-      options.path,
-      options.nativeBinding === undefined ? {} : { nativeBinding: options.nativeBinding },
-    );
+    this.#dir = options.path === ':memory:' ? null : dirname(options.path);
+    try {
+      this.#db = new Database(
+        options.path,
+        options.nativeBinding === undefined ? {} : { nativeBinding: options.nativeBinding },
+      );
+    } catch (error) {
+      throw storageOpenError(error, options.path, this.#dir);
+    }
     try {
       migrate(this.#db);
       this.#db.pragma('journal_mode = WAL');
       this.#db.pragma(`synchronous = ${options.synchronous}`);
       this.#db.pragma('foreign_keys = ON');
       this.#db.pragma('busy_timeout = 5000');
+      // SQLite opens a file it may not write read-only without a word; the first send would
+      // fail. Starting on a read-only data folder is refused here instead, with the reason.
+      if (this.#dir !== null) this.#db.prepare('BEGIN IMMEDIATE').run();
+      if (this.#db.inTransaction) this.#db.prepare('ROLLBACK').run();
     } catch (error) {
       this.#db.close();
-      throw error;
+      throw storageOpenError(error, options.path, this.#dir);
     }
     this.#maxPendingPerUser = options.maxPendingPerUser;
     this.#stmts = prepareStatements(this.#db);
@@ -383,8 +400,28 @@ export class SqliteStore implements Store {
     try {
       return this.#appendBatch(requests);
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      return requests.map(() => failure('storage_error', `database write failed: ${message}`));
+      this.#rollbackLeftover(error);
+      const refused =
+        storageFailure(error, this.#dir) ??
+        failure(
+          'storage_error',
+          `database write failed: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      return requests.map(() => refused);
+    }
+  }
+
+  /**
+   * better-sqlite3 rolls a failed transaction back itself, but when COMMIT or that ROLLBACK
+   * fails (SQLITE_FULL, SQLITE_IOERR) the transaction can stay open, and every later batch
+   * would fail with "cannot start a transaction within a transaction". Close it here.
+   */
+  #rollbackLeftover(cause: unknown): void {
+    if (!this.#db.open || !this.#db.inTransaction) return;
+    try {
+      this.#db.prepare('ROLLBACK').run();
+    } catch (error) {
+      throw new AggregateError([cause, error], 'could not roll back a failed message batch');
     }
   }
 

@@ -21,7 +21,11 @@ export const ERROR_CODES = {
   overloaded:
     'The write queue is full; the message was not stored. Retry with the same mobile_ref_id.',
   storage_error:
-    'The database refused the write (disk full, read-only, unreachable). Nothing was stored.',
+    'The database refused the write (I/O error, unreachable). Nothing was stored; retry.',
+  storage_full:
+    "The relay's disk is full. Nothing was stored; retry with the same mobile_ref_id later.",
+  storage_read_only:
+    "The relay's data folder is read-only. Nothing was stored; retry with the same mobile_ref_id later.",
   name_taken:
     'That display name belongs to another user; sign in with that user token to add a device.',
   bad_passcode: 'The relay passcode is missing or wrong.',

@@ -1,0 +1,119 @@
+/**
+ * The real command-line relay (`node --import tsx relay/cli.ts`) as a child process, for the
+ * slow suites that kill it (process.test.ts, crash.hostile.test.ts, storage-failure.hostile.test.ts).
+ * Every child is tracked so a test's cleanup can SIGKILL whatever it left running.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { USAGE } from '../cli-args.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * Flags every test relay process gets: loopback, any free port, and plain http/ws where the CLI
+ * knows `--plain` (host mode defaults to TLS there; these tests are about storage, not TLS).
+ */
+export const BASE_RELAY_ARGS: readonly string[] = [
+  '--port',
+  '0',
+  '--host',
+  '127.0.0.1',
+  ...(USAGE.includes('--plain') ? ['--plain'] : []),
+];
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface CliRun {
+  child: ChildProcess;
+  exited: Promise<Exit>;
+  stdout: () => string;
+  stderr: () => string;
+}
+
+export interface RelayProcess {
+  child: ChildProcess;
+  url: string;
+  socketUrl: string;
+  exited: Promise<Exit>;
+  /** pino entries written so far (one JSON object per stdout line). */
+  logs: Record<string, unknown>[];
+  stderr: () => string;
+}
+
+const children = new Set<ChildProcess>();
+
+/** The environment without PARLEY_* settings of whoever runs the tests. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !key.startsWith('PARLEY_')),
+  );
+}
+
+/** Runs `relay/cli.ts` with exactly these arguments (no BASE_RELAY_ARGS). */
+export function spawnCli(args: readonly string[]): CliRun {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'relay/cli.ts', ...args], {
+    cwd: REPO_ROOT,
+    env: cleanEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<Exit>((resolve) => {
+    child.once('exit', (code, signal) => {
+      children.delete(child);
+      resolve({ code, signal });
+    });
+  });
+  return { child, exited, stdout: () => stdout, stderr: () => stderr };
+}
+
+/** Starts the CLI relay with BASE_RELAY_ARGS and `args`; resolves once it listens. */
+export async function startRelayProcess(args: readonly string[]): Promise<RelayProcess> {
+  const { child, exited, stderr } = spawnCli([...BASE_RELAY_ARGS, ...args]);
+  const logs: Record<string, unknown>[] = [];
+  if (child.stdout === null) throw new Error('the relay was spawned without a stdout pipe');
+  const lines = createInterface({ input: child.stdout });
+  const port = await new Promise<number>((resolve, reject) => {
+    lines.on('line', (line) => {
+      // pino writes one JSON object per line; anything else on stdout is not a log entry.
+      if (!line.startsWith('{')) return;
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      logs.push(entry);
+      if (entry.msg === 'relay listening') resolve(entry.port as number);
+    });
+    void exited.then((exit) =>
+      reject(new Error(`relay exited before listening (${JSON.stringify(exit)}): ${stderr()}`)),
+    );
+  });
+  return {
+    child,
+    url: `http://127.0.0.1:${port}`,
+    socketUrl: `ws://127.0.0.1:${port}/socket`,
+    exited,
+    logs,
+    stderr,
+  };
+}
+
+/** SIGKILLs every child still running and waits for them to exit (for afterEach). */
+export async function killAllRelayProcesses(): Promise<void> {
+  const running = [...children];
+  for (const child of running) child.kill('SIGKILL');
+  await Promise.all(
+    running.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) resolve();
+          else child.once('exit', () => resolve());
+        }),
+    ),
+  );
+  children.clear();
+}
