@@ -18,6 +18,8 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   rate_limited: 429,
   overloaded: 503,
   storage_error: 503,
+  storage_full: 503,
+  storage_read_only: 503,
   name_taken: 409,
   bad_passcode: 401,
   sessions_disabled: 404,
@@ -58,7 +60,12 @@ export function sendError(res: ServerResponse, error: Pick<Failure, 'code' | 'me
   );
 }
 
-/** Reads a JSON body of at most `maxBytes`. An empty body reads as `{}`. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Reads a JSON body of at most `maxBytes` (declared or streamed). An empty body reads as `{}`;
+ * a body that is not UTF-8 or not JSON is `invalid_payload`.
+ */
 export function readJsonBody(
   req: IncomingMessage,
   maxBytes: number,
@@ -86,13 +93,37 @@ export function readJsonBody(
       if (!/^application\/json\s*(;|$)/i.test(type)) {
         return resolve(failure('unsupported_media_type', 'send application/json'));
       }
+      let text: string;
       try {
-        resolve({ ok: true, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown });
+        // JSON is UTF-8 (RFC 8259). Decoding leniently would store U+FFFD in place of the bad
+        // bytes; the socket refuses such frames (1007), so the HTTP door refuses them too.
+        text = UTF8.decode(Buffer.concat(chunks));
+      } catch {
+        return resolve(failure('invalid_payload', 'the body is not valid UTF-8'));
+      }
+      try {
+        resolve({ ok: true, body: JSON.parse(text) as unknown });
       } catch {
         resolve(failure('invalid_payload', 'the body is not valid JSON'));
       }
     });
   });
+}
+
+/**
+ * The request target as a URL, or null when it is not one. `new URL(target, base)` would throw
+ * on origin-form targets such as `//` or `/\\` (read as a host-less `//host` URL) and read
+ * `//api/me` as host `api`; a target starting with `/` is therefore always a path of this
+ * relay. Absolute-form targets (`http://host/path`, which HTTP/1.1 servers must accept) keep
+ * their path; anything else (`*`, `secret.txt`) is not a URL here.
+ */
+export function requestUrl(req: IncomingMessage): URL | null {
+  const target = req.url ?? '/';
+  try {
+    return target.startsWith('/') ? new URL(`http://relay${target}`) : new URL(target);
+  } catch {
+    return null;
+  }
 }
 
 export function bearerToken(req: IncomingMessage): string | null {

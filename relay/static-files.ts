@@ -8,6 +8,7 @@ import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, resolve, sep } from 'node:path';
+import { requestUrl } from './http-util.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -58,7 +59,8 @@ export function createStaticHandler(
 
   return async function serve(req, res) {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-    const url = new URL(req.url ?? '/', 'http://relay');
+    const url = requestUrl(req);
+    if (url === null) return false;
     let decoded: string;
     try {
       decoded = decodeURIComponent(url.pathname);
@@ -84,9 +86,10 @@ export function createStaticHandler(
       'Cache-Control': hashed ? 'public, max-age=31536000, immutable' : 'no-cache',
       'X-Content-Type-Options': 'nosniff',
       'Referrer-Policy': 'no-referrer',
-      ...(type.startsWith('text/html')
-        ? { 'Content-Security-Policy': WEB_CSP, 'X-Frame-Options': 'DENY' }
-        : {}),
+      // On every file, not only HTML: an SVG (or any file a browser renders as a document)
+      // opened directly must not run script or be framed either.
+      'Content-Security-Policy': WEB_CSP,
+      'X-Frame-Options': 'DENY',
     });
     if (req.method === 'HEAD') {
       res.end();
