@@ -70,7 +70,7 @@ test.describe('desktop app', () => {
     return { app, page };
   }
 
-  test('the window is isolated, sandboxed, Node-free, and under a strict CSP', async () => {
+  test('the window is isolated, sandboxed, Node-free, and under a strict CSP @hostile', async () => {
     const { app, page } = await launch();
     // getLastWebPreferences is how Electron reports the effective preferences; it is not in the
     // typings, so it is called defensively and the same properties are also checked by behaviour.
@@ -130,6 +130,7 @@ test.describe('desktop app', () => {
         'relays',
         'settings',
         'shell',
+        'tls',
       ],
       origin: 'app://parley',
       tampered: false,

@@ -18,10 +18,18 @@ import {
 import { validate } from './protocol/validate.js';
 import type { Auth } from './auth.js';
 import type { ChatService } from './chat-service.js';
-import { bearerToken, readJsonBody, sendError, sendJson } from './http-util.js';
+import {
+  HTTP_STATUS,
+  bearerToken,
+  readJsonBody,
+  requestUrl,
+  sendError,
+  sendJson,
+} from './http-util.js';
 import { newId } from './ids.js';
 import type { RelayLimits } from './options.js';
-import type { PasscodeGate } from './passcode.js';
+import { SignInGuard, type PasscodeGate } from './passcode.js';
+import { storageFailure } from './storage-errors.js';
 import type { Store, StoredUser } from './store.js';
 import { KeyedBuckets } from './token-bucket.js';
 
@@ -45,7 +53,7 @@ interface RouteContext {
   user: () => Promise<{ ok: true; user: StoredUser } | Failure>;
 }
 
-type Answer = { status?: number; body: unknown } | Failure;
+type Answer = { status?: number; body: unknown; headers?: Record<string, string> } | Failure;
 type Handler = (ctx: RouteContext) => Promise<Answer>;
 
 interface Route {
@@ -65,11 +73,12 @@ export function createHttpApi(
   deps: HttpApiDeps,
 ): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
   const { store, auth, service, limits } = deps;
-  const sessionAttempts = new KeyedBuckets(
-    limits.sessionAttemptsPerMinute / 60,
-    limits.sessionAttemptsPerMinute,
-  );
+  const signIns = new SignInGuard(limits.sessionAttemptsPerMinute, limits.sessionLockoutMs);
   const httpSends = new KeyedBuckets(limits.messagesPerSecond, limits.messageBurst);
+  const roomCreations = new KeyedBuckets(
+    limits.roomCreationsPerMinute / 60,
+    limits.roomCreationsPerMinute,
+  );
 
   async function withBody<T>(
     ctx: RouteContext,
@@ -115,8 +124,21 @@ export function createHttpApi(
       pattern: /^\/api\/session$/,
       handler: async (ctx) => {
         if (!auth.issuesTokens) return failure('sessions_disabled');
-        if (!sessionAttempts.take(ctx.req.socket.remoteAddress ?? 'unknown')) {
-          return failure('rate_limited', 'too many sign-in attempts; wait a minute');
+        // The TCP peer, never a header (X-Forwarded-For is the client's to forge).
+        const address = ctx.req.socket.remoteAddress ?? 'unknown';
+        const verdict = signIns.attempt(address);
+        if (!verdict.ok) {
+          const retryAfterS = Math.ceil(verdict.retryAfterMs / 1000);
+          return {
+            status: HTTP_STATUS.rate_limited,
+            headers: { 'Retry-After': String(retryAfterS) },
+            body: {
+              error: {
+                code: 'rate_limited',
+                message: `too many sign-in attempts from this address; retry in ${retryAfterS} s`,
+              },
+            },
+          };
         }
         const body = await ctx.body();
         if (!body.ok) return body;
@@ -142,6 +164,7 @@ export function createHttpApi(
           await service.welcome(user);
           deps.logger.info({ user: user.id }, 'user created');
         }
+        signIns.succeeded(address);
         return {
           status: 201,
           body: { token: await auth.issue(user, deviceId), user: { id: user.id, name: user.name } },
@@ -176,6 +199,8 @@ export function createHttpApi(
       pattern: /^\/api\/chats$/,
       handler: (ctx) =>
         withBody(ctx, createChatRequest, async (data, user) => {
+          if (!roomCreations.take(user.id))
+            return failure('rate_limited', 'too many new rooms; wait a minute');
           const created = await service.createRoom(user, data);
           return created.ok ? { status: 201, body: { chat: created.chat } } : created;
         }),
@@ -283,7 +308,11 @@ export function createHttpApi(
 
   /** Answers API routes; returns false for paths it does not own (static files, 404). */
   return async function handle(req, res) {
-    const url = new URL(req.url ?? '/', 'http://relay');
+    const url = requestUrl(req);
+    if (url === null) {
+      sendError(res, failure('invalid_payload', 'the request target is not a path'));
+      return true;
+    }
     const matching = routes
       .map((route) => ({ route, match: route.pattern.exec(url.pathname) }))
       .filter((entry) => entry.match !== null);
@@ -325,8 +354,15 @@ export function createHttpApi(
     try {
       const answer = await entry.route.handler(ctx);
       if (isFailure(answer)) sendError(res, answer);
-      else sendJson(res, answer.status ?? 200, answer.body);
+      else sendJson(res, answer.status ?? 200, answer.body, answer.headers);
     } catch (error) {
+      // A write other than a send (sign-in, a new room) on a full or read-only disk: 503 with
+      // the reason, like a refused send, not an unexpected 500.
+      const refused = storageFailure(error, null);
+      if (refused !== null && refused.code !== 'storage_error') {
+        sendError(res, refused);
+        return true;
+      }
       const requestId = newId();
       deps.logger.error({ err: error, requestId, path: url.pathname }, 'request failed');
       sendError(res, failure('internal_error', `unexpected error (request ${requestId})`));

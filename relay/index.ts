@@ -9,5 +9,12 @@ export {
   type RelayOptionsInput,
   type RelayLimits,
   type AuthOptions,
+  type TlsOptions,
 } from './options.js';
+export {
+  normalizeFingerprint,
+  fingerprintOfDer,
+  fingerprintFromElectron,
+} from './tls-fingerprint.js';
 export { RELAY_VERSION } from './version.js';
+export { StorageOpenError, type StorageOpenErrorCode } from './storage-errors.js';

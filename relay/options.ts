@@ -27,6 +27,12 @@ export interface RelayLimits {
   maxConnectionsPerUser: number;
   /** Connections the relay accepts in total. */
   maxConnections: number;
+  /**
+   * TCP connections (HTTP and WebSocket, before and after sign-in) one client address may hold
+   * at once; beyond, HTTP 429. Behind a reverse proxy or load balancer every client shares its
+   * address: raise it there. Cluster nodes default to maxConnections (no per-address bound).
+   */
+  maxConnectionsPerAddress: number;
   /** Bytes queued for one client before it counts as a slow consumer (closed with 4001). */
   maxBufferedBytes: number;
   /** A connection that sends nothing (not even a heartbeat) for this long is closed with 4000. */
@@ -48,6 +54,13 @@ export interface RelayLimits {
   maxHttpBodyBytes: number;
   /** Sign-in attempts per client address per minute (passcode guessing is locked out beyond). */
   sessionAttemptsPerMinute: number;
+  /** Rooms one user may create per minute (and at once). */
+  roomCreationsPerMinute: number;
+  /**
+   * First lockout of an address that used up its sign-in attempts; each further lockout within a
+   * day doubles it, up to 64 times (relay/passcode.ts, SignInGuard).
+   */
+  sessionLockoutMs: number;
 }
 
 export type AuthOptions =
@@ -63,6 +76,13 @@ export type AuthOptions =
       issuer?: string;
       audience?: string;
     };
+
+/**
+ * TLS of the relay's one port (https and wss). `{ mode: 'auto' }`: a self-signed certificate made
+ * on first run in `<dataDir>/tls/` and reused (a new one per run when dataDir is null); or the
+ * operator's own PEM certificate (chain) and key. See relay/tls.ts.
+ */
+export type TlsOptions = { mode: 'auto' } | { certPem: string; keyPem: string };
 
 export interface RelayOptions {
   /** TCP port; 0 picks a free one. */
@@ -104,6 +124,8 @@ export interface RelayOptions {
   nodeTtlMs: number;
   /** Export Node's process metrics (heap, event loop, CPU) at /metrics too. */
   processMetrics: boolean;
+  /** https/wss instead of http/ws; null (the library default) serves plain http/ws. */
+  tls: TlsOptions | null;
 }
 
 export type RelayOptionsInput = Partial<Omit<RelayOptions, 'limits'>> & {
@@ -123,6 +145,7 @@ export const DEFAULT_LIMITS: RelayLimits = {
   maxJoinsPerConnection: 500,
   maxConnectionsPerUser: 32,
   maxConnections: 50_000,
+  maxConnectionsPerAddress: 256,
   maxBufferedBytes: 4 * 1024 * 1024,
   heartbeatTimeoutMs: 60_000,
   maxWriteQueue: 10_000,
@@ -134,6 +157,8 @@ export const DEFAULT_LIMITS: RelayLimits = {
   pendingFanoutMaxMembers: 200,
   maxHttpBodyBytes: 256 * 1024,
   sessionAttemptsPerMinute: 10,
+  roomCreationsPerMinute: 30,
+  sessionLockoutMs: 60_000,
 };
 
 export const DEFAULT_OPTIONS: Omit<RelayOptions, 'limits'> = {
@@ -156,6 +181,7 @@ export const DEFAULT_OPTIONS: Omit<RelayOptions, 'limits'> = {
   nodeHeartbeatMs: 1_000,
   nodeTtlMs: 5_000,
   processMetrics: false,
+  tls: null,
 };
 
 export class RelayOptionsError extends Error {
@@ -212,6 +238,25 @@ function checkCluster(options: RelayOptions): void {
   }
 }
 
+/** The shape of the TLS option; the certificate itself is checked when the relay starts. */
+function checkTls(tls: unknown): void {
+  if (tls === null) return;
+  if (typeof tls !== 'object') throw new RelayOptionsError('tls', 'expected null or an object');
+  const keys = Object.keys(tls).sort().join(',');
+  const record = tls as Record<string, unknown>;
+  if (keys === 'mode' && record.mode === 'auto') return;
+  if (
+    keys === 'certPem,keyPem' &&
+    typeof record.certPem === 'string' &&
+    record.certPem.length > 0 &&
+    typeof record.keyPem === 'string' &&
+    record.keyPem.length > 0
+  ) {
+    return;
+  }
+  throw new RelayOptionsError('tls', "expected null, { mode: 'auto' } or { certPem, keyPem }");
+}
+
 /** Fills in defaults and validates. Throws RelayOptionsError on the first bad option. */
 export function resolveOptions(input: RelayOptionsInput = {}): RelayOptions {
   const { limits: limitsInput, ...rest } = input;
@@ -261,6 +306,12 @@ export function resolveOptions(input: RelayOptionsInput = {}): RelayOptions {
     throw new RelayOptionsError('durability', 'expected "full" or "normal"');
   }
   checkCluster(options);
+  // Behind a load balancer every client shares its address: a cluster node bounds connections
+  // per address only when told to.
+  if (options.redisUrl !== null && limitsInput?.maxConnectionsPerAddress === undefined) {
+    options.limits.maxConnectionsPerAddress = options.limits.maxConnections;
+  }
+  checkTls(options.tls);
   positiveInteger('tokenTtlS', options.tokenTtlS);
   positiveInteger('sweepIntervalMs', options.sweepIntervalMs);
   if (options.limits.messageBurst < options.limits.messagesPerSecond) {

@@ -3,13 +3,15 @@
  * host, or PostgreSQL and Redis as a node of a cluster (see backends.ts and cluster.ts).
  * Used by the desktop app (embedded), by the command line, and by the tests.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { CLOSE_CODES, failure } from './protocol/errors.js';
 import { Auth } from './auth.js';
 import { backendsReady, defaultNodeId, openBus, openStore } from './backends.js';
 import { ChatService } from './chat-service.js';
+import { AddressLimit, HTTP_SERVER_TIMEOUTS } from './connection-limits.js';
 import { startClusterNode } from './cluster.js';
 import { startDelivery } from './delivery.js';
 import { createHttpApi } from './http-api.js';
@@ -24,17 +26,24 @@ import { resolveOptions, type RelayOptions, type RelayOptionsInput } from './opt
 import { PasscodeGate } from './passcode.js';
 import { PresenceTracker } from './presence.js';
 import { RedisBus } from './redis-bus.js';
+import { StorageFailureLog } from './storage-errors.js';
 import { attachSocketServer } from './socket-server.js';
+import { resolveTls, TLS_HANDSHAKE_TIMEOUT_MS } from './tls.js';
 import type { Store } from './store.js';
 import { TypingTracker } from './typing.js';
 import { RELAY_VERSION } from './version.js';
 
+/** While storage refuses writes, at most one log line per this interval (with a count). */
+const STORAGE_LOG_INTERVAL_MS = 10_000;
+
 export interface RunningRelay {
-  /** Base HTTP URL, e.g. http://127.0.0.1:4000 */
+  /** Base HTTP URL, e.g. http://127.0.0.1:4000 (https://… with TLS) */
   url: string;
-  /** Phoenix socket URL for `new Socket(url)`, e.g. ws://127.0.0.1:4000/socket */
+  /** Phoenix socket URL for `new Socket(url)`, e.g. ws://127.0.0.1:4000/socket (wss://… with TLS) */
   socketUrl: string;
   port: number;
+  /** SHA-256 of the served certificate, `AB:12:…` (relay/tls-fingerprint.ts); null without TLS. */
+  tlsFingerprint: string | null;
   options: RelayOptions;
   store: Store;
   logger: Logger;
@@ -66,6 +75,8 @@ export async function startRelay(input: RelayOptionsInput = {}): Promise<Running
   const nodeId = options.nodeId ?? defaultNodeId();
   const baseLogger = options.logger ?? createLogger();
   const logger = options.redisUrl === null ? baseLogger : baseLogger.child({ node: nodeId });
+  // First, before anything opens: a bad certificate must not leave a database open behind it.
+  const tls = await resolveTls(options.tls, options.dataDir, logger);
   const metrics = new RelayMetrics({ nodeId, processMetrics: options.processMetrics });
   const store = await openStore(options, logger, metrics);
   const bus = await openBus(options, nodeId, logger, metrics);
@@ -78,6 +89,7 @@ export async function startRelay(input: RelayOptionsInput = {}): Promise<Running
     delivered: (sent) => metrics.messagesOut.inc(sent),
   });
   const members = new MembershipCache(store);
+  const storageLog = new StorageFailureLog(logger, STORAGE_LOG_INTERVAL_MS);
   const writer = new MessageWriter({
     store,
     maxQueue: limits.maxWriteQueue,
@@ -93,6 +105,12 @@ export async function startRelay(input: RelayOptionsInput = {}): Promise<Running
       metrics.error('storage_write');
       logger.error({ err: error }, 'message write failed');
     },
+    // A full or read-only disk refuses every send: counted each time, logged once a while.
+    onStorageFailure: (problem, messages) => {
+      metrics.error('storage_write');
+      storageLog.failed(problem, messages);
+    },
+    onStorageOk: () => storageLog.succeeded(),
   });
   const service = new ChatService({ store, hub, bus, members, writer, limits, logger });
   await service.ensureMainRoom(options.mainRoomName);
@@ -141,7 +159,10 @@ export async function startRelay(input: RelayOptionsInput = {}): Promise<Running
     ready: () => backendsReady(store, bus),
   });
   const web = options.webDir === null ? null : createStaticHandler(options.webDir);
-  const server = createServer((req, res) => {
+  const addressLimit = new AddressLimit(limits.maxConnectionsPerAddress, logger);
+  const handle: RequestListener = (req, res) => {
+    // Already answered 429 (connection-limits.ts): a request read anyway is not served.
+    if (addressLimit.refused(req.socket)) return void req.socket.destroy();
     if (metrics.serve(req, res)) return;
     api(req, res)
       .then(async (handled) => handled || (web !== null && (await web(req, res))))
@@ -152,7 +173,25 @@ export async function startRelay(input: RelayOptionsInput = {}): Promise<Running
         logger.error({ err: error }, 'http handler failed');
         if (!res.headersSent) sendError(res, failure('internal_error'));
       });
-  });
+  };
+  // With TLS, the same handler and the same WebSocket upgrade, behind https.
+  const server: Server =
+    tls === null
+      ? createServer(HTTP_SERVER_TIMEOUTS, handle)
+      : createHttpsServer(
+          {
+            ...HTTP_SERVER_TIMEOUTS,
+            handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS,
+            cert: tls.certPem,
+            key: tls.keyPem,
+          },
+          handle,
+        );
+  addressLimit.attach(server);
+  // A plain http request or a client refusing the certificate: the handshake fails, nothing is served.
+  server.on('tlsClientError', (error: Error) =>
+    logger.debug({ err: error }, 'tls handshake failed'),
+  );
   server.on('clientError', (error, socket) => {
     logger.debug({ err: error }, 'http client error');
     socket.destroy();
@@ -182,9 +221,13 @@ export async function startRelay(input: RelayOptionsInput = {}): Promise<Running
 
   const port = await listen(server, options.port, options.host);
   const host = urlHost(options.host);
+  const url = `${tls === null ? 'http' : 'https'}://${host}:${port}`;
+  const socketUrl = `${tls === null ? 'ws' : 'wss'}://${host}:${port}/socket`;
   logger.info(
     {
       port,
+      url,
+      tlsFingerprint: tls?.fingerprint ?? null,
       host: options.host,
       dataDir: options.databaseUrl === null ? options.dataDir : null,
       storage: options.databaseUrl === null ? 'sqlite' : 'postgres',
@@ -214,9 +257,10 @@ export async function startRelay(input: RelayOptionsInput = {}): Promise<Running
   }
 
   return {
-    url: `http://${host}:${port}`,
-    socketUrl: `ws://${host}:${port}/socket`,
+    url,
+    socketUrl,
     port,
+    tlsFingerprint: tls?.fingerprint ?? null,
     options,
     store,
     logger,

@@ -13,6 +13,7 @@ import type { Auth, Identity } from './auth.js';
 import type { ChannelDeps } from './channel-deps.js';
 import { joinChat, leaveChat, markRead, sendMessage, setTyping } from './chat-channel.js';
 import { Connection } from './connection.js';
+import { requestUrl } from './http-util.js';
 import { newId } from './ids.js';
 import {
   ackNotifications,
@@ -22,6 +23,8 @@ import {
 import { replyError, replyOk, type Inbound } from './replies.js';
 
 export const SOCKET_PATH = '/socket/websocket';
+/** How long a refused upgrade may take to read its answer before its socket is cut. */
+const REFUSED_UPGRADE_GRACE_MS = 1_000;
 
 export interface SocketServer {
   /** Closes every connection with `code` (1001 on shutdown). */
@@ -37,6 +40,9 @@ function rejectUpgrade(socket: Duplex, status: number, code: string, message: st
   socket.end(
     `HTTP/1.1 ${status} ${code}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
+  // end() only half-closes: a peer that never closes its side would hold the socket for good
+  // (the HTTP server's timeouts no longer apply after 'upgrade'). Cut it once it had time to read.
+  setTimeout(() => socket.destroy(), REFUSED_UPGRADE_GRACE_MS).unref();
 }
 
 export function attachSocketServer(
@@ -60,8 +66,8 @@ export function attachSocketServer(
   });
 
   async function upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const url = new URL(request.url ?? '/', 'http://relay');
-    if (url.pathname !== SOCKET_PATH)
+    const url = requestUrl(request);
+    if (url?.pathname !== SOCKET_PATH)
       return rejectUpgrade(socket, 404, 'not_found', `sockets live at ${SOCKET_PATH}`);
     const vsn = url.searchParams.get('vsn') ?? '2.0.0';
     if (!vsn.startsWith('2.')) {

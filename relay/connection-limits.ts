@@ -1,0 +1,95 @@
+/**
+ * Bounds on TCP connections before they are WebSockets or answered HTTP requests, where no token
+ * has been checked yet: how long a client may take to send its request (slowloris), and how
+ * many connections one client address may hold at once. Documented in PROTOCOL.md ("Limits").
+ */
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
+import type { Logger } from 'pino';
+
+/**
+ * Explicit HTTP server timeouts (Node's defaults let a silent or trickling connection live for
+ * up to 90 s: headersTimeout 60 s, checked every 30 s). WebSockets are not affected: an upgraded
+ * socket leaves the HTTP server's timeout bookkeeping.
+ */
+export const HTTP_SERVER_TIMEOUTS = {
+  /** A request's headers, and the first request of a connection that sends nothing, within 10 s. */
+  headersTimeout: 10_000,
+  /** A whole request, body included (at most maxHttpBodyBytes), within 30 s. */
+  requestTimeout: 30_000,
+  /** An idle keep-alive connection is closed after 5 s (Node's default, made explicit). */
+  keepAliveTimeout: 5_000,
+  /** How often the two timeouts above are checked. */
+  connectionsCheckingInterval: 1_000,
+  /** With TLS: the handshake within 10 s (Node's default is 120 s). */
+  handshakeTimeout: 10_000,
+} as const;
+
+/** How long a refused connection may take to read its 429 before it is cut. */
+const REFUSED_GRACE_MS = 1_000;
+/** At most one warning per this period: a flood of refusals must not become a flood of logs. */
+const WARN_EVERY_MS = 10_000;
+
+const REFUSAL_BODY = JSON.stringify({
+  error: { code: 'rate_limited', message: 'too many connections from this address' },
+});
+const REFUSAL = [
+  'HTTP/1.1 429 rate_limited',
+  'Content-Type: application/json',
+  `Content-Length: ${Buffer.byteLength(REFUSAL_BODY)}`,
+  'Connection: close',
+  '',
+  REFUSAL_BODY,
+].join('\r\n');
+
+/**
+ * Counts open TCP connections (HTTP and WebSocket alike) per client address and refuses those
+ * beyond `max`: over plain HTTP with `429 rate_limited` written at once (before the request is
+ * read), over TLS by closing before the handshake. A refused socket's request, if one arrives
+ * anyway, must not be served: the HTTP handler asks `refused()`.
+ */
+export class AddressLimit {
+  readonly #counts = new Map<string, number>();
+  readonly #refused = new WeakSet<Socket>();
+  #warnedAt = 0;
+
+  constructor(
+    readonly max: number,
+    readonly logger: Logger,
+  ) {}
+
+  /** Starts counting the server's connections; before any other listener sees them. */
+  attach(server: Server): void {
+    const tls = server instanceof TlsServer;
+    server.prependListener('connection', (socket: Socket) => this.#admit(socket, tls));
+  }
+
+  /** True for a connection refused by this limit (its requests get no answer). */
+  refused(socket: Socket): boolean {
+    return this.#refused.has(socket);
+  }
+
+  #admit(socket: Socket, tls: boolean): void {
+    const address = socket.remoteAddress ?? '';
+    const count = this.#counts.get(address) ?? 0;
+    if (count >= this.max) {
+      this.#refused.add(socket);
+      const now = Date.now();
+      const level = now - this.#warnedAt >= WARN_EVERY_MS ? 'warn' : 'debug';
+      if (level === 'warn') this.#warnedAt = now;
+      this.logger[level]({ address, open: count }, 'too many connections from one address');
+      socket.on('error', (error) => this.logger.debug({ err: error }, 'refused socket error'));
+      if (tls) socket.destroy();
+      else socket.end(REFUSAL);
+      setTimeout(() => socket.destroy(), REFUSED_GRACE_MS).unref();
+      return;
+    }
+    this.#counts.set(address, count + 1);
+    socket.once('close', () => {
+      const left = (this.#counts.get(address) ?? 1) - 1;
+      if (left <= 0) this.#counts.delete(address);
+      else this.#counts.set(address, left);
+    });
+  }
+}
