@@ -9,11 +9,18 @@ import { CLOSE_CODES } from './protocol/errors.js';
 import type { RelayLimits } from './options.js';
 import type { StoredUser } from './store.js';
 import type { Subscription } from './hub.js';
+import { frameWriter, PreparedFrame, type FrameWriter } from './prepared-frame.js';
 import { TokenBucket } from './token-bucket.js';
 import { flushAtTaskEnd, type WriteBatch } from './write-batch.js';
 
-/** A text frame, as a string or as UTF-8 bytes encoded once for many receivers. */
-export type OutboundFrame = string | Buffer;
+/**
+ * A text frame: a string, UTF-8 bytes, or a broadcast's frame prepared once for every receiver
+ * (prepared-frame.ts).
+ */
+export type OutboundFrame = string | Buffer | PreparedFrame;
+
+/** ws.send's options for every frame: text, never compressed (permessage-deflate is off). */
+const TEXT_FRAME = { binary: false } as const;
 
 /** Inbound frames waiting to be handled on one connection. */
 export const MAX_INBOX_FRAMES = 256;
@@ -47,6 +54,8 @@ export class Connection implements WriteBatch {
   #closed = false;
   readonly #socket: WebSocket;
   readonly #transport: Duplex | null;
+  /** Writes prepared frames straight to #transport while ws is idle (prepared-frame.ts). */
+  readonly #writer: FrameWriter | null;
   /** True while #transport is corked for this task's frames (write-batch.ts uncorks it). */
   #corked = false;
   /** bufferedAmount when this task's batch began: what the peer had not read yet. */
@@ -65,6 +74,7 @@ export class Connection implements WriteBatch {
     this.remoteAddress = init.remoteAddress;
     this.#socket = init.socket;
     this.#transport = init.transport ?? null;
+    this.#writer = this.#transport === null ? null : frameWriter(init.socket, this.#transport);
     this.#limits = init.limits;
     this.#logger = init.logger;
     this.messages = new TokenBucket(init.limits.messagesPerSecond, init.limits.messageBurst);
@@ -110,7 +120,13 @@ export class Connection implements WriteBatch {
         return false;
       }
     }
-    this.#socket.send(frame, { binary: false });
+    if (frame instanceof PreparedFrame) {
+      // One chunk per frame; ws.send (header and payload as two chunks) when ws is not idle.
+      if (this.#writer === null || !this.#writer.write(frame))
+        this.#socket.send(frame.payload, TEXT_FRAME);
+    } else {
+      this.#socket.send(frame, TEXT_FRAME);
+    }
     return true;
   }
 

@@ -3,6 +3,7 @@
  * touches the database.
  */
 import type { Connection, OutboundFrame } from './connection.js';
+import { PreparedFrame } from './prepared-frame.js';
 
 /** One joined (or joining) topic of one connection. */
 export interface Subscription {
@@ -103,12 +104,13 @@ export class Hub {
   ): number {
     const set = this.#topics.get(topic);
     if (set === undefined) return 0;
-    // Encode once: every subscriber gets the same bytes.
-    const frame = Buffer.from(text);
+    // Encode and frame once: every subscriber gets the same bytes (prepared-frame.ts).
+    const frame = new PreparedFrame(text);
+    const { except, seq } = options;
     let sent = 0;
     for (const subscription of set) {
-      if (subscription.connection === options.except) continue;
-      if (deliver(subscription, frame, options.seq)) sent += 1;
+      if (subscription.connection === except) continue;
+      if (deliver(subscription, frame, seq)) sent += 1;
     }
     return sent;
   }
