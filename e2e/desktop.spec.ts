@@ -1,7 +1,8 @@
 /**
  * The desktop app itself, through Playwright's Electron launcher: the window's security
- * settings, then a room hosted in one app instance and joined from a second, with messages both
- * ways. Discovery is off (PARLEY_DISCOVERY=off): these instances never multicast.
+ * settings, then a room hosted in one app instance (its "Invite people" panel showing the
+ * certificate fingerprint) and joined from a second, with messages both ways. Discovery is off
+ * (PARLEY_DISCOVERY=off): these instances never multicast.
  *
  * It needs an Electron binary, which cannot be downloaded on machines without internet: there
  * it reports itself skipped, with the reason. On a machine with internet: `npm run
@@ -171,7 +172,11 @@ test.describe('desktop app', () => {
     const ana = await launch();
     const ben = await launch();
     type Bridge = {
-      hosting: { start(i: object): Promise<{ ok: boolean; value: { url: string } }> };
+      hosting: {
+        start(
+          i: object,
+        ): Promise<{ ok: boolean; value: { url: string; tlsFingerprint: string | null } }>;
+      };
       relays: { allow(u: string): Promise<{ ok: boolean; value: { reload: boolean } }> };
     };
     const hosted = await ana.page.evaluate(() =>
@@ -203,6 +208,19 @@ test.describe('desktop app', () => {
       await page.getByRole('button', { name: 'Join' }).click();
       await expect(page.getByRole('textbox', { name: 'Message' })).toBeVisible();
     }
+
+    // The host reads the room's address and certificate fingerprint from "Invite people".
+    expect(hosted.value.tlsFingerprint).toMatch(/^(?:[0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+    await ana.page.getByRole('button', { name: 'Invite people' }).click();
+    const panel = ana.page.getByRole('dialog', { name: 'Invite people' });
+    await expect(panel).toContainText('This computer is hosting a room');
+    const lines = await panel
+      .getByRole('list', { name: 'Certificate fingerprint' })
+      .getByRole('listitem')
+      .allTextContents();
+    expect(lines.map((line) => line.trim()).join(':')).toBe(hosted.value.tlsFingerprint);
+    await ana.page.keyboard.press('Escape');
+    await expect(panel).toBeHidden();
 
     await ana.page.getByRole('textbox', { name: 'Message' }).fill('Hello from the host');
     await ana.page.getByRole('button', { name: 'Send' }).click();

@@ -106,6 +106,12 @@ export class CertPins {
     return [...this.#pins.values()].map((pin) => ({ ...pin }));
   }
 
+  /** The pin of a relay (a copy: when and what was pinned), or null. */
+  pin(host: string, port: number): Pin | null {
+    const pin = this.#find(host, port, null);
+    return pin === undefined ? null : { ...pin };
+  }
+
   /** The pinned fingerprint of a relay, or null. */
   pinned(host: string, port: number, relayId: string | null = null): string | null {
     return this.#find(host, port, relayId)?.fingerprint ?? null;

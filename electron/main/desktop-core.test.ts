@@ -3,13 +3,16 @@
  * a loopback IPC into the real router and the real services), with a real relay where one is
  * needed. Discovery is off here, except through the in-memory mDNS fake.
  */
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { removeDir, startTestRelay } from '../../relay/testing/relay-harness.js';
 import type { DiscoveredHost, HostingStatus } from '../shared/bridge.js';
 import { connectSources } from './csp.js';
+import { parseDeepLink } from './deep-link.js';
 import { RELOAD_DELAY_MS } from './desktop-core.js';
 import { pinnedRequest } from './pinned-request.js';
 import { startDesktop, type Desktop } from './testing/desktop-harness.js';
@@ -19,6 +22,18 @@ const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
+
+/** The certificate a server on 127.0.0.1:port presents, read by a plain TLS handshake. */
+function servedFingerprint(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+      const raw = socket.getPeerCertificate(false).raw;
+      socket.end();
+      resolve(new X509Certificate(raw).fingerprint256);
+    });
+    socket.once('error', reject);
+  });
+}
 
 function desktop(options: Partial<Parameters<typeof startDesktop>[0]> = {}): Desktop {
   const userDataDir = mkdtempSync(join(tmpdir(), 'parley-core-'));
@@ -51,6 +66,80 @@ describe('desktop bridge → main process', () => {
     });
     off();
     expect(seen).toEqual(['starting', 'running', 'stopping', 'stopped']);
+  });
+
+  it('builds the invite of the hosted room and tells which certificate a relay is pinned to', async () => {
+    const app = desktop({
+      hostingNetwork: { listenHost: '127.0.0.1', lanAddresses: () => ['127.0.0.1'] },
+    });
+    expect(await app.bridge.hosting.invite({})).toMatchObject({ ok: false, code: 'not_hosting' });
+    const started = await app.bridge.hosting.start({ port: 0, displayName: 'Ana' });
+    if (!started.ok) throw new Error(started.message);
+    const { url, port, lanUrls } = started.value;
+    if (url === null || port === null) throw new Error('no url');
+    expect(lanUrls).toEqual([`https://127.0.0.1:${port}`]);
+    // The certificate the hosted relay really serves, read by a plain TLS handshake.
+    const served = await servedFingerprint(port);
+    expect(started.value.tlsFingerprint).toBe(served);
+
+    const invite = await app.bridge.hosting.invite({ room: 'general' });
+    if (!invite.ok) throw new Error(invite.message);
+    expect(invite.value).toMatchObject({ url: `https://127.0.0.1:${port}`, fingerprint: served });
+    expect(parseDeepLink(invite.value.link)).toEqual({
+      ok: true,
+      value: {
+        host: '127.0.0.1',
+        port,
+        room: 'general',
+        fingerprint: served,
+        url: `https://127.0.0.1:${port}`,
+      },
+    });
+    expect(await app.bridge.hosting.invite({ lanUrl: 'https://10.0.0.5:4000' })).toMatchObject({
+      ok: false,
+      code: 'unknown_address',
+    });
+
+    // Its own relay is announced by the hosting status until a connection pins it.
+    expect(await app.bridge.tls.pinFor(url)).toEqual({
+      ok: true,
+      value: { url, state: 'announced', fingerprint: served, pinnedAt: null },
+    });
+    expect(await pinnedRequest(`${url}/healthz`, app.core.pins)).toMatchObject({
+      ok: true,
+      value: { status: 200, decision: { kind: 'expected' } },
+    });
+    const pinned = await app.bridge.tls.pinFor(`${url}/`);
+    expect(pinned).toMatchObject({
+      ok: true,
+      value: { url, state: 'pinned', fingerprint: served },
+    });
+    expect(pinned.ok && typeof pinned.value.pinnedAt).toBe('string');
+
+    expect(await app.bridge.tls.pinFor('10.0.0.5:4000')).toEqual({
+      ok: true,
+      value: { url: 'http://10.0.0.5:4000', state: 'plain', fingerprint: null, pinnedAt: null },
+    });
+    expect(await app.bridge.tls.pinFor('https://10.0.0.5:4000')).toEqual({
+      ok: true,
+      value: { url: 'https://10.0.0.5:4000', state: 'unknown', fingerprint: null, pinnedAt: null },
+    });
+    expect(await app.bridge.tls.pinFor('javascript:alert(1)')).toMatchObject({
+      ok: false,
+      code: 'invalid_url',
+    });
+    expect(await app.bridge.tls.pinFor('file:///etc/passwd')).toMatchObject({
+      ok: false,
+      code: 'invalid_url',
+    });
+
+    await app.bridge.hosting.stop();
+    expect(await app.bridge.hosting.invite({})).toMatchObject({ ok: false, code: 'not_hosting' });
+    // The pin outlives hosting: a restart with the kept certificate is still trusted.
+    expect(await app.bridge.tls.pinFor(url)).toMatchObject({
+      ok: true,
+      value: { state: 'pinned', fingerprint: served },
+    });
   });
 
   it('probes a typed address against a real relay, and reports failures as values', async () => {

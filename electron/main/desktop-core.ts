@@ -14,10 +14,12 @@ import { buildCsp, connectSources, relayOrigins } from './csp.js';
 import { DiscoveryBrowser } from './discovery-browser.js';
 import { isSafeExternalUrl } from './external-links.js';
 import { HostingController } from './hosting-controller.js';
+import { hostingInvite } from './hosting-invite.js';
 import type { InvokeHandlers, SendHandlers } from './ipc-router.js';
 import { createBonjourMdns, type Mdns } from './mdns.js';
 import { OfflineCache } from './offline-cache.js';
 import { RelayAllowList } from './relay-allow-list.js';
+import { relayCertificate } from './relay-certificate.js';
 import { probeRelay } from './relay-probe.js';
 import { PLAIN_CODEC, ServerProfileStore, type SecretCodec } from './server-profiles.js';
 import { Settings } from './settings.js';
@@ -53,6 +55,9 @@ export interface DesktopCoreOptions {
   logger?: Logger;
   secretCodec?: SecretCodec;
   fetchImpl?: typeof fetch;
+  /** Where the hosted relay listens (default 0.0.0.0, so colleagues reach it) and which LAN
+   * addresses it reports (default: the machine's); tests keep both on loopback. */
+  hostingNetwork?: { listenHost: string; lanAddresses: () => string[] };
 }
 
 /** What Chromium should do with a certificate (main.ts maps it to setCertificateVerifyProc codes). */
@@ -108,6 +113,12 @@ export class DesktopCore {
       dataDir: join(dir, 'hosted-relay'),
       mdns: () => this.#mdnsIfEnabled(),
       webDir: options.webDir ?? null,
+      ...(options.hostingNetwork === undefined
+        ? {}
+        : {
+            listenHost: options.hostingNetwork.listenHost,
+            lanAddresses: options.hostingNetwork.lanAddresses,
+          }),
       ...(options.sqliteNativeBinding === undefined
         ? {}
         : { sqliteNativeBinding: options.sqliteNativeBinding }),
@@ -254,6 +265,7 @@ export class DesktopCore {
       'hosting:start': (input) => this.hosting.start(input),
       'hosting:stop': () => this.hosting.stop(),
       'hosting:status': () => this.hosting.status(),
+      'hosting:invite': (input) => hostingInvite(this.hosting.status(), input),
       'discovery:list': () => this.discovery.hosts(),
       'discovery:refresh': () => this.discovery.refresh(),
       'discovery:probe': (address) =>
@@ -298,6 +310,7 @@ export class DesktopCore {
         setTimeout(() => this.#platform?.certificateTrustChanged?.(), RELOAD_DELAY_MS);
         return ok(null);
       },
+      'tls:pin-for': (url) => relayCertificate(url, this.pins),
     };
   }
 

@@ -100,6 +100,56 @@ describe('registerIpc', () => {
   });
 });
 
+describe('hosting:invite and tls:pin-for arguments', () => {
+  it('pass a well-formed call through unchanged', async () => {
+    const { ipc, calls } = setup();
+    await ipc.invoke(TOP, 'hosting:invite', {});
+    await ipc.invoke(TOP, 'hosting:invite', { lanUrl: 'https://10.0.0.5:4000', room: 'general' });
+    await ipc.invoke(TOP, 'hosting:invite', { lanUrl: null, room: null });
+    await ipc.invoke(TOP, 'tls:pin-for', 'https://10.0.0.5:4000');
+    expect(calls).toEqual([
+      ['hosting:invite', {}],
+      ['hosting:invite', { lanUrl: 'https://10.0.0.5:4000', room: 'general' }],
+      ['hosting:invite', { lanUrl: null, room: null }],
+      ['tls:pin-for', 'https://10.0.0.5:4000'],
+    ]);
+  });
+
+  it('refuse malformed ones before any handler runs', async () => {
+    const { ipc, calls, rejected } = setup();
+    // A room id that could smuggle more query parameters into the link.
+    await expect(
+      ipc.invoke(TOP, 'hosting:invite', { room: 'general&fingerprint=00' }),
+    ).rejects.toThrow(/argument 0\.room/);
+    await expect(ipc.invoke(TOP, 'hosting:invite', { room: 'x'.repeat(65) })).rejects.toThrow(
+      /argument 0\.room/,
+    );
+    await expect(ipc.invoke(TOP, 'hosting:invite', { lanUrl: 'h'.repeat(2_049) })).rejects.toThrow(
+      /argument 0\.lanUrl/,
+    );
+    await expect(ipc.invoke(TOP, 'hosting:invite', { lanUrl: 7 })).rejects.toThrow(
+      /argument 0\.lanUrl/,
+    );
+    // The fingerprint and host come from the hosting status, never from the page.
+    await expect(
+      ipc.invoke(TOP, 'hosting:invite', { fingerprint: 'AB'.repeat(32) }),
+    ).rejects.toThrow(/ERR|argument/);
+    await expect(ipc.invoke(TOP, 'hosting:invite')).rejects.toThrow(/argument/);
+    await expect(ipc.invoke(TOP, 'tls:pin-for')).rejects.toThrow(/argument/);
+    await expect(ipc.invoke(TOP, 'tls:pin-for', '')).rejects.toThrow(/argument 0/);
+    await expect(ipc.invoke(TOP, 'tls:pin-for', 'x'.repeat(2_049))).rejects.toThrow(/argument 0/);
+    await expect(ipc.invoke(TOP, 'tls:pin-for', { url: 'https://a' })).rejects.toThrow(
+      /argument 0/,
+    );
+    await expect(ipc.invoke(TOP, 'tls:pin-for', 'https://a', 'extra')).rejects.toThrow(/argument/);
+    await expect(
+      ipc.invoke({ url: 'https://evil.example/', parent: null }, 'tls:pin-for', 'https://a'),
+    ).rejects.toThrow(/untrusted sender/);
+    expect(calls).toEqual([]);
+    expect(rejected).toHaveLength(12);
+  });
+});
+
 describe('sender and argument checks', () => {
   it('trusts only the top frame of the app origin', () => {
     expect(isTrustedSender(TOP, APP_ORIGIN)).toBe(true);

@@ -70,6 +70,12 @@ const certRetrustInput = z.strictObject({
   fingerprint: z.string().regex(/^(?:[0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/),
 });
 
+const hostingInviteInput = z.strictObject({
+  // Must also be one of the running room's LAN URLs: checked by hostingInvite.
+  lanUrl: address.nullable().optional(),
+  room: chatId.nullable().optional(),
+});
+
 const none = z.tuple([]);
 
 type InvokeSchemas = { [C in keyof InvokeMap]: ZodType<InvokeMap[C]['args']> };
@@ -80,6 +86,7 @@ export const INVOKE_SCHEMAS: InvokeSchemas = {
   'hosting:start': z.tuple([hostingStartInput]),
   'hosting:stop': none,
   'hosting:status': none,
+  'hosting:invite': z.tuple([hostingInviteInput]),
   'discovery:list': none,
   'discovery:refresh': none,
   'discovery:probe': z.tuple([address]),
@@ -105,6 +112,7 @@ export const INVOKE_SCHEMAS: InvokeSchemas = {
   'deep-link:take': none,
   'tls:warnings': none,
   'tls:retrust': z.tuple([certRetrustInput]),
+  'tls:pin-for': z.tuple([address]),
 };
 
 export const SEND_SCHEMAS: SendSchemas = {

@@ -179,9 +179,10 @@ async function start(): Promise<void> {
     callback(verdict === 'accept' ? 0 : verdict === 'refuse' ? -2 : -3);
   });
 
-  // The page may show notifications; every other permission (camera, geolocation...) is refused.
+  // The page may show notifications and write (never read) the clipboard after a click ("Copy
+  // invite link"); every other permission (camera, geolocation, clipboard-read...) is refused.
   session.defaultSession.setPermissionRequestHandler((_contents, permission, callback) =>
-    callback(permission === 'notifications'),
+    callback(permission === 'notifications' || permission === 'clipboard-sanitized-write'),
   );
 
   const platform: DesktopPlatform = {

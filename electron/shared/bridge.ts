@@ -32,6 +32,42 @@ export interface HostingStatus {
   error: { code: string; message: string } | null;
 }
 
+/** What to put in an invite to this computer's room (`hosting:invite`). */
+export interface HostingInviteInput {
+  /** Which of HostingStatus.lanUrls the invite names; null or omitted: the first. */
+  lanUrl?: string | null;
+  /** Room id to open after joining; null or omitted: none. */
+  room?: string | null;
+}
+
+/** An invite to this computer's room, built by the main process (deep-link.ts). */
+export interface HostingInvite {
+  /** `parley://join?host=…&port=…[&room=…][&fingerprint=…]`, for colleagues with the app. */
+  link: string;
+  /** The LAN URL it names (`https://10.0.0.5:4000`), for colleagues using a browser. */
+  url: string;
+  /** The hosted relay's certificate fingerprint (`AB:12:…`), null when serving plain http. */
+  fingerprint: string | null;
+}
+
+/**
+ * What the app knows about the certificate of a relay it connects to (`tls:pin-for`), so users
+ * can compare it with the fingerprint the host reads out.
+ * - `pinned`: the app accepts only this certificate for the relay (cert-pins.ts).
+ * - `announced`: not connected over TLS yet; an invite, mDNS or this app's own hosting announced it.
+ * - `unknown`: https, but no certificate pinned or announced yet (Chromium has not checked one).
+ * - `plain`: http, no certificate at all.
+ */
+export interface RelayCertificate {
+  /** The relay's origin, e.g. `https://10.0.0.5:4000`. */
+  url: string;
+  state: 'pinned' | 'announced' | 'unknown' | 'plain';
+  /** `AB:12:…`; null for `unknown` and `plain`. */
+  fingerprint: string | null;
+  /** When it was pinned (ISO time); null unless `pinned`. */
+  pinnedAt: string | null;
+}
+
 export interface HostingStartInput {
   /** TCP port, 1..65535, or 0 for any free port. */
   port: number;
@@ -170,6 +206,10 @@ export interface ParleyDesktopBridge {
     start(input: HostingStartInput): Promise<Result<HostingStatus>>;
     stop(): Promise<Result<HostingStatus>>;
     status(): Promise<HostingStatus>;
+    /** The `parley://` invite (and LAN URL) of the running room; `not_hosting` when stopped,
+     * `no_lan_address` when colleagues cannot reach this computer, `unknown_address` for a
+     * lanUrl that is not one of the status's. */
+    invite(input: HostingInviteInput): Promise<Result<HostingInvite>>;
     onStatusChanged(listener: (status: HostingStatus) => void): Unsubscribe;
   };
   readonly discovery: {
@@ -220,6 +260,9 @@ export interface ParleyDesktopBridge {
     /** The user confirmed the new fingerprint with the host: pin it instead of the old one. */
     retrust(input: CertRetrustInput): Promise<Result<null>>;
     onWarning(listener: (warning: CertWarning) => void): Unsubscribe;
+    /** The certificate the app pinned (or was told to expect) for a relay URL;
+     * `invalid_url` for anything but an http(s) relay address. */
+    pinFor(url: string): Promise<Result<RelayCertificate>>;
   };
   readonly shell: {
     /** Opens an http(s) link in the default browser; anything else is refused. */
@@ -233,6 +276,7 @@ export interface InvokeMap {
   'hosting:start': { args: [HostingStartInput]; result: Result<HostingStatus> };
   'hosting:stop': { args: []; result: Result<HostingStatus> };
   'hosting:status': { args: []; result: HostingStatus };
+  'hosting:invite': { args: [HostingInviteInput]; result: Result<HostingInvite> };
   'discovery:list': { args: []; result: DiscoveredHost[] };
   'discovery:refresh': { args: []; result: DiscoveredHost[] };
   'discovery:probe': { args: [string]; result: Result<ProbedRelay> };
@@ -255,6 +299,7 @@ export interface InvokeMap {
   'deep-link:take': { args: []; result: Invite | null };
   'tls:warnings': { args: []; result: CertWarning[] };
   'tls:retrust': { args: [CertRetrustInput]; result: Result<null> };
+  'tls:pin-for': { args: [string]; result: Result<RelayCertificate> };
 }
 
 export interface SendMap {

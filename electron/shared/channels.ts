@@ -10,6 +10,7 @@ export const INVOKE = {
   hostingStart: 'hosting:start',
   hostingStop: 'hosting:stop',
   hostingStatus: 'hosting:status',
+  hostingInvite: 'hosting:invite',
   discoveryList: 'discovery:list',
   discoveryRefresh: 'discovery:refresh',
   discoveryProbe: 'discovery:probe',
@@ -32,6 +33,7 @@ export const INVOKE = {
   deepLinkTake: 'deep-link:take',
   tlsWarnings: 'tls:warnings',
   tlsRetrust: 'tls:retrust',
+  tlsPinFor: 'tls:pin-for',
 } as const;
 
 export const SEND = {

@@ -30,6 +30,7 @@ export function createBridge(t: BridgeTransport): ParleyDesktopBridge {
       start: (input) => t.invoke(INVOKE.hostingStart, input),
       stop: () => t.invoke(INVOKE.hostingStop),
       status: () => t.invoke(INVOKE.hostingStatus),
+      invite: (input) => t.invoke(INVOKE.hostingInvite, input),
       onStatusChanged: (listener) => t.subscribe(EVENTS.hostingChanged, listener),
     },
     discovery: {
@@ -72,6 +73,7 @@ export function createBridge(t: BridgeTransport): ParleyDesktopBridge {
       warnings: () => t.invoke(INVOKE.tlsWarnings),
       retrust: (input) => t.invoke(INVOKE.tlsRetrust, input),
       onWarning: (listener) => t.subscribe(EVENTS.tlsCertificateRefused, listener),
+      pinFor: (url) => t.invoke(INVOKE.tlsPinFor, url),
     },
     shell: {
       openExternal: (url) => t.invoke(INVOKE.shellOpenExternal, url),

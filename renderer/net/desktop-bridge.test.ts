@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Result, StorageOp } from '../../electron/shared/bridge.js';
-import { createDesktopStorage, getDesktopBridge } from './desktop-bridge.js';
+import type { HostingStatus, Result, StorageOp } from '../../electron/shared/bridge.js';
+import { createDesktopStorage, getDesktopBridge, watchHosting } from './desktop-bridge.js';
 
 afterEach(() => {
   delete (globalThis as { parleyDesktop?: unknown }).parleyDesktop;
@@ -62,5 +62,73 @@ describe('createDesktopStorage', () => {
     storage.set('x', 'y');
     await storage.flushed();
     expect(errors).toEqual(['storage_full: at most 1000 keys']);
+  });
+});
+
+function status(state: HostingStatus['state']): HostingStatus {
+  return {
+    state,
+    url: null,
+    lanUrls: [],
+    port: null,
+    displayName: null,
+    relayId: '0'.repeat(32),
+    passcodeRequired: false,
+    advertised: false,
+    tlsFingerprint: null,
+    error: null,
+  };
+}
+
+/** The hosting half of a bridge, whose first answer the test releases when it wants. */
+function fakeHosting(first: HostingStatus) {
+  let answer: (s: HostingStatus) => void = () => undefined;
+  const listeners = new Set<(s: HostingStatus) => void>();
+  return {
+    push: (s: HostingStatus) => listeners.forEach((l) => l(s)),
+    answer: () => answer(first),
+    get listeners() {
+      return listeners.size;
+    },
+    status: () => new Promise<HostingStatus>((resolve) => (answer = resolve)),
+    onStatusChanged: (listener: (s: HostingStatus) => void) => {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
+  };
+}
+
+describe('watchHosting', () => {
+  it('reports the current status, then every change', async () => {
+    const hosting = fakeHosting(status('stopped'));
+    const seen: string[] = [];
+    watchHosting(hosting, (s) => seen.push(s.state));
+    hosting.answer();
+    await Promise.resolve();
+    hosting.push(status('starting'));
+    hosting.push(status('running'));
+    expect(seen).toEqual(['stopped', 'starting', 'running']);
+  });
+
+  it('drops a first answer that arrives after a newer change', async () => {
+    const hosting = fakeHosting(status('stopped'));
+    const seen: string[] = [];
+    watchHosting(hosting, (s) => seen.push(s.state));
+    hosting.push(status('running'));
+    hosting.answer();
+    await Promise.resolve();
+    expect(seen).toEqual(['running']);
+  });
+
+  it('stops listening when unsubscribed', async () => {
+    const hosting = fakeHosting(status('running'));
+    const seen: string[] = [];
+    const off = watchHosting(hosting, (s) => seen.push(s.state));
+    off();
+    hosting.answer();
+    await Promise.resolve();
+    hosting.push(status('stopped'));
+    expect(seen).toEqual([]);
+    expect(hosting.listeners).toBe(0);
   });
 });

@@ -3,7 +3,11 @@
  * (interface: electron/shared/bridge.ts); in a plain browser it is absent and the web client
  * works without it. Types only come from electron/shared: nothing of Electron reaches here.
  */
-import type { ParleyDesktopBridge, StorageOp } from '../../electron/shared/bridge.js';
+import type {
+  HostingStatus,
+  ParleyDesktopBridge,
+  StorageOp,
+} from '../../electron/shared/bridge.js';
 import type { KeyValueStorage } from './storage.js';
 
 export type { ParleyDesktopBridge } from '../../electron/shared/bridge.js';
@@ -14,6 +18,31 @@ export function getDesktopBridge(): ParleyDesktopBridge | null {
   return typeof candidate === 'object' && candidate !== null
     ? (candidate as ParleyDesktopBridge)
     : null;
+}
+
+/**
+ * Follows this computer's hosting status: the current one (asked once), then every change pushed
+ * by the main process. A change that arrives before the answer to the first question wins (the
+ * answer is older). Returns the unsubscribe.
+ */
+export function watchHosting(
+  hosting: Pick<ParleyDesktopBridge['hosting'], 'status' | 'onStatusChanged'>,
+  listener: (status: HostingStatus) => void,
+  onError: (error: unknown) => void = () => undefined,
+): () => void {
+  let live = true;
+  let pushed = false;
+  const unsubscribe = hosting.onStatusChanged((status) => {
+    pushed = true;
+    if (live) listener(status);
+  });
+  hosting.status().then((status) => {
+    if (live && !pushed) listener(status);
+  }, onError);
+  return () => {
+    live = false;
+    unsubscribe();
+  };
 }
 
 export interface DesktopStorage extends KeyValueStorage {

@@ -5,7 +5,7 @@
  */
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { createDesktopStorage, getDesktopBridge } from '../net/desktop-bridge.js';
+import { createDesktopStorage, getDesktopBridge, watchHosting } from '../net/desktop-bridge.js';
 import { persistHistory } from '../net/history-cache.js';
 import { ParleyClient } from '../net/parley-client.js';
 import { browserStorage } from '../net/storage.js';
@@ -40,8 +40,14 @@ const client = new ParleyClient({
   },
 });
 
-// The desktop shell shows the unread total on the tray, dock or taskbar, and keeps the cache.
+// The desktop shell shows the unread total on the tray, dock or taskbar, and keeps the cache;
+// the UI follows whether this computer hosts a room ("Invite people").
 if (desktop !== null) {
+  watchHosting(
+    desktop.hosting,
+    (status) => store.getState().actions.setHosting(status),
+    (error) => console.warn('parley: reading the hosting status failed', error),
+  );
   persistHistory(store, desktop.offlineCache, (state) =>
     state.me === null || state.serverUrl === null ? null : `${state.serverUrl}|${state.me.id}`,
   );

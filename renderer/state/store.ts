@@ -4,6 +4,7 @@
  * Records are replaced, never mutated.
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
+import type { HostingStatus } from '../../electron/shared/bridge.js';
 import type { ChatSummary, UserInfo, WireMessage } from '../../relay/protocol/events.js';
 import * as tl from './timeline.js';
 import type {
@@ -28,6 +29,9 @@ export interface ParleyState {
   outboxCount: number;
   dialog: Dialog;
   windowFocused: boolean;
+  /** Desktop only: whether this computer hosts a room (electron/shared/bridge.ts); null in a
+   * browser or before the desktop shell answered. Kept across sign-out. */
+  hosting: HostingStatus | null;
   actions: ParleyActions;
 }
 
@@ -65,6 +69,7 @@ export interface ParleyActions {
   setOutboxCount(count: number): void;
   openDialog(dialog: Dialog): void;
   setWindowFocused(focused: boolean): void;
+  setHosting(status: HostingStatus): void;
 }
 
 export type ParleyStore = StoreApi<ParleyState>;
@@ -88,6 +93,7 @@ function signedOutState(): Omit<ParleyState, 'actions'> {
     outboxCount: 0,
     dialog: null,
     windowFocused: true,
+    hosting: null,
   };
 }
 
@@ -127,9 +133,14 @@ export function createParleyStore(): ParleyStore {
           status: 'connecting',
           error: null,
         })),
-      // Back to the signed-out state; the server address and window focus are kept.
+      // Back to the signed-out state; the server address, window focus and hosting are kept.
       signedOut: () =>
-        set(({ serverUrl, windowFocused }) => ({ ...signedOutState(), serverUrl, windowFocused })),
+        set(({ serverUrl, windowFocused, hosting }) => ({
+          ...signedOutState(),
+          serverUrl,
+          windowFocused,
+          hosting,
+        })),
       setUsers: (users) =>
         set((s) => ({ users: { ...s.users, ...Object.fromEntries(users.map((u) => [u.id, u])) } })),
       setChats: (chats) =>
@@ -249,6 +260,7 @@ export function createParleyStore(): ParleyStore {
       setOutboxCount: (count) => set({ outboxCount: count }),
       openDialog: (dialog) => set({ dialog }),
       setWindowFocused: (focused) => set({ windowFocused: focused }),
+      setHosting: (status) => set({ hosting: status }),
     };
 
     return { ...signedOutState(), actions };

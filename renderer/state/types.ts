@@ -37,6 +37,15 @@ export interface ConnectionError {
   message: string;
 }
 
-export type Dialog = null | 'new-room' | 'new-dm' | 'browse-rooms' | 'quick-switcher';
+export type Dialog =
+  | null
+  | 'new-room'
+  | 'new-dm'
+  | 'browse-rooms'
+  | 'quick-switcher'
+  /** Desktop only: this computer's room, its addresses, fingerprint and invite. */
+  | 'invite-people'
+  /** Desktop only: the current relay's address and pinned certificate. */
+  | 'about-server';
 
 export type { ChatInfo, UserInfo, WireMessage };

@@ -4,11 +4,13 @@
  * workspace otherwise, including while offline with chats already loaded (the offline banner
  * says so and messages queue).
  */
+import { AboutServerDialog } from './AboutServerDialog.js';
 import { CertificateWarning } from './CertificateWarning.js';
 import { ConnectScreen } from './ConnectScreen.js';
 import { LogoMark } from './Icons.js';
 import { ErrorScreen } from './ErrorScreen.js';
-import { useParley } from './parley-context.js';
+import { InvitePeopleDialog } from './InvitePeopleDialog.js';
+import { useActions, useParley, useServices } from './parley-context.js';
 import { Workspace } from './Workspace.js';
 
 export function App() {
@@ -16,8 +18,21 @@ export function App() {
     <>
       <CertificateWarning />
       <Screen />
+      <DesktopDialogs />
     </>
   );
+}
+
+/** The desktop-only dialogs, open from the connect screen and the workspace alike. */
+function DesktopDialogs() {
+  const { desktop } = useServices();
+  const actions = useActions();
+  const dialog = useParley((s) => s.dialog);
+  if (desktop === null) return null;
+  const close = () => actions.openDialog(null);
+  if (dialog === 'invite-people') return <InvitePeopleDialog onClose={close} />;
+  if (dialog === 'about-server') return <AboutServerDialog onClose={close} />;
+  return null;
 }
 
 function Screen() {

@@ -6,8 +6,9 @@
  */
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import type { DiscoveredHost } from '../../electron/shared/bridge.js';
-import { LogoMark, ServerIcon } from './Icons.js';
-import { useServices } from './parley-context.js';
+import { addressOf } from './fingerprint-format.js';
+import { BroadcastIcon, LogoMark, ServerIcon } from './Icons.js';
+import { useActions, useParley, useServices } from './parley-context.js';
 
 const LAST_SERVER_KEY = 'parley.ui.lastServer';
 const LAST_NAME_KEY = 'parley.ui.lastName';
@@ -47,6 +48,8 @@ export function ConnectScreen() {
   const [error, setError] = useState<{ code: string; text: string } | null>(null);
   const [hosts, setHosts] = useState<DiscoveredHost[]>([]);
   const [hosting, setHosting] = useState(false);
+  const actions = useActions();
+  const hostingStatus = useParley((s) => s.hosting);
   const nameRef = useRef<HTMLInputElement>(null);
   const tokenRef = useRef<HTMLInputElement>(null);
   const ids = { server: useId(), name: useId(), passcode: useId(), token: useId() };
@@ -178,14 +181,33 @@ export function ConnectScreen() {
                 ))}
               </ul>
             )}
-            <button
-              type="button"
-              className="button wide"
-              onClick={() => void hostHere()}
-              disabled={hosting}
-            >
-              {hosting ? 'Starting…' : 'Host a room on this computer'}
-            </button>
+            {hostingStatus?.state === 'running' ? (
+              <div className="hosting-box">
+                <BroadcastIcon />
+                <span className="hosting-box-text">
+                  This computer is hosting a room
+                  {hostingStatus.lanUrls[0] === undefined
+                    ? '.'
+                    : ` at ${addressOf(hostingStatus.lanUrls[0])}.`}
+                </span>
+                <button
+                  type="button"
+                  className="button small"
+                  onClick={() => actions.openDialog('invite-people')}
+                >
+                  Invite people
+                </button>
+              </div>
+            ) : (
+              <button
+                type="button"
+                className="button wide"
+                onClick={() => void hostHere()}
+                disabled={hosting}
+              >
+                {hosting ? 'Starting…' : 'Host a room on this computer'}
+              </button>
+            )}
             <div className="divider">
               <span>or connect to a server</span>
             </div>

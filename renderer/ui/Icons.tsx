@@ -111,6 +111,24 @@ export const ServerIcon = () => (
     <path d="M5 4.75h.01M5 11.25h.01" />
   </Icon>
 );
+export const ShieldIcon = () => (
+  <Icon>
+    <path d="M8 1.75 13 3.75v4c0 3-2.2 5.2-5 6.5-2.8-1.3-5-3.5-5-6.5v-4Z" />
+    <path d="m5.75 8 1.6 1.6 2.9-3.1" />
+  </Icon>
+);
+export const BroadcastIcon = () => (
+  <Icon>
+    <circle cx="8" cy="8" r="1.5" />
+    <path d="M5.2 10.8a4 4 0 0 1 0-5.6M10.8 5.2a4 4 0 0 1 0 5.6M3.1 12.9a7 7 0 0 1 0-9.8M12.9 3.1a7 7 0 0 1 0 9.8" />
+  </Icon>
+);
+export const CopyIcon = () => (
+  <Icon>
+    <rect x="5.5" y="5.5" width="8" height="8" rx="1.5" />
+    <path d="M10.5 5.5V4a1.5 1.5 0 0 0-1.5-1.5H4A1.5 1.5 0 0 0 2.5 4v5A1.5 1.5 0 0 0 4 10.5h1.5" />
+  </Icon>
+);
 
 /** The Parley mark: a speech bubble on the accent colour. */
 export const LogoMark = ({ size = 28 }: { size?: number }) => (

@@ -9,12 +9,14 @@ import { Avatar, PresenceDot } from './Avatar.js';
 import { dmPeer } from './chat-peer.js';
 import {
   BellIcon,
+  BroadcastIcon,
   CompassIcon,
   ComposeIcon,
   HashIcon,
   LockIcon,
   PlusIcon,
   SearchIcon,
+  ShieldIcon,
   SignOutIcon,
   TimerIcon,
 } from './Icons.js';
@@ -31,6 +33,7 @@ export const MOD_KEY_LABEL = IS_MAC ? '⌘K' : 'Ctrl K';
 
 export function Sidebar() {
   const actions = useActions();
+  const { desktop } = useServices();
   const chats = useParleyShallow(sortedChats);
   const online = useParleyShallow(onlineUserIds);
   const serverUrl = useParley((s) => s.serverUrl);
@@ -48,6 +51,17 @@ export function Sidebar() {
           <span className="workspace-title">Parley</span>
           <span className="workspace-host">{host}</span>
         </div>
+        {desktop === null ? null : (
+          <button
+            type="button"
+            className="icon-button"
+            aria-label="About this server"
+            title="About this server: address and certificate"
+            onClick={() => actions.openDialog('about-server')}
+          >
+            <ShieldIcon />
+          </button>
+        )}
         <button
           type="button"
           className="icon-button"
@@ -70,6 +84,8 @@ export function Sidebar() {
         <span className="switcher-text">Jump to…</span>
         <kbd>{MOD_KEY_LABEL}</kbd>
       </button>
+
+      <HostingCard />
 
       <nav className="chat-nav" aria-label="Chats">
         <section className="nav-section">
@@ -187,6 +203,28 @@ const ChatEntry = memo(function ChatEntry({
     </li>
   );
 });
+
+/** Desktop only, while this computer hosts a room: says so and opens "Invite people". */
+function HostingCard() {
+  const actions = useActions();
+  const state = useParley((s) => s.hosting?.state ?? 'stopped');
+  if (state !== 'running' && state !== 'starting' && state !== 'stopping') return null;
+  return (
+    <div className={`hosting-card is-${state}`} title="This computer hosts a room">
+      <BroadcastIcon />
+      <span className="hosting-card-text">
+        {state === 'running' ? 'Hosting' : state === 'starting' ? 'Starting…' : 'Stopping…'}
+      </span>
+      <button
+        type="button"
+        className="link-button"
+        onClick={() => actions.openDialog('invite-people')}
+      >
+        Invite people
+      </button>
+    </div>
+  );
+}
 
 function NotificationPrompt() {
   const { notifications } = useServices();

@@ -7,7 +7,7 @@
 import { pino } from 'pino';
 import type { EventMap, ParleyDesktopBridge } from '../../shared/bridge.js';
 import { APP_ENTRY_URL, APP_ORIGIN } from '../app-protocol.js';
-import { DesktopCore, type DesktopPlatform } from '../desktop-core.js';
+import { DesktopCore, type DesktopCoreOptions, type DesktopPlatform } from '../desktop-core.js';
 import { registerIpc, type IpcRejectedError } from '../ipc-router.js';
 import type { Mdns } from '../mdns.js';
 import type { BadgeAction, TrayState } from '../tray-text.js';
@@ -35,6 +35,9 @@ export function startDesktop(options: {
   platform?: string;
   mdns?: Mdns;
   fetchImpl?: typeof fetch;
+  hostingNetwork?: DesktopCoreOptions['hostingNetwork'];
+  /** The built web client the hosted relay serves (none by default). */
+  webDir?: string;
 }): Desktop {
   const core = new DesktopCore({
     userDataDir: options.userDataDir,
@@ -44,6 +47,8 @@ export function startDesktop(options: {
     logger: pino({ level: process.env.PARLEY_TEST_LOG ?? 'silent' }),
     ...(options.mdns === undefined ? {} : { createMdns: () => options.mdns as Mdns }),
     ...(options.fetchImpl === undefined ? {} : { fetchImpl: options.fetchImpl }),
+    ...(options.hostingNetwork === undefined ? {} : { hostingNetwork: options.hostingNetwork }),
+    ...(options.webDir === undefined ? {} : { webDir: options.webDir }),
   });
   const ipc = new LoopbackIpc();
   const platform: RecordingPlatform = {
