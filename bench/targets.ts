@@ -30,16 +30,27 @@ export interface StartOptions {
 }
 
 /** Limits raised so that the bench measures throughput, not Parley's per-client rate limits. */
-export const PARLEY_BENCH_LIMITS = [
-  'messagesPerSecond=1000000',
-  'messageBurst=1000000',
-  'framesPerSecond=1000000',
-  'frameBurst=1000000',
-  'sessionAttemptsPerMinute=100000000',
-  'maxConnections=100000',
+const BENCH_LIMITS: readonly (readonly [name: string, value: number])[] = [
+  ['messagesPerSecond', 1_000_000],
+  ['messageBurst', 1_000_000],
+  ['framesPerSecond', 1_000_000],
+  ['frameBurst', 1_000_000],
+  ['sessionAttemptsPerMinute', 100_000_000],
+  ['maxConnections', 100_000],
   // Every bench client connects from 127.0.0.1.
-  'maxConnectionsPerAddress=100000',
-].flatMap((limit) => ['--limit', limit]);
+  ['maxConnectionsPerAddress', 100_000],
+];
+
+/**
+ * The `--limit` flags for a relay that knows the limits `knows` accepts (an older baseline
+ * checkout exits 2 on a limit it does not know; one without it has no such bound to raise).
+ */
+export function parleyBenchLimits(knows: (limit: string) => boolean = () => true): string[] {
+  return BENCH_LIMITS.filter(([name]) => knows(name)).flatMap(([name, value]) => [
+    '--limit',
+    `${name}=${value}`,
+  ]);
+}
 
 const listening = (entry: Record<string, unknown>): number | null =>
   entry.msg === 'listening' && typeof entry.port === 'number' ? entry.port : null;
@@ -81,7 +92,27 @@ function baselineKnowsPlain(cliPath: string): boolean {
   }
 }
 
-export function parleyArgs(dataDir: string, { plain = true } = {}): string[] {
+/**
+ * Which limits another checkout's relay knows: the names in its options.ts (beside its cli.ts).
+ * Without that file (an unknown layout) every limit is assumed known, as before.
+ */
+export function baselineKnowsLimit(cliPath: string): (limit: string) => boolean {
+  let source: string;
+  try {
+    source = readFileSync(join(dirname(resolve(ROOT, cliPath)), 'options.ts'), 'utf8');
+  } catch {
+    return () => true;
+  }
+  return (limit) => new RegExp(`\\b${limit}\\b`).test(source);
+}
+
+export function parleyArgs(
+  dataDir: string,
+  {
+    plain = true,
+    knowsLimit = () => true,
+  }: { plain?: boolean; knowsLimit?: (limit: string) => boolean } = {},
+): string[] {
   // Info level: the relay announces "relay listening" at info, and info is its default.
   return [
     // Plain ws, like raw ws and Socket.IO: the comparison is of the relays, not of TLS.
@@ -96,7 +127,7 @@ export function parleyArgs(dataDir: string, { plain = true } = {}): string[] {
     'full',
     '--log-level',
     'info',
-    ...PARLEY_BENCH_LIMITS,
+    ...parleyBenchLimits(knowsLimit),
   ];
 }
 
@@ -157,6 +188,9 @@ export async function startTarget(
         args: [
           ...parleyArgs(dir, {
             plain: peer === 'parley' || baselineKnowsPlain(options.baselineRelay ?? ''),
+            ...(peer === 'parley-before'
+              ? { knowsLimit: baselineKnowsLimit(options.baselineRelay ?? '') }
+              : {}),
           }),
           ...(options.parleyFlags ?? []),
         ],

@@ -5,6 +5,7 @@
 import type { Channel, Socket } from 'phoenix';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatJoinReply, ChatSummary, MessageSent, WireMessage } from './protocol/events.js';
+import { capturingLogger } from './testing/canary.js';
 import {
   RawClient,
   api,
@@ -430,6 +431,62 @@ describe('sending', () => {
   });
 });
 
+describe('a full write queue', () => {
+  it('refuses sends with overloaded and logs one line, then counts, then one line when sends are queued again', async () => {
+    const { logger, lines } = capturingLogger();
+    const small = await startTestRelay({ logger, limits: { ...LIMITS, maxWriteQueue: 1 } });
+    try {
+      const ana = await signIn(small, 'Ana');
+      const chats = await api<{ chats: ChatSummary[] }>(small, ana.token, 'GET', '/api/chats');
+      const mainId = chats.body.chats.find((chat) => chat.is_main)?.id ?? '';
+      const client = await raw(ana, 'burst', small);
+      const joined = await client.join(`chat:${mainId}`);
+      // One burst: the queue holds one message, so most of the burst is refused.
+      const refs = Array.from({ length: 200 }, (_, n) =>
+        client.send(joined.joinRef, `chat:${mainId}`, 'send_message', {
+          content: `burst ${n}`,
+          mobile_ref_id: `burst-${n}`,
+        }),
+      );
+      const replies = await Promise.all(refs.map((ref) => client.reply(ref, 15_000)));
+      const overloaded = replies.filter(
+        (reply) => reply.status === 'error' && reply.response.reason === 'overloaded',
+      ).length;
+      expect(overloaded).toBeGreaterThan(10);
+
+      // The queue drains: the next send goes through and the log says so, once.
+      const after = await client.call(joined.joinRef, `chat:${mainId}`, 'send_message', {
+        content: 'after the burst',
+        mobile_ref_id: 'after-burst',
+      });
+      expect(after.status).toBe('ok');
+      await until(
+        () => lines.some((line) => line.msg === 'sends queued again'),
+        5_000,
+        'the recovery line',
+      );
+      const refusedLines = lines.filter((line) => line.msg === 'send refused: overloaded');
+      const recovered = lines.filter((line) => line.msg === 'sends queued again');
+      // The queue filled and drained again and again during the burst: still one line at once,
+      // and at most one of each per 10 s, never one per refused send.
+      expect(refusedLines[0]).toMatchObject({ level: 40, sends: 1 });
+      expect(refusedLines.length).toBeLessThanOrEqual(2);
+      expect(recovered.length).toBeGreaterThanOrEqual(1);
+      expect(recovered.length).toBeLessThanOrEqual(2);
+      // No refusal is counted twice.
+      const counted = [...refusedLines, ...recovered].reduce(
+        (sum, line) => sum + Number(line.sends),
+        0,
+      );
+      expect(counted).toBeLessThanOrEqual(overloaded);
+      expect(lines.filter((line) => line.msg === 'send failed')).toEqual([]);
+    } finally {
+      await small.close();
+      removeDir(small.dataDir);
+    }
+  });
+});
+
 describe('a join racing with sends', () => {
   /** Reply messages plus live receive_message after the reply, from raw frames. */
   function coverage(client: RawClient, joinRef: string, topic: string): number[] {
@@ -576,6 +633,50 @@ describe('rejoining and leaving', () => {
     expect(rejoin).toMatchObject({ status: 'error', response: { reason: 'not_member' } });
     const read = await api(relay, ben.token, 'GET', `/api/chats/${secret}/messages`);
     expect(read.status).toBe(403);
+  });
+
+  it('a socket join held between its membership check and its subscribe while the user leaves over HTTP ends with no live subscription', async () => {
+    const ana = await newUser('Ana');
+    const ben = await newUser('Ben');
+    const secret = await createRoom(ana, 'private');
+    await addMember(ana, secret, ben);
+    const benRaw = await raw(ben, 'racing-join');
+
+    // Hold the join's membership check (the real store answers it; its answer is released
+    // late): the leave runs meanwhile, start to finish, subscription closing included.
+    const store = relay.store;
+    const getMembership = store.getMembership.bind(store);
+    let reached: () => void = () => undefined;
+    const checked = new Promise<void>((resolve) => (reached = resolve));
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let held = false;
+    store.getMembership = async (chatId, userId) => {
+      const answer = await getMembership(chatId, userId);
+      if (held || chatId !== secret || userId !== ben.user.id) return answer;
+      held = true;
+      reached();
+      await released;
+      return answer;
+    };
+    try {
+      const joinRef = benRaw.nextRef();
+      benRaw.sendRaw(JSON.stringify([joinRef, joinRef, `chat:${secret}`, 'phx_join', {}]));
+      await checked;
+      const left = await api(relay, ben.token, 'POST', `/api/chats/${secret}/leave`);
+      expect(left).toEqual({ status: 200, body: { ok: true } });
+      release();
+      const reply = await benRaw.reply(joinRef);
+      expect(reply).toMatchObject({ status: 'error', response: { reason: 'not_member' } });
+    } finally {
+      store.getMembership = getMembership;
+      release();
+    }
+
+    await postMessage(ana, secret, 'after the leave', 'race-after-leave');
+    // A later frame on the same socket is answered after any broadcast to it was written.
+    expect((await benRaw.call(null, 'phoenix', 'heartbeat', {})).status).toBe('ok');
+    expect(benRaw.events('receive_message')).toEqual([]);
   });
 });
 

@@ -62,6 +62,14 @@ export async function joinChat(
   };
   connection.subscriptions.set(inbound.topic, subscription);
   deps.hub.subscribe(subscription);
+  // The user may have left (over HTTP, another node) between openChat and the subscribe, after
+  // that leave closed their subscriptions: a leave that commits after this check finds this
+  // subscription and closes it; one committed before it is seen here.
+  if ((await deps.store.getMembership(inbound.chatId, connection.user.id)) === null) {
+    leaveChat(deps, subscription);
+    if (connection.closed) return;
+    return replyError(inbound, failure('not_member', 'you left this chat'));
+  }
 
   const now = new Date();
   const sinceSeq = params.data.since_seq;
@@ -196,24 +204,13 @@ export async function sendMessage(
     originConnectionId: connection.id,
   });
   // The connection goes on with its next frame while this one commits (group commit).
-  void stored.then((result) => answerSend(deps, inbound, mobileRefId, result));
+  void stored.then((result) => answerSend(inbound, mobileRefId, result));
 }
 
-function answerSend(
-  deps: ChannelDeps,
-  inbound: ChatInbound,
-  mobileRefId: string,
-  result: AppendResult,
-): void {
-  const { connection } = inbound;
+function answerSend(inbound: ChatInbound, mobileRefId: string, result: AppendResult): void {
   if (!result.ok) {
-    // Storage failures are logged by the writer, at most once per interval (StorageFailureLog).
-    if (result.code === 'overloaded') {
-      deps.logger.warn(
-        { conn: connection.id, chat: inbound.chatId, code: result.code },
-        'send failed',
-      );
-    }
+    // Logged where they happen, at most once per interval: storage failures by the writer
+    // (StorageFailureLog), a full write queue by ChatService.
     replyError(inbound, result);
     push(inbound, 'message_sent', messageSentError(inbound.chatId, mobileRefId, result));
     return;

@@ -19,7 +19,11 @@ import type { MembershipCache, Members } from './membership-cache.js';
 import { findMentions } from './mentions.js';
 import type { MessageWriter } from './message-writer.js';
 import type { RelayLimits } from './options.js';
+import { RateLimitedLog } from './rate-limited-log.js';
 import type { AppendResult, Store, StoredUser } from './store.js';
+
+/** While sends are refused (database unreachable, write queue full), one log line per this. */
+export const REFUSAL_LOG_INTERVAL_MS = 10_000;
 
 export type Result<T> = ({ ok: true } & T) | Failure;
 
@@ -44,9 +48,29 @@ export interface SendInput {
 
 export class ChatService {
   readonly #d: ChatServiceDeps;
+  /** Sends refused because the database did not answer the access check (rate-limited log). */
+  readonly #unavailableLog: RateLimitedLog;
+  /** Sends refused because the write queue was full (rate-limited log). */
+  readonly #overloadedLog: RateLimitedLog;
 
   constructor(deps: ChatServiceDeps) {
     this.#d = deps;
+    this.#unavailableLog = new RateLimitedLog({
+      logger: deps.logger,
+      intervalMs: REFUSAL_LOG_INTERVAL_MS,
+      level: 'warn',
+      message: 'send refused: storage unavailable',
+      recoveredMessage: 'sends reach storage again',
+      countField: 'sends',
+    });
+    this.#overloadedLog = new RateLimitedLog({
+      logger: deps.logger,
+      intervalMs: REFUSAL_LOG_INTERVAL_MS,
+      level: 'warn',
+      message: 'send refused: overloaded',
+      recoveredMessage: 'sends queued again',
+      countField: 'sends',
+    });
   }
 
   /** Creates the main room on first start. */
@@ -129,10 +153,12 @@ export class ChatService {
       members = await this.#d.members.get(input.chatId);
     } catch (error) {
       // The database is unreachable (a cluster's PostgreSQL restarting): the send fails as a
-      // value, like a failed write, instead of closing the socket. Nothing was stored.
-      this.#d.logger.warn({ err: error, chat: input.chatId }, 'send refused: storage unavailable');
+      // value, like a failed write, instead of closing the socket. Nothing was stored. Logged
+      // once, then as a count per interval: every client keeps sending meanwhile.
+      this.#unavailableLog.occurred({ err: error, chat: input.chatId });
       return { stored: Promise.resolve(failure('storage_error', 'the database is unavailable')) };
     }
+    this.#unavailableLog.recovered();
     const mentioned = findMentions(input.content, members.values()).filter(
       (id) => id !== input.sender.id,
     );
@@ -158,6 +184,11 @@ export class ChatService {
       notifyUserIds,
       mentionedUserIds: mentioned,
       originConnectionId: input.originConnectionId,
+    });
+    // Storage failures are logged by the writer's StorageFailureLog; a full queue is logged here.
+    void stored.then((result) => {
+      if (result.ok) this.#overloadedLog.recovered();
+      else if (result.code === 'overloaded') this.#overloadedLog.occurred({ chat: input.chatId });
     });
     return { stored };
   }

@@ -290,6 +290,20 @@ describe('parseCli', () => {
     }
   });
 
+  it('trusts no proxy by default; --trust-proxy / PARLEY_TRUST_PROXY name them', () => {
+    expect(resolveOptions(options([])).trustProxy).toBeNull();
+    expect(resolveOptions(options([], { PARLEY_TRUST_PROXY: '0' })).trustProxy).toBeNull();
+    expect(options([], { PARLEY_TRUST_PROXY: '1' }).trustProxy).toBe('loopback');
+    expect(options(['--trust-proxy', 'loopback']).trustProxy).toBe('loopback');
+    expect(options(['--trust-proxy', '10.0.0.5, fd00::7']).trustProxy).toEqual([
+      '10.0.0.5',
+      'fd00::7',
+    ]);
+    expect(() => resolveOptions(options(['--trust-proxy', 'proxy.internal']))).toThrow(
+      /trustProxy.*not an IP address: proxy\.internal/,
+    );
+  });
+
   it('produces options resolveOptions accepts', () => {
     const resolved = resolveOptions(
       options(['--port', '0', '--memory', '--limit', 'maxMessageChars=4000']),

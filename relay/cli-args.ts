@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { parseTrustProxy } from './trust-proxy.js';
 import { defaultWebDir } from './web-dir.js';
 import {
   DEFAULT_LIMITS,
@@ -33,6 +34,8 @@ Usage: parley-relay [options]      (npm run relay -- [options])
   --limit NAME=VALUE       (repeatable)             override a limit, e.g. --limit maxMessageChars=4000
   --web DIR                PARLEY_WEB_DIR           built web client served at / (default dist/renderer)
   --log-level LEVEL        PARLEY_LOG_LEVEL         trace|debug|info|warn|error (default info)
+  --trust-proxy LIST       PARLEY_TRUST_PROXY       believe X-Forwarded-For from these proxies:
+                                                    loopback (or 1) or ip,ip,... (default: nobody)
 
   TLS (host mode serves https:// and wss:// with a self-signed certificate made on first run in
   DIR/tls/ and kept; clients pin its SHA-256 fingerprint, printed at start):
@@ -90,6 +93,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       plain: { type: 'boolean' },
+      'trust-proxy': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -153,9 +157,16 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
   }
 
   const tls = parseTls(values, env, databaseUrl !== undefined);
+  // Given only when set (resolveOptions defaults it to null: no proxy is trusted).
+  const trustProxyText = pick(values['trust-proxy'], 'PARLEY_TRUST_PROXY');
+  const proxies: RelayOptionsInput =
+    trustProxyText === undefined || ['', '0', 'false'].includes(trustProxyText.trim())
+      ? {}
+      : { trustProxy: parseTrustProxy(trustProxyText) };
 
   const options: RelayOptionsInput = {
     ...cluster,
+    ...proxies,
     tls: tls.tls,
     port,
     host: pick(values.host, 'PARLEY_HOST') ?? '0.0.0.0',

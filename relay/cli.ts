@@ -54,9 +54,18 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
+/**
+ * One clear line for an operating condition (an error whose `code` starts with `ERR_`: a
+ * read-only or full data folder, a bad option), the stack for anything else (a bug).
+ */
+function describeStartFailure(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = 'code' in error && typeof error.code === 'string' ? error.code : null;
+  if (code?.startsWith('ERR_') === true) return `${error.message} (${code})`;
+  return error.stack ?? error.message;
+}
+
 main().catch((error: unknown) => {
-  process.stderr.write(
-    `parley-relay failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
+  process.stderr.write(`parley-relay failed to start: ${describeStartFailure(error)}\n`);
   process.exit(1);
 });

@@ -4,9 +4,11 @@
  * Redis restarting and PostgreSQL stopping mid-traffic lose nothing; many senders on different
  * nodes get a gap-free seq. Killing a node process is in cluster-process.test.ts.
  */
+import type { Logger } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatInfo, ChatSummary, MessageSent, WireMessage } from './protocol/events.js';
 import type { RunningRelay } from './relay.js';
+import { capturingLogger } from './testing/canary.js';
 import { ClusterClient } from './testing/cluster-client.js';
 import {
   freshDatabase,
@@ -43,13 +45,14 @@ afterAll(async () => {
   await services?.stop();
 });
 
-async function cluster(count = 3): Promise<RunningRelay[]> {
+async function cluster(count = 3, logger?: Logger): Promise<RunningRelay[]> {
   const databaseUrl = await freshDatabase(services);
+  const options = { limits: LIMITS, ...(logger === undefined ? {} : { logger }) };
   // The first node creates the schema and the main room; the others start together.
-  const first = await startNode(services, databaseUrl, 'node-1', { limits: LIMITS });
+  const first = await startNode(services, databaseUrl, 'node-1', options);
   const rest = await Promise.all(
     Array.from({ length: count - 1 }, (_, index) =>
-      startNode(services, databaseUrl, `node-${index + 2}`, { limits: LIMITS }),
+      startNode(services, databaseUrl, `node-${index + 2}`, options),
     ),
   );
   const started = [first, ...rest];
@@ -391,7 +394,8 @@ describe('cluster (in-process nodes, real Redis and PostgreSQL)', () => {
   });
 
   it('answers storage_error while PostgreSQL is down, stores nothing half-written, and sends again once it is back', async () => {
-    const [n1, n2] = (await cluster(2)) as [RunningRelay, RunningRelay];
+    const { logger, lines } = capturingLogger();
+    const [n1, n2] = (await cluster(2, logger)) as [RunningRelay, RunningRelay];
     const ana = await signIn(n1, 'Ana');
     const ben = await signIn(n2, 'Ben');
     const main = await mainRoomId(n1, ana);
@@ -404,9 +408,15 @@ describe('cluster (in-process nodes, real Redis and PostgreSQL)', () => {
     const failed = await Promise.all(
       Array.from({ length: 3 }, (_, i) => anaC.sendOnce(main, `during ${i}`, `down-${i}`)),
     );
+    // More refused sends, never resent: each is refused, and the log does not grow with them.
+    for (let i = 0; i < 20; i += 1) failed.push(await anaC.sendOnce(main, 'dropped', `gone-${i}`));
     for (const ack of failed) {
       expect(ack).toMatchObject({ status: 'error', reason: 'storage_error', seq: null });
     }
+    const refusedLines = lines.filter((line) => line.msg === 'send refused: storage unavailable');
+    // One line at once, then at most one per 10 s with a count: not 23.
+    expect(refusedLines[0]).toMatchObject({ level: 40, sends: 1 });
+    expect(refusedLines.length).toBeLessThanOrEqual(2);
     const overHttp = await api(n2, ben.token, 'POST', `/api/chats/${main}/messages`, {
       content: 'over http',
       mobile_ref_id: 'http-down',
@@ -428,6 +438,14 @@ describe('cluster (in-process nodes, real Redis and PostgreSQL)', () => {
       ['sent', 7],
       ['sent', 8],
     ]);
+    // One line when sends reach the database again; every refusal counted exactly once.
+    const recovered = lines.filter((line) => line.msg === 'sends reach storage again');
+    expect(recovered).toHaveLength(1);
+    const counted = [
+      ...lines.filter((line) => line.msg === 'send refused: storage unavailable'),
+      ...recovered,
+    ].reduce((sum, line) => sum + Number(line.sends), 0);
+    expect(counted).toBe(failed.length);
     const stored = await history(n2, ben.token, main);
     expect(stored.map((message) => message.content)).toEqual([
       'before 1',

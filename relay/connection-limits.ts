@@ -3,10 +3,12 @@
  * has been checked yet: how long a client may take to send its request (slowloris), and how
  * many connections one client address may hold at once. Documented in PROTOCOL.md ("Limits").
  */
-import type { Server } from 'node:http';
+import type { EventEmitter } from 'node:events';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
+import { clientAddress, isTrustedProxy, type TrustProxy } from './trust-proxy.js';
 
 /**
  * Explicit HTTP server timeouts (Node's defaults let a silent or trickling connection live for
@@ -48,6 +50,10 @@ const REFUSAL = [
  * beyond `max`: over plain HTTP with `429 rate_limited` written at once (before the request is
  * read), over TLS by closing before the handshake. A refused socket's request, if one arrives
  * anyway, must not be served: the HTTP handler asks `refused()`.
+ *
+ * Connections from a trusted proxy (`trust`, relay/trust-proxy.ts) carry many clients: they are
+ * not counted as the proxy's; each request and WebSocket upgrade on them counts under its
+ * forwarded client address instead, while it lasts (`admitForwarded`).
  */
 export class AddressLimit {
   readonly #counts = new Map<string, number>();
@@ -57,6 +63,7 @@ export class AddressLimit {
   constructor(
     readonly max: number,
     readonly logger: Logger,
+    readonly trust: TrustProxy | null = null,
   ) {}
 
   /** Starts counting the server's connections; before any other listener sees them. */
@@ -70,26 +77,52 @@ export class AddressLimit {
     return this.#refused.has(socket);
   }
 
+  /**
+   * Behind a trusted proxy: counts `req` (an HTTP request, or an upgrade) under its forwarded
+   * client address until `until` (its response, or its socket) closes; false when that address
+   * already holds `max` (the caller answers 429). Requests from other peers were counted when
+   * their connection opened: always true.
+   */
+  admitForwarded(req: IncomingMessage, until: EventEmitter): boolean {
+    if (!isTrustedProxy(req.socket.remoteAddress ?? '', this.trust)) return true;
+    const address = clientAddress(req, this.trust);
+    if (!this.#take(address)) return false;
+    until.once('close', () => this.#release(address));
+    return true;
+  }
+
+  /** Counts one more for `address`; false (and a rate-limited warning) when it is full. */
+  #take(address: string): boolean {
+    const count = this.#counts.get(address) ?? 0;
+    if (count < this.max) {
+      this.#counts.set(address, count + 1);
+      return true;
+    }
+    const now = Date.now();
+    const level = now - this.#warnedAt >= WARN_EVERY_MS ? 'warn' : 'debug';
+    if (level === 'warn') this.#warnedAt = now;
+    this.logger[level]({ address, open: count }, 'too many connections from one address');
+    return false;
+  }
+
+  #release(address: string): void {
+    const left = (this.#counts.get(address) ?? 1) - 1;
+    if (left <= 0) this.#counts.delete(address);
+    else this.#counts.set(address, left);
+  }
+
   #admit(socket: Socket, tls: boolean): void {
     const address = socket.remoteAddress ?? '';
-    const count = this.#counts.get(address) ?? 0;
-    if (count >= this.max) {
+    // A trusted proxy's connections are counted per forwarded client (admitForwarded).
+    if (isTrustedProxy(address, this.trust)) return;
+    if (!this.#take(address)) {
       this.#refused.add(socket);
-      const now = Date.now();
-      const level = now - this.#warnedAt >= WARN_EVERY_MS ? 'warn' : 'debug';
-      if (level === 'warn') this.#warnedAt = now;
-      this.logger[level]({ address, open: count }, 'too many connections from one address');
       socket.on('error', (error) => this.logger.debug({ err: error }, 'refused socket error'));
       if (tls) socket.destroy();
       else socket.end(REFUSAL);
       setTimeout(() => socket.destroy(), REFUSED_GRACE_MS).unref();
       return;
     }
-    this.#counts.set(address, count + 1);
-    socket.once('close', () => {
-      const left = (this.#counts.get(address) ?? 1) - 1;
-      if (left <= 0) this.#counts.delete(address);
-      else this.#counts.set(address, left);
-    });
+    socket.once('close', () => this.#release(address));
   }
 }

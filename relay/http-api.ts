@@ -43,6 +43,8 @@ export interface HttpApiDeps {
   version: string;
   /** Readiness beyond "the process answers" (database reachable, and in a cluster the bus). */
   ready: () => Promise<boolean>;
+  /** The client's address: the TCP peer, or behind a trusted proxy its forwarded client. */
+  clientAddress: (req: IncomingMessage) => string;
 }
 
 interface RouteContext {
@@ -124,8 +126,8 @@ export function createHttpApi(
       pattern: /^\/api\/session$/,
       handler: async (ctx) => {
         if (!auth.issuesTokens) return failure('sessions_disabled');
-        // The TCP peer, never a header (X-Forwarded-For is the client's to forge).
-        const address = ctx.req.socket.remoteAddress ?? 'unknown';
+        // The TCP peer; X-Forwarded-For (the client's to forge) only from a trusted proxy.
+        const address = deps.clientAddress(ctx.req) || 'unknown';
         const verdict = signIns.attempt(address);
         if (!verdict.ok) {
           const retryAfterS = Math.ceil(verdict.retryAfterMs / 1000);

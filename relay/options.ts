@@ -3,6 +3,7 @@
  * `RelayOptionsError` (code `ERR_RELAY_OPTION`) before anything starts.
  */
 import type { Logger } from 'pino';
+import { trustProxyProblem, type TrustProxy } from './trust-proxy.js';
 
 /** Limits a client cannot exceed. Documented in relay/PROTOCOL.md ("Limits"). */
 export interface RelayLimits {
@@ -33,6 +34,12 @@ export interface RelayLimits {
    * address: raise it there. Cluster nodes default to maxConnections (no per-address bound).
    */
   maxConnectionsPerAddress: number;
+  /**
+   * Open TCP sockets of any kind the HTTP(S) server keeps (`server.maxConnections`): a backstop
+   * for connections that never become WebSockets, from many addresses. Beyond it a new socket
+   * is closed at once, unanswered. Defaults to maxConnections + 1024 unless set.
+   */
+  maxSockets: number;
   /** Bytes queued for one client before it counts as a slow consumer (closed with 4001). */
   maxBufferedBytes: number;
   /** A connection that sends nothing (not even a heartbeat) for this long is closed with 4000. */
@@ -126,11 +133,19 @@ export interface RelayOptions {
   processMetrics: boolean;
   /** https/wss instead of http/ws; null (the library default) serves plain http/ws. */
   tls: TlsOptions | null;
+  /**
+   * Reverse proxies whose `X-Forwarded-For` names the client (relay/trust-proxy.ts): `loopback`
+   * or a list of their addresses. Null (the default): the TCP peer is the client.
+   */
+  trustProxy: TrustProxy | null;
 }
 
 export type RelayOptionsInput = Partial<Omit<RelayOptions, 'limits'>> & {
   limits?: Partial<RelayLimits>;
 };
+
+/** Sockets beyond maxConnections: sign-ins, API calls and upgrades in progress. */
+export const SOCKET_MARGIN = 1_024;
 
 export const DEFAULT_LIMITS: RelayLimits = {
   maxPayloadBytes: 64 * 1024,
@@ -146,6 +161,7 @@ export const DEFAULT_LIMITS: RelayLimits = {
   maxConnectionsPerUser: 32,
   maxConnections: 50_000,
   maxConnectionsPerAddress: 256,
+  maxSockets: 50_000 + SOCKET_MARGIN,
   maxBufferedBytes: 4 * 1024 * 1024,
   heartbeatTimeoutMs: 60_000,
   maxWriteQueue: 10_000,
@@ -182,6 +198,7 @@ export const DEFAULT_OPTIONS: Omit<RelayOptions, 'limits'> = {
   nodeTtlMs: 5_000,
   processMetrics: false,
   tls: null,
+  trustProxy: null,
 };
 
 export class RelayOptionsError extends Error {
@@ -312,6 +329,11 @@ export function resolveOptions(input: RelayOptionsInput = {}): RelayOptions {
     options.limits.maxConnectionsPerAddress = options.limits.maxConnections;
   }
   checkTls(options.tls);
+  const trustProblem = trustProxyProblem(options.trustProxy);
+  if (trustProblem !== null) throw new RelayOptionsError('trustProxy', trustProblem);
+  if (limitsInput?.maxSockets === undefined) {
+    options.limits.maxSockets = options.limits.maxConnections + SOCKET_MARGIN;
+  }
   positiveInteger('tokenTtlS', options.tokenTtlS);
   positiveInteger('sweepIntervalMs', options.sweepIntervalMs);
   if (options.limits.messageBurst < options.limits.messagesPerSecond) {

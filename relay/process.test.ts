@@ -3,10 +3,15 @@
  * bad flags exit 2 with the usage text. Slow: every test starts `node --import tsx relay/cli.ts`.
  * Durability across kill -9 is crash.hostile.test.ts (20 random kills, resume, resends).
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChatSummary } from './protocol/events.js';
 import { RawClient, api, signIn } from './testing/relay-harness.js';
 import {
+  BASE_RELAY_ARGS,
   killAllRelayProcesses,
   spawnCli,
   startRelayProcess,
@@ -76,5 +81,43 @@ describe('process (slow)', () => {
     const help = spawnCli(['--help']);
     expect(await help.exited).toEqual({ code: 0, signal: null });
     expect(help.stdout()).toContain('Usage: parley-relay');
+  });
+
+  it('on a start-up failure prints one line for an ERR_ error and the stack for anything else', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parley-start-failure-'));
+    try {
+      // An operating condition (code ERR_RELAY_OPTION): one line with the reason and the code.
+      const cert = join(dir, 'not-a-cert.pem');
+      writeFileSync(cert, 'not a certificate\n');
+      const badCert = spawnCli([
+        ...BASE_RELAY_ARGS.filter((arg) => arg !== '--plain'),
+        '--memory',
+        '--tls-cert',
+        cert,
+        '--tls-key',
+        cert,
+      ]);
+      expect(await badCert.exited).toEqual({ code: 1, signal: null });
+      const lines = badCert.stderr().trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(
+        /^parley-relay failed to start: .*certificate.*\(ERR_RELAY_OPTION\)$/,
+      );
+
+      // Anything else (here the port is taken: EADDRINUSE) keeps its stack for the bug report.
+      const taken = createServer();
+      await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+      try {
+        const port = String((taken.address() as AddressInfo).port);
+        const busy = spawnCli(['--memory', '--plain', '--host', '127.0.0.1', '--port', port]);
+        expect(await busy.exited).toEqual({ code: 1, signal: null });
+        expect(busy.stderr()).toMatch(/^parley-relay failed to start: Error: listen EADDRINUSE/);
+        expect(busy.stderr()).toMatch(/\n {4}at /);
+      } finally {
+        taken.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

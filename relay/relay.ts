@@ -11,6 +11,7 @@ import { CLOSE_CODES, failure } from './protocol/errors.js';
 import { Auth } from './auth.js';
 import { backendsReady, defaultNodeId, openBus, openStore } from './backends.js';
 import { ChatService } from './chat-service.js';
+import { answerClientErrors } from './client-errors.js';
 import { AddressLimit, HTTP_SERVER_TIMEOUTS } from './connection-limits.js';
 import { startClusterNode } from './cluster.js';
 import { startDelivery } from './delivery.js';
@@ -26,10 +27,11 @@ import { resolveOptions, type RelayOptions, type RelayOptionsInput } from './opt
 import { PasscodeGate } from './passcode.js';
 import { PresenceTracker } from './presence.js';
 import { RedisBus } from './redis-bus.js';
-import { StorageFailureLog } from './storage-errors.js';
+import { StorageFailureLog, storageFailure } from './storage-errors.js';
 import { attachSocketServer } from './socket-server.js';
 import { resolveTls, TLS_HANDSHAKE_TIMEOUT_MS } from './tls.js';
 import type { Store } from './store.js';
+import { clientAddress } from './trust-proxy.js';
 import { TypingTracker } from './typing.js';
 import { RELAY_VERSION } from './version.js';
 
@@ -157,12 +159,20 @@ export async function startRelay(input: RelayOptionsInput = {}): Promise<Running
     logger,
     version: RELAY_VERSION,
     ready: () => backendsReady(store, bus),
+    clientAddress: (req) => clientAddress(req, options.trustProxy),
   });
   const web = options.webDir === null ? null : createStaticHandler(options.webDir);
-  const addressLimit = new AddressLimit(limits.maxConnectionsPerAddress, logger);
+  const addressLimit = new AddressLimit(
+    limits.maxConnectionsPerAddress,
+    logger,
+    options.trustProxy,
+  );
   const handle: RequestListener = (req, res) => {
     // Already answered 429 (connection-limits.ts): a request read anyway is not served.
     if (addressLimit.refused(req.socket)) return void req.socket.destroy();
+    if (!addressLimit.admitForwarded(req, res)) {
+      return sendError(res, failure('rate_limited', 'too many connections from this address'));
+    }
     if (metrics.serve(req, res)) return;
     api(req, res)
       .then(async (handled) => handled || (web !== null && (await web(req, res))))
@@ -188,14 +198,17 @@ export async function startRelay(input: RelayOptionsInput = {}): Promise<Running
           handle,
         );
   addressLimit.attach(server);
+  // The backstop for sockets that never become WebSockets, from however many addresses: beyond
+  // maxSockets Node closes a new socket at once (PROTOCOL.md, "Limits").
+  server.maxConnections = limits.maxSockets;
   // A plain http request or a client refusing the certificate: the handshake fails, nothing is served.
   server.on('tlsClientError', (error: Error) =>
     logger.debug({ err: error }, 'tls handshake failed'),
   );
-  server.on('clientError', (error, socket) => {
-    logger.debug({ err: error }, 'http client error');
-    socket.destroy();
-  });
+  // Requests the HTTP parser refuses: a JSON 400 (431, 408) where an answer can still be given.
+  answerClientErrors(server, logger);
+  // The data folder lets a vague SQLite I/O error read as the full or read-only disk it is.
+  const sqliteDir = options.databaseUrl === null ? options.dataDir : null;
   const sockets = attachSocketServer(server, {
     hub,
     service,
@@ -205,6 +218,11 @@ export async function startRelay(input: RelayOptionsInput = {}): Promise<Running
     limits,
     logger,
     auth,
+    storageFailure: (error) => storageFailure(error, sqliteDir),
+    // Read markers, acks and memberships written from sockets: their own rate-limited lines.
+    storageLog: new StorageFailureLog(logger, STORAGE_LOG_INTERVAL_MS, 'socket'),
+    clientAddress: (req) => clientAddress(req, options.trustProxy),
+    admitUpgrade: (req, socket) => addressLimit.admitForwarded(req, socket),
   });
   const stopDelivery = startDelivery({ bus, hub, members, store, logger, revoke: sockets.revoke });
 

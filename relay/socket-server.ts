@@ -6,8 +6,8 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { CLOSE_CODES, failure } from './protocol/errors.js';
-import { parseFrame } from './protocol/frame.js';
+import { CLOSE_CODES, failure, type Failure } from './protocol/errors.js';
+import { parseFrame, type Frame } from './protocol/frame.js';
 import { parseTopic } from './protocol/topics.js';
 import type { Auth, Identity } from './auth.js';
 import type { ChannelDeps } from './channel-deps.js';
@@ -21,6 +21,7 @@ import {
   leaveNotifications,
 } from './notifications-channel.js';
 import { replyError, replyOk, type Inbound } from './replies.js';
+import type { StorageFailureLog } from './storage-errors.js';
 
 export const SOCKET_PATH = '/socket/websocket';
 /** How long a refused upgrade may take to read its answer before its socket is cut. */
@@ -45,10 +46,26 @@ function rejectUpgrade(socket: Duplex, status: number, code: string, message: st
   setTimeout(() => socket.destroy(), REFUSED_UPGRADE_GRACE_MS).unref();
 }
 
-export function attachSocketServer(
-  server: Server,
-  deps: ChannelDeps & { auth: Auth },
-): SocketServer {
+/** What the socket endpoint needs beyond the channels' dependencies. */
+export interface SocketServerDeps extends ChannelDeps {
+  auth: Auth;
+  /**
+   * The storage failure behind an error a frame handler threw (a full or read-only disk, a
+   * database that refused the write), or null for anything else (a bug: the socket is closed).
+   */
+  storageFailure: (error: unknown) => Failure | null;
+  /** Where refused writes other than sends (read markers, acks, memberships) are logged. */
+  storageLog: StorageFailureLog;
+  /** The client's address: the TCP peer, or behind a trusted proxy its forwarded client. */
+  clientAddress: (req: IncomingMessage) => string;
+  /** Per-address connection limit for upgrades through a trusted proxy; false: answer 429. */
+  admitUpgrade: (req: IncomingMessage, socket: Duplex) => boolean;
+}
+
+/** Events whose success shows that storage takes writes again (they always write). */
+const WRITING_EVENTS: ReadonlySet<string> = new Set(['read', 'ack_notifications']);
+
+export function attachSocketServer(server: Server, deps: SocketServerDeps): SocketServer {
   const { hub, limits, logger } = deps;
   const wss = new WebSocketServer({
     noServer: true,
@@ -66,6 +83,9 @@ export function attachSocketServer(
   });
 
   async function upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    if (!deps.admitUpgrade(request, socket)) {
+      return rejectUpgrade(socket, 429, 'rate_limited', 'too many connections from this address');
+    }
     const url = requestUrl(request);
     if (url?.pathname !== SOCKET_PATH)
       return rejectUpgrade(socket, 404, 'not_found', `sockets live at ${SOCKET_PATH}`);
@@ -94,7 +114,7 @@ export function attachSocketServer(
         transport: socket,
         deviceId,
         language,
-        remoteAddress: request.socket.remoteAddress ?? '',
+        remoteAddress: deps.clientAddress(request),
       });
     });
   }
@@ -120,7 +140,12 @@ export function attachSocketServer(
     expiries.set(connection, identity.expiresAt);
     hub.add(connection);
     logger.info(
-      { conn: connection.id, user: identity.user.id, device: meta.deviceId },
+      {
+        conn: connection.id,
+        user: identity.user.id,
+        device: meta.deviceId,
+        address: meta.remoteAddress,
+      },
       'connected',
     );
     ws.on('message', (data: RawData, isBinary: boolean) => {
@@ -152,8 +177,33 @@ export function attachSocketServer(
       return connection.close(CLOSE_CODES.UNSUPPORTED_DATA, 'binary frames are not supported');
     const parsed = parseFrame(data.toString());
     if (!parsed.ok) return connection.close(CLOSE_CODES.INVALID_FRAME, parsed.code);
-    const [joinRef, ref, topic, event, payload] = parsed.frame;
+    const [joinRef, ref, topic, event] = parsed.frame;
     const inbound: Inbound = { connection, joinRef, ref, topic };
+    try {
+      await route(inbound, parsed.frame);
+    } catch (error) {
+      // A write other than a send (a read marker, an ack, the membership a first join of a
+      // public room adds) on a full or read-only disk: answered like a refused send, the socket
+      // stays open, and the outage is logged once per interval, not once per frame.
+      const refused = deps.storageFailure(error);
+      if (refused === null) throw error;
+      deps.storageLog.failed(refused, 1);
+      if (event === 'phx_join') {
+        // A join that failed after subscribing leaves nothing behind.
+        const subscription = connection.subscriptions.get(topic);
+        if (subscription?.joinRef === joinRef && subscription.held !== null) {
+          if (topic.startsWith('chat:')) leaveChat(deps, subscription);
+          else leaveNotifications(deps, subscription);
+        }
+      }
+      if (!connection.closed) replyError(inbound, refused);
+      return;
+    }
+    if (WRITING_EVENTS.has(event)) deps.storageLog.succeeded();
+  }
+
+  async function route(inbound: Inbound, [joinRef, , topic, event, payload]: Frame): Promise<void> {
+    const { connection } = inbound;
     if (!connection.frames.take()) {
       if (!connection.strike('frames'))
         replyError(inbound, failure('rate_limited', 'too many frames'));

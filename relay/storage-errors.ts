@@ -7,6 +7,7 @@
 import { accessSync, constants, statfsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { failure, type Failure } from './protocol/errors.js';
+import { RateLimitedLog } from './rate-limited-log.js';
 
 /** The error's code: SQLite's extended result code (`SQLITE_FULL`, …) or Node's errno name. */
 function errorCode(error: unknown): string | null {
@@ -80,8 +81,8 @@ export type StorageOpenErrorCode =
 
 /**
  * The database cannot be opened or prepared (read-only or full data folder, unreadable file).
- * An operating condition, not a bug: its `stack` is just the message, so the process prints one
- * clear line; the original error is kept as `cause`.
+ * An operating condition, not a bug: its `code` starts with `ERR_`, so the CLI prints its message
+ * (one clear line), not its stack; the original error is kept as `cause`.
  */
 export class StorageOpenError extends Error {
   constructor(
@@ -98,7 +99,6 @@ export class StorageOpenError extends Error {
           : 'the database could not be opened';
     super(`cannot open the database ${path}: ${why} (${code}: ${detail})`, { cause });
     this.name = 'StorageOpenError';
-    this.stack = `${this.name}: ${this.message}`;
   }
 }
 
@@ -116,39 +116,30 @@ export function storageOpenError(error: unknown, path: string, dir: string | nul
 
 /**
  * A storage outage in the log: the first failure at once, then at most one line per
- * `intervalMs` with how many failures it stands for, and one line when writes work again.
+ * `intervalMs` with how many failures it stands for, and one line when writes work again
+ * (relay/rate-limited-log.ts). `what` names the writes: the message writer's log says
+ * "message writes failing"; other writes (read markers, acks, memberships) log on their own.
  */
 export class StorageFailureLog {
-  readonly #logger: Logger;
-  readonly #intervalMs: number;
-  #lastLoggedAt = Number.NEGATIVE_INFINITY;
-  #unlogged = 0;
-  #failing = false;
+  readonly #log: RateLimitedLog;
 
-  constructor(logger: Logger, intervalMs: number) {
-    this.#logger = logger;
-    this.#intervalMs = intervalMs;
+  constructor(logger: Logger, intervalMs: number, what = 'message') {
+    this.#log = new RateLimitedLog({
+      logger,
+      intervalMs,
+      level: 'error',
+      message: `${what} writes failing`,
+      recoveredMessage: `${what} writes work again`,
+      // `messages`: failures since the last line, which no line has counted yet.
+      countField: what === 'message' ? 'messages' : 'writes',
+    });
   }
 
-  failed(problem: Failure, messages: number): void {
-    this.#failing = true;
-    this.#unlogged += messages;
-    const now = Date.now();
-    if (now - this.#lastLoggedAt < this.#intervalMs) return;
-    this.#logger.error(
-      { code: problem.code, reason: problem.message, messages: this.#unlogged },
-      'message writes failing',
-    );
-    this.#lastLoggedAt = now;
-    this.#unlogged = 0;
+  failed(problem: Failure, count: number): void {
+    this.#log.occurred({ code: problem.code, reason: problem.message }, count);
   }
 
   succeeded(): void {
-    if (!this.#failing) return;
-    // `messages`: failures since the last line, which no line has counted yet.
-    this.#logger.warn({ messages: this.#unlogged }, 'message writes work again');
-    this.#failing = false;
-    this.#unlogged = 0;
-    this.#lastLoggedAt = Number.NEGATIVE_INFINITY;
+    this.#log.recovered();
   }
 }

@@ -121,6 +121,7 @@ interface LogEntry {
   msg: string;
   code?: string;
   messages?: number;
+  writes?: number;
 }
 
 /** An in-process relay on `dataDir` whose log lines the test reads. */
@@ -142,7 +143,11 @@ async function startLoggedRelay(dataDir: string): Promise<{ relay: TestRelay; lo
 interface Room {
   ana: Session;
   ben: Session;
+  /** Offline in the main room: the sends leave Cy pending notifications to acknowledge. */
+  cy: Session;
   mainId: string;
+  /** A public room of Ana's that Ben has never joined: his first join adds a membership. */
+  sideId: string;
   sender: RawClient;
   senderJoin: string;
   reader: RawClient;
@@ -151,8 +156,15 @@ interface Room {
 async function openRoom(relay: TestRelay): Promise<Room> {
   const ana = await signIn(relay, 'Ana');
   const ben = await signIn(relay, 'Ben');
+  const cy = await signIn(relay, 'Cy');
   const chats = await api<{ chats: ChatSummary[] }>(relay, ana.token, 'GET', '/api/chats');
   const mainId = chats.body.chats.find((chat) => chat.is_main)?.id ?? '';
+  const side = await api<{ chat: { id: string } }>(relay, ana.token, 'POST', '/api/chats', {
+    name: 'Side',
+    visibility: 'public',
+  });
+  expect(side.status).toBe(201);
+  const sideId = side.body.chat.id;
   const sender = await RawClient.connect(relay, ana.token, 'ana-sender');
   const joined = await sender.join(`chat:${mainId}`);
   expect(joined.status).toBe('ok');
@@ -162,7 +174,7 @@ async function openRoom(relay: TestRelay): Promise<Room> {
     sender.close();
     reader.close();
   });
-  return { ana, ben, mainId, sender, senderJoin: joined.joinRef, reader };
+  return { ana, ben, cy, mainId, sideId, sender, senderJoin: joined.joinRef, reader };
 }
 
 /** One send over the socket; resolves with its `message_sent` push and the reply status. */
@@ -253,6 +265,37 @@ async function outage(
   expect(loud.length, JSON.stringify(loud)).toBeLessThanOrEqual(2);
   expect(log.filter((entry) => entry.msg === 'message writes failing').at(-1)?.code).toBe(code);
 
+  // Writes other than sends, over the socket: a read marker, acknowledging pending
+  // notifications, the first join of a public room (a new membership). Each is answered with
+  // the storage code; the sockets stay open; the log gets one line, not one per frame.
+  const cyClient = await RawClient.connect(relay, room.cy.token, 'cy-inbox');
+  cleanups.push(() => cyClient.close());
+  const inbox = `notifications:${room.cy.user.id}`;
+  expect((await cyClient.join(inbox)).status).toBe('ok');
+  const pending = (await cyClient.waitFor((frame) => frame[3] === 'pending_notifications'))[4] as {
+    notifications: { id: number }[];
+  };
+  const pendingIds = pending.notifications.map((notification) => notification.id);
+  expect(pendingIds.length).toBeGreaterThan(0);
+  const otherLinesBefore = log.length;
+  const mainTopic = `chat:${room.mainId}`;
+  for (let n = 1; n <= 10; n += 1) {
+    const read = await room.reader.call(null, mainTopic, 'read', { seq: acked.size });
+    expect(read, `read ${n}`).toMatchObject({ status: 'error', response: { reason: code } });
+  }
+  const ack = await cyClient.call(null, inbox, 'ack_notifications', { ids: pendingIds });
+  expect(ack).toMatchObject({ status: 'error', response: { reason: code } });
+  const sideJoin = await room.reader.join(`chat:${room.sideId}`);
+  expect(sideJoin).toMatchObject({ status: 'error', response: { reason: code } });
+  for (const client of [room.reader, cyClient]) {
+    expect((await client.call(null, 'phoenix', 'heartbeat', {})).status).toBe('ok');
+    expect(client.closeCode).toBeNull();
+  }
+  const otherLoud = log.slice(otherLinesBefore).filter((entry) => entry.level >= 40);
+  expect(otherLoud.map((entry) => entry.msg)).toEqual(['socket writes failing']);
+  expect(otherLoud[0]).toMatchObject({ code, writes: 1 });
+  expect(log.filter((entry) => entry.msg === 'frame handler failed')).toEqual([]);
+
   // The relay stays up and reads work: health, history, a resuming join.
   expect((await api<{ ok: boolean }>(relay, null, 'GET', '/healthz')).body.ok).toBe(true);
   await expectAcknowledgedKept(relay, room, acked);
@@ -284,6 +327,15 @@ async function outage(
     5_000,
     'the recovery log line',
   );
+  // The other writes work again too, on the same sockets, and say so once.
+  const read = await room.reader.call(null, mainTopic, 'read', { seq: acked.size });
+  expect(read).toMatchObject({ status: 'ok', response: { read_seq: acked.size } });
+  const acknowledged = await cyClient.call(null, inbox, 'ack_notifications', { ids: pendingIds });
+  expect(acknowledged).toMatchObject({ status: 'ok', response: { acked: pendingIds.length } });
+  expect((await room.reader.join(`chat:${room.sideId}`)).status).toBe('ok');
+  const recovered = log.filter((entry) => entry.msg === 'socket writes work again');
+  // 10 reads, the ack and the join were refused; the first line counted one.
+  expect(recovered).toEqual([expect.objectContaining({ writes: 11 })]);
   await expectAcknowledgedKept(relay, room, acked);
 }
 

@@ -34,6 +34,11 @@ export const ERROR_CODES = {
   invalid_name: 'Display names are 1 to 64 characters, not only whitespace.',
   dm_with_self: 'A DM needs two different users.',
   body_too_large: 'The HTTP body exceeds the configured limit.',
+  bad_request:
+    'HTTP could not parse the request (unknown method, bad target, conflicting framing); the connection is closed.',
+  headers_too_large: 'The HTTP request headers exceed 16 KB; the connection is closed.',
+  request_timeout:
+    'The HTTP request (headers within 10 s, whole request within 30 s) was not received in time; the connection is closed.',
   unsupported_media_type: 'HTTP bodies must be application/json.',
   method_not_allowed: 'The route exists but not for this HTTP method.',
   internal_error: 'An unexpected error; it is logged with a request id.',

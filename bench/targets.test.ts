@@ -1,0 +1,41 @@
+/**
+ * The relay flags the bench passes: a `--baseline-relay` checkout older than a limit must not get
+ * `--limit` for it (it would exit 2 on the unknown name), while the current relay gets them all.
+ * Uses real files: a fake older checkout (its options.ts without the newest limit) and this one.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { baselineKnowsLimit, parleyArgs } from './targets.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function limitsIn(args: readonly string[]): string[] {
+  return args.flatMap((arg, index) =>
+    args[index - 1] === '--limit' ? [arg.slice(0, arg.indexOf('='))] : [],
+  );
+}
+
+describe('bench relay flags', () => {
+  it('passes maxConnectionsPerAddress only to a relay whose options.ts knows it', () => {
+    const checkout = mkdtempSync(join(tmpdir(), 'parley-old-checkout-'));
+    dirs.push(checkout);
+    mkdirSync(join(checkout, 'relay'));
+    writeFileSync(
+      join(checkout, 'relay', 'options.ts'),
+      'export const DEFAULT_LIMITS = { messagesPerSecond: 20, messageBurst: 50, maxConnections: 50_000 };\n',
+    );
+    const old = parleyArgs('/tmp/x', {
+      knowsLimit: baselineKnowsLimit(join(checkout, 'relay', 'cli.ts')),
+    });
+    expect(limitsIn(old)).toEqual(['messagesPerSecond', 'messageBurst', 'maxConnections']);
+
+    const current = parleyArgs('/tmp/x', { knowsLimit: baselineKnowsLimit('relay/cli.ts') });
+    expect(limitsIn(current)).toContain('maxConnectionsPerAddress');
+    expect(limitsIn(current)).toEqual(limitsIn(parleyArgs('/tmp/x')));
+  });
+});
