@@ -19,6 +19,7 @@ import type { ChatInfo, MessageSent, WireMessage } from './protocol/events.js';
 import {
   RawClient,
   api,
+  createRoom,
   removeDir,
   signIn,
   startTestRelay,
@@ -64,13 +65,8 @@ describe('relay-issued tokens', () => {
     return client;
   }
 
-  async function room(owner: Session, visibility: 'public' | 'private'): Promise<string> {
-    const res = await api<{ chat: ChatInfo }>(relay, owner.token, 'POST', '/api/chats', {
-      name: `authz ${visibility} ${count}`,
-      visibility,
-    });
-    expect(res.status).toBe(201);
-    return res.body.chat.id;
+  function room(owner: Session, visibility: 'public' | 'private'): Promise<string> {
+    return createRoom(relay, owner.token, `authz ${visibility} ${count}`, visibility);
   }
 
   async function post(sender: Session, chatId: string, content: string): Promise<void> {

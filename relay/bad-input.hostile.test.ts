@@ -11,7 +11,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES } from './protocol/errors.js';
 import {
   sendMessagePayload,
-  type ChatInfo,
   type ChatSummary,
   type MessageSent,
   type WireMessage,
@@ -20,6 +19,8 @@ import { Canary, capturingLogger, errorsIn, type LogLine } from './testing/canar
 import {
   RawClient,
   api,
+  createRoom,
+  mainChatId,
   removeDir,
   signIn,
   startTestRelay,
@@ -29,6 +30,14 @@ import {
 } from './testing/relay-harness.js';
 
 type Reply = { status: string; response: Record<string, unknown> };
+
+/** For afterAll: the canary lost nothing; the relay is closed and its data removed. */
+async function stopWithCanary(relay: TestRelay, canary: Canary): Promise<void> {
+  await canary.verify();
+  canary.stop();
+  await relay.close();
+  removeDir(relay.dataDir);
+}
 
 /**
  * Everything the given users can see over HTTP: users, public rooms, their chats with
@@ -118,18 +127,9 @@ describe('malformed frames and refused events', () => {
     });
     mallory = await signIn(relay, 'Mallory');
     victim = await signIn(relay, 'Victim');
-    const chats = await api<{ chats: ChatSummary[] }>(relay, mallory.token, 'GET', '/api/chats');
-    mainId = chats.body.chats.find((chat) => chat.is_main)?.id ?? '';
-    const victimRoom = await api<{ chat: ChatInfo }>(relay, victim.token, 'POST', '/api/chats', {
-      name: 'victim-private',
-      visibility: 'private',
-    });
-    victimRoomId = victimRoom.body.chat.id;
-    const publicRoom = await api<{ chat: ChatInfo }>(relay, victim.token, 'POST', '/api/chats', {
-      name: 'victim-public',
-      visibility: 'public',
-    });
-    publicRoomId = publicRoom.body.chat.id;
+    mainId = await mainChatId(relay, mallory.token);
+    victimRoomId = await createRoom(relay, victim.token, 'victim-private', 'private');
+    publicRoomId = await createRoom(relay, victim.token, 'victim-public', 'public');
     // History to protect: one message in each chat.
     for (const chatId of [mainId, victimRoomId, publicRoomId]) {
       await api(relay, victim.token, 'POST', `/api/chats/${chatId}/messages`, {
@@ -139,12 +139,7 @@ describe('malformed frames and refused events', () => {
     }
     canary = await Canary.start(relay);
   });
-  afterAll(async () => {
-    await canary.verify();
-    canary.stop();
-    await relay.close();
-    removeDir(relay.dataDir);
-  });
+  afterAll(() => stopWithCanary(relay, canary));
 
   const observed = (): Promise<unknown> => snapshot(relay, [mallory, victim]);
 
@@ -529,28 +524,13 @@ describe('floods and limits', () => {
       },
     });
     canary = await Canary.start(relay);
-    const chats = await api<{ chats: ChatSummary[] }>(
-      relay,
-      canary.sender.token,
-      'GET',
-      '/api/chats',
-    );
-    mainId = chats.body.chats.find((chat) => chat.is_main)?.id ?? '';
+    mainId = await mainChatId(relay, canary.sender.token);
   });
-  afterAll(async () => {
-    await canary.verify();
-    canary.stop();
-    await relay.close();
-    removeDir(relay.dataDir);
-  });
+  afterAll(() => stopWithCanary(relay, canary));
 
   it('answers a send_message flood with rate_limited and message_sent errors, then closes with 1008', async () => {
     const flooder = await signIn(relay, 'Flooder');
-    const room = await api<{ chat: ChatInfo }>(relay, flooder.token, 'POST', '/api/chats', {
-      name: 'flood',
-      visibility: 'private',
-    });
-    const roomId = room.body.chat.id;
+    const roomId = await createRoom(relay, flooder.token, 'flood', 'private');
     const client = await RawClient.connect(relay, flooder.token);
     const { joinRef, status } = await client.join(`chat:${roomId}`);
     expect(status).toBe('ok');
@@ -627,11 +607,7 @@ describe('floods and limits', () => {
     const owner = await signIn(relay, 'RoomOwner');
     const rooms: string[] = [];
     for (const n of [1, 2, 3]) {
-      const room = await api<{ chat: ChatInfo }>(relay, owner.token, 'POST', '/api/chats', {
-        name: `open-${n}`,
-        visibility: 'public',
-      });
-      rooms.push(room.body.chat.id);
+      rooms.push(await createRoom(relay, owner.token, `open-${n}`, 'public'));
     }
     const [room1 = '', room2 = '', room3 = ''] = rooms;
     const client = await RawClient.connect(relay, joiner.token);
@@ -710,20 +686,11 @@ describe('slow consumers', () => {
     });
     canary = await Canary.start(relay);
   });
-  afterAll(async () => {
-    await canary.verify();
-    canary.stop();
-    await relay.close();
-    removeDir(relay.dataDir);
-  });
+  afterAll(() => stopWithCanary(relay, canary));
 
   it('disconnects a client that stops reading with 4001 while others keep chatting', async () => {
     const slow = await signIn(relay, 'Slowpoke');
-    const room = await api<{ chat: ChatInfo }>(relay, slow.token, 'POST', '/api/chats', {
-      name: 'big history',
-      visibility: 'private',
-    });
-    const roomId = room.body.chat.id;
+    const roomId = await createRoom(relay, slow.token, 'big history', 'private');
     // Each join reply carries 50 messages of 8,000 characters: about 400 kB.
     for (let n = 1; n <= 50; n += 1) {
       const sent = await api(relay, slow.token, 'POST', `/api/chats/${roomId}/messages`, {
@@ -787,8 +754,7 @@ describe('heartbeat timeout', () => {
     const lively = await signIn(relay, 'Lively');
     const silent = await RawClient.connect(relay, quiet.token);
     const beating = await RawClient.connect(relay, lively.token);
-    const chats = await api<{ chats: ChatSummary[] }>(relay, lively.token, 'GET', '/api/chats');
-    const mainId = chats.body.chats.find((chat) => chat.is_main)?.id ?? '';
+    const mainId = await mainChatId(relay, lively.token);
     expect((await beating.join(`chat:${mainId}`)).status).toBe('ok');
 
     const beats: string[] = [];
@@ -845,32 +811,25 @@ describe('random mutations of valid frames (property)', () => {
     });
     fuzzer = await signIn(relay, 'Fuzzer');
     victim = await signIn(relay, 'Victim');
-    const chats = await api<{ chats: ChatSummary[] }>(relay, fuzzer.token, 'GET', '/api/chats');
-    const mainId = chats.body.chats.find((chat) => chat.is_main)?.id ?? '';
-    const own = await api<{ chat: ChatInfo }>(relay, fuzzer.token, 'POST', '/api/chats', {
-      name: 'fuzz room',
-      visibility: 'private',
-    });
-    const other = await api<{ chat: ChatInfo }>(relay, victim.token, 'POST', '/api/chats', {
-      name: 'victim room',
-      visibility: 'private',
-    });
+    const mainId = await mainChatId(relay, fuzzer.token);
+    const ownId = await createRoom(relay, fuzzer.token, 'fuzz room', 'private');
+    const otherId = await createRoom(relay, victim.token, 'victim room', 'private');
     // History in the fuzzer's room, sent by the fuzzer itself (so its read marker is at the end
     // and it has no pending notifications), and in the victim's room.
     for (let n = 1; n <= 3; n += 1) {
-      await api(relay, fuzzer.token, 'POST', `/api/chats/${own.body.chat.id}/messages`, {
+      await api(relay, fuzzer.token, 'POST', `/api/chats/${ownId}/messages`, {
         content: `fuzz history ${n}`,
         mobile_ref_id: `fh-${n}`,
       });
-      await api(relay, victim.token, 'POST', `/api/chats/${other.body.chat.id}/messages`, {
+      await api(relay, victim.token, 'POST', `/api/chats/${otherId}/messages`, {
         content: `victim history ${n}`,
         mobile_ref_id: `vh-${n}`,
       });
     }
     topics = [
-      `chat:${own.body.chat.id}`,
+      `chat:${ownId}`,
       `chat:${mainId}`,
-      `chat:${other.body.chat.id}`,
+      `chat:${otherId}`,
       'chat:no-such-chat',
       `notifications:${fuzzer.user.id}`,
       `notification:${fuzzer.user.id}`,

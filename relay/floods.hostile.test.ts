@@ -10,48 +10,29 @@
  * Offenders connect from their own loopback addresses (127.0.0.2 and up, still the `lo`
  * interface) so that per-address limits are visible and the canary on 127.0.0.1 shares none.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect as tcpConnect, type Socket as NetSocket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import type { Channel, Socket } from 'phoenix';
 import WebSocket, { type ClientOptions } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { USAGE } from './cli-args.js';
 import { HTTP_SERVER_TIMEOUTS } from './connection-limits.js';
 import { DEFAULT_LIMITS } from './options.js';
 import type { ChatInfo, ChatSummary, MessageSent, WireMessage } from './protocol/events.js';
+import { Canary } from './testing/canary.js';
+import { api, removeDir, signIn, until, type Session } from './testing/relay-harness.js';
 import {
-  api,
-  collect,
-  connectPhoenix,
-  join,
-  push,
-  removeDir,
-  signIn,
-  until,
-  type Session,
-} from './testing/relay-harness.js';
+  startRelayProcess as startCliRelay,
+  type RelayProcess as CliRelay,
+} from './testing/relay-process.js';
 
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 /**
- * Every relay in this file: loopback only, any free port, no fsync per commit (durability is
- * not under test here). TLS is becoming the CLI default; these clients speak plain ws/http.
+ * Every relay in this file (besides BASE_RELAY_ARGS: loopback, any free port, plain ws/http):
+ * no fsync per commit (durability is not under test here).
  */
-const BASE_ARGS = [
-  '--port',
-  '0',
-  '--host',
-  '127.0.0.1',
-  '--durability',
-  'normal',
-  ...(USAGE.includes('--plain') ? ['--plain'] : []),
-];
+const FLOOD_RELAY_ARGS = ['--durability', 'normal'];
 /** The relay's RSS may grow by less than this during a flood and after it (generous on purpose). */
 const MEMORY_BOUND_MB = 64;
 /** What the relay answers within, under load on a shared machine; never a speed claim. */
@@ -73,23 +54,8 @@ const FROM = {
 // ---------------------------------------------------------------------------------------------
 // The relay process and its memory
 
-interface RelayProcess {
-  child: ChildProcess;
-  pid: number;
-  port: number;
-  url: string;
-  socketUrl: string;
+interface RelayProcess extends CliRelay {
   dataDir: string;
-  logs: Record<string, unknown>[];
-  exited: Promise<void>;
-  stderr: () => string;
-}
-
-/** The environment without PARLEY_* settings of whoever runs the tests. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(
-    Object.entries(process.env).filter(([key]) => !key.startsWith('PARLEY_')),
-  );
 }
 
 async function startRelayProcess(limits: Record<string, number> = {}): Promise<RelayProcess> {
@@ -98,38 +64,8 @@ async function startRelayProcess(limits: Record<string, number> = {}): Promise<R
     '--limit',
     `${name}=${value}`,
   ]);
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'relay/cli.ts', ...BASE_ARGS, '--data', dataDir, ...limitArgs],
-    { cwd: REPO_ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  if (child.stdout === null || child.pid === undefined) throw new Error('spawn failed');
-  const logs: Record<string, unknown>[] = [];
-  const lines = createInterface({ input: child.stdout });
-  const port = await new Promise<number>((resolve, reject) => {
-    lines.on('line', (line) => {
-      // pino writes one JSON object per line; anything else on stdout is not a log entry.
-      if (!line.startsWith('{')) return;
-      const entry = JSON.parse(line) as Record<string, unknown>;
-      logs.push(entry);
-      if (entry.msg === 'relay listening') resolve(entry.port as number);
-    });
-    void exited.then(() => reject(new Error(`relay exited before listening: ${stderr}`)));
-  });
-  return {
-    child,
-    pid: child.pid,
-    port,
-    url: `http://127.0.0.1:${port}`,
-    socketUrl: `ws://127.0.0.1:${port}/socket`,
-    dataDir,
-    logs,
-    exited,
-    stderr: () => stderr,
-  };
+  const relay = await startCliRelay([...FLOOD_RELAY_ARGS, '--data', dataDir, ...limitArgs]);
+  return { ...relay, dataDir };
 }
 
 async function stopRelayProcess(relay: RelayProcess | undefined): Promise<void> {
@@ -141,6 +77,31 @@ async function stopRelayProcess(relay: RelayProcess | undefined): Promise<void> 
     clearTimeout(killer);
   }
   removeDir(relay.dataDir);
+}
+
+/** A relay process with these limits and a canary chatting on it. */
+async function startWithCanary(
+  limits: Record<string, number> = {},
+): Promise<{ relay: RelayProcess; canary: Canary }> {
+  const relay = await startRelayProcess(limits);
+  try {
+    return { relay, canary: await Canary.start(relay, { timeoutMs: PATIENCE_MS }) };
+  } catch (error) {
+    // Not assigned to the suite's variables, so afterAll could not stop it: stop it here.
+    await stopRelayProcess(relay);
+    throw error;
+  }
+}
+
+/** The canary lost nothing and the relay logged no error; the relay is stopped in any case. */
+async function stopWithCanary(relay: RelayProcess, canary: Canary): Promise<void> {
+  try {
+    await canary.verify();
+    canary.stop();
+    expect(errorsIn(relay)).toEqual([]);
+  } finally {
+    await stopRelayProcess(relay);
+  }
 }
 
 /** Log lines at error level or above: a frame handler that threw, an upgrade that failed. */
@@ -384,6 +345,16 @@ class FloodClient {
     return { joinRef, ...(await this.reply(joinRef)) };
   }
 
+  /** Waits until the relay answered `ref` (if any) or closed: keeps a window of requests in flight. */
+  async answeredOrClosed(ref: string | undefined): Promise<void> {
+    if (ref === undefined) return;
+    await until(
+      () => this.replies.has(ref) || this.closeCode !== null,
+      PATIENCE_MS,
+      'the relay to answer or close',
+    );
+  }
+
   /** Replies to the given refs with this error reason. */
   refusals(refs: Iterable<string>, reason: string): string[] {
     return [...refs].filter((ref) => this.replies.get(ref)?.response.reason === reason);
@@ -395,122 +366,6 @@ class FloodClient {
 
   close(): void {
     this.ws.close();
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The canary: two users chatting through the official `phoenix` client while a flood runs
-
-class Canary {
-  readonly #sent: string[] = [];
-  readonly #received: WireMessage[];
-  readonly #acks: MessageSent[];
-  #loop: Promise<void> | null = null;
-  #chatting = false;
-
-  private constructor(
-    readonly relay: RelayProcess,
-    readonly reader: Session,
-    readonly roomId: string,
-    readonly sockets: Socket[],
-    readonly outbound: Channel,
-    inbound: Channel,
-  ) {
-    this.#received = collect<WireMessage>(inbound, 'receive_message');
-    this.#acks = collect<MessageSent>(outbound, 'message_sent');
-  }
-
-  static async start(relay: RelayProcess): Promise<Canary> {
-    const sender = await signIn(relay, 'CanarySender');
-    const reader = await signIn(relay, 'CanaryReader');
-    const roomId = await createRoom(relay, FROM.canary, sender.token, 'canary', 'private');
-    await api(relay, sender.token, 'POST', `/api/chats/${roomId}/members`, {
-      user_id: reader.user.id,
-    });
-    const senderSocket = connectPhoenix(relay, sender.token, 'canary-sender');
-    const readerSocket = connectPhoenix(relay, reader.token, 'canary-reader');
-    const outbound = senderSocket.channel(`chat:${roomId}`, {});
-    const inbound = readerSocket.channel(`chat:${roomId}`, {});
-    const canary = new Canary(
-      relay,
-      reader,
-      roomId,
-      [senderSocket, readerSocket],
-      outbound,
-      inbound,
-    );
-    expect((await join(outbound, PATIENCE_MS)).status).toBe('ok');
-    expect((await join(inbound, PATIENCE_MS)).status).toBe('ok');
-    return canary;
-  }
-
-  get sent(): number {
-    return this.#sent.length;
-  }
-
-  /** One message from sender to reader, acknowledged and delivered. */
-  async check(): Promise<void> {
-    const n = this.#sent.length + 1;
-    const content = `canary message ${n}`;
-    this.#sent.push(content);
-    const reply = await push<MessageSent>(
-      this.outbound,
-      'send_message',
-      { content, mobile_ref_id: `canary-${n}` },
-      PATIENCE_MS,
-    );
-    expect(reply.status, `canary send: ${JSON.stringify(reply.response)}`).toBe('ok');
-    expect(reply.response.seq).toBe(n);
-    await until(
-      () => this.#received.some((message) => message.content === content),
-      PATIENCE_MS,
-      `canary message ${n} to arrive`,
-    );
-  }
-
-  /** Keeps chatting (one message at a time, at the canary's own pace) until stopChatting(). */
-  startChatting(): void {
-    this.#chatting = true;
-    this.#loop = (async () => {
-      while (this.#chatting) {
-        await this.check();
-        // Well under messagesPerSecond: the canary itself never trips a limit.
-        await sleep(100);
-      }
-    })();
-  }
-
-  /** Stops the loop (rethrowing what it hit) and checks once more after the flood. */
-  async stopChatting(): Promise<void> {
-    this.#chatting = false;
-    await this.#loop;
-    this.#loop = null;
-    await this.check();
-  }
-
-  /** Everything sent arrived once, in order, with seqs 1..n, and is stored exactly so. */
-  async verify(): Promise<void> {
-    const expected = this.#sent.map((content, index) => [index + 1, content]);
-    expect(this.#received.map((message) => [message.seq, message.content])).toEqual(expected);
-    expect(
-      this.#acks.filter((ack) => ack.status === 'sent').map((ack) => ack.mobile_ref_id),
-    ).toEqual(this.#sent.map((_, index) => `canary-${index + 1}`));
-    const stored: WireMessage[] = [];
-    for (let more = true; more;) {
-      const page = await api<{ messages: WireMessage[]; has_more: boolean }>(
-        this.relay,
-        this.reader.token,
-        'GET',
-        `/api/chats/${this.roomId}/messages?limit=500&after_seq=${stored.at(-1)?.seq ?? 0}`,
-      );
-      stored.push(...page.body.messages);
-      more = page.body.has_more;
-    }
-    expect(stored.map((message) => [message.seq, message.content])).toEqual(expected);
-  }
-
-  stop(): void {
-    for (const socket of this.sockets) socket.disconnect();
   }
 }
 
@@ -526,7 +381,7 @@ async function underFlood<T>(
 ): Promise<T> {
   const before = memoryOf(relay.pid);
   resetPeak(relay.pid);
-  const sentBefore = canary.sent;
+  const sentBefore = canary.sentCount;
   canary.startChatting();
   let result: T;
   try {
@@ -534,7 +389,7 @@ async function underFlood<T>(
   } finally {
     await canary.stopChatting();
   }
-  expect(canary.sent).toBeGreaterThan(sentBefore);
+  expect(canary.sentCount).toBeGreaterThan(sentBefore);
   const peakGrowth = memoryOf(relay.pid).peakMb - before.rssMb;
   // V8 and malloc give memory back lazily: wait (bounded) for RSS to come down under the bound.
   let settledGrowth = memoryOf(relay.pid).rssMb - before.rssMb;
@@ -730,18 +585,9 @@ describe('floods against a relay process with default limits', () => {
   let canary: Canary;
 
   beforeAll(async () => {
-    relay = await startRelayProcess();
-    canary = await Canary.start(relay);
+    ({ relay, canary } = await startWithCanary());
   }, 60_000);
-  afterAll(async () => {
-    try {
-      await canary.verify();
-      canary.stop();
-      expect(errorsIn(relay)).toEqual([]);
-    } finally {
-      await stopRelayProcess(relay);
-    }
-  }, 60_000);
+  afterAll(() => stopWithCanary(relay, canary), 60_000);
 
   it('send flood: rate_limited replies, then 1008; stored sends stay within burst + rate × time', async () => {
     const { messageBurst, messagesPerSecond, strikesPerMinute } = DEFAULT_LIMITS;
@@ -767,14 +613,7 @@ describe('floods against a relay process with default limits', () => {
         });
         refs.push(ref);
         mobileRefOf.set(ref, `flood-${n}`);
-        const oldest = refs[refs.length - WINDOW];
-        if (oldest !== undefined) {
-          await until(
-            () => client.replies.has(oldest) || client.closeCode !== null,
-            PATIENCE_MS,
-            'the relay to answer or close',
-          );
-        }
+        await client.answeredOrClosed(refs[refs.length - WINDOW]);
       }
       expect(await client.closed).toBe(1008);
       expect(client.closeReason).toBe('rate_limited');
@@ -1231,18 +1070,9 @@ describe('join limit against a relay process with maxJoinsPerConnection lowered'
   let canary: Canary;
 
   beforeAll(async () => {
-    relay = await startRelayProcess({ maxJoinsPerConnection: MAX_JOINS });
-    canary = await Canary.start(relay);
+    ({ relay, canary } = await startWithCanary({ maxJoinsPerConnection: MAX_JOINS }));
   }, 60_000);
-  afterAll(async () => {
-    try {
-      await canary.verify();
-      canary.stop();
-      expect(errorsIn(relay)).toEqual([]);
-    } finally {
-      await stopRelayProcess(relay);
-    }
-  }, 60_000);
+  afterAll(() => stopWithCanary(relay, canary), 60_000);
 
   it('answers joins beyond the limit with too_many_joins, then closes with 1008; nothing joined beyond it', async () => {
     const { strikesPerMinute } = DEFAULT_LIMITS;
@@ -1265,14 +1095,7 @@ describe('join limit against a relay process with maxJoinsPerConnection lowered'
       for (const topic of topics) {
         if (client.closeCode !== null) break;
         sent.push(client.sendJoin(topic));
-        const oldest = sent[sent.length - 50];
-        if (oldest !== undefined) {
-          await until(
-            () => client.replies.has(oldest) || client.closeCode !== null,
-            PATIENCE_MS,
-            'the relay to answer or close',
-          );
-        }
+        await client.answeredOrClosed(sent[sent.length - 50]);
       }
       expect(await client.closed).toBe(1008);
       return sent;

@@ -18,8 +18,10 @@ import {
   RawClient,
   api,
   collect,
+  createRoom,
   connectPhoenix,
   join,
+  mainChatId as mainChatIdOf,
   push,
   removeDir,
   signIn,
@@ -44,8 +46,7 @@ beforeAll(async () => {
     limits: { sessionAttemptsPerMinute: 10_000 },
   });
   host = await newUser('Host');
-  const chats = await api<{ chats: ChatInfo[] }>(relay, host.token, 'GET', '/api/chats');
-  mainChatId = chats.body.chats.find((chat) => chat.is_main)?.id ?? '';
+  mainChatId = await mainChatIdOf(relay, host.token);
   expect(mainChatId).not.toBe('');
 });
 afterEach(() => {
@@ -74,13 +75,8 @@ async function raw(session: Session, device = 'raw-1'): Promise<RawClient> {
   return client;
 }
 
-async function createRoom(owner: Session, visibility: 'public' | 'private'): Promise<string> {
-  const res = await api<{ chat: ChatInfo }>(relay, owner.token, 'POST', '/api/chats', {
-    name: `room-${userCount}-${visibility}`,
-    visibility,
-  });
-  expect(res.status).toBe(201);
-  return res.body.chat.id;
+function newRoom(owner: Session, visibility: 'public' | 'private'): Promise<string> {
+  return createRoom(relay, owner.token, `room-${userCount}-${visibility}`, visibility);
 }
 
 async function openDm(from: Session, to: Session): Promise<string> {
@@ -229,7 +225,7 @@ describe('rooms', () => {
   it('a private room refuses non-members until a member adds them', async () => {
     const ana = await newUser('Ana');
     const cy = await newUser('Cy');
-    const roomId = await createRoom(ana, 'private');
+    const roomId = await newRoom(ana, 'private');
     await postMessage(ana, roomId, 'members only');
     const socket = phoenix(cy);
 
@@ -260,7 +256,7 @@ describe('rooms', () => {
   it('joining a public room as a non-member makes you a member', async () => {
     const ana = await newUser('Ana');
     const cy = await newUser('Cy');
-    const roomId = await createRoom(ana, 'public');
+    const roomId = await newRoom(ana, 'public');
     const before = await api(relay, cy.token, 'GET', `/api/chats/${roomId}`);
     expect(before).toMatchObject({ status: 403, body: { error: { code: 'not_member' } } });
 
@@ -302,7 +298,7 @@ describe('notification topics', () => {
   it('notification:<own id> (seed prose) works like notifications:', async () => {
     const ana = await newUser('Ana');
     const ben = await newUser('Ben');
-    const roomId = await createRoom(ana, 'private');
+    const roomId = await newRoom(ana, 'private');
     await api(relay, ana.token, 'POST', `/api/chats/${roomId}/members`, { user_id: ben.user.id });
     await postMessage(ana, roomId, 'while ben is away');
 

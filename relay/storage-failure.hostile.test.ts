@@ -339,21 +339,40 @@ async function outage(
   await expectAcknowledgedKept(relay, room, acked);
 }
 
+/**
+ * A logged relay on a fresh mount with a room open and 20 messages sent and acknowledged before
+ * anything fails; `acked` maps each acknowledged mobile_ref_id to its seq.
+ */
+async function startWithAcked(
+  kind: 'tmpfs' | 'ext4',
+  sizeMb: number,
+): Promise<{
+  mount: string;
+  dataDir: string;
+  relay: TestRelay;
+  log: LogEntry[];
+  room: Room;
+  acked: Map<string, number>;
+}> {
+  const mount = mountFresh(kind, sizeMb);
+  const dataDir = joinPath(mount, 'data');
+  const { relay, log } = await startLoggedRelay(dataDir);
+  const room = await openRoom(relay);
+  const acked = new Map<string, number>();
+  for (let n = 1; n <= 20; n += 1) {
+    const { sent } = await socketSend(room, `before-${n}`);
+    expect(sent.status).toBe('sent');
+    acked.set(sent.mobile_ref_id, sent.seq ?? 0);
+  }
+  return { mount, dataDir, relay, log, room, acked };
+}
+
 describe.skipIf(NO_TMPFS !== null)('storage failure (hostile, needs root to mount)', () => {
   it(
     'disk full: sends fail with storage_full, nothing acknowledged is lost, recovers when space returns',
     { timeout: 120_000 },
     async () => {
-      const mount = mountFresh('tmpfs', 24);
-      const dataDir = joinPath(mount, 'data');
-      const { relay, log } = await startLoggedRelay(dataDir);
-      const room = await openRoom(relay);
-      const acked = new Map<string, number>();
-      for (let n = 1; n <= 20; n += 1) {
-        const { sent } = await socketSend(room, `before-${n}`);
-        expect(sent.status).toBe('sent');
-        acked.set(sent.mobile_ref_id, sent.seq ?? 0);
-      }
+      const { mount, dataDir, relay, log, room, acked } = await startWithAcked('tmpfs', 24);
 
       const filler = fill(mount);
       // SQLite may still reuse space it holds (the WAL); send until the disk says no.
@@ -379,16 +398,7 @@ describe.skipIf(NO_TMPFS !== null)('storage failure (hostile, needs root to moun
     'read-only data folder while running: sends fail with storage_read_only, then recover',
     { timeout: 120_000 },
     async () => {
-      const mount = mountFresh('ext4', 32);
-      const dataDir = joinPath(mount, 'data');
-      const { relay, log } = await startLoggedRelay(dataDir);
-      const room = await openRoom(relay);
-      const acked = new Map<string, number>();
-      for (let n = 1; n <= 20; n += 1) {
-        const { sent } = await socketSend(room, `before-${n}`);
-        expect(sent.status).toBe('sent');
-        acked.set(sent.mobile_ref_id, sent.seq ?? 0);
-      }
+      const { dataDir, relay, log, room, acked } = await startWithAcked('ext4', 32);
       // The shared-memory index (-shm) stays writable: SQLite maps it, and a write fault on an
       // immutable mapping would be a SIGBUS, not an error SQLite could report.
       const locked = [dataDir, 'parley.db', 'parley.db-wal']

@@ -1,7 +1,7 @@
 /**
  * Shared by the hostile suites: a "canary" (two users chatting through the official `phoenix`
  * client in their own private room) that must keep chatting and lose nothing while an attacker
- * pokes the relay, and a real pino logger whose lines are kept so a test can assert the relay
+ * pokes the relay (also chatting in the background while a flood runs), and a real pino logger whose lines are kept so a test can assert the relay
  * logged no error.
  */
 import type { Channel, Socket } from 'phoenix';
@@ -17,8 +17,23 @@ import {
   signIn,
   until,
   type Session,
-  type TestRelay,
 } from './relay-harness.js';
+
+/** What the canary needs of a relay: in this process (TestRelay) or a CLI child (RelayProcess). */
+export interface CanaryRelay {
+  url: string;
+  socketUrl: string;
+}
+
+export interface CanaryOptions {
+  /** For relays that require a passcode at sign-in. */
+  passcode?: string;
+  /** How long each join, send and delivery may take (generous under a flood); 5 s by default. */
+  timeoutMs?: number;
+}
+
+/** Pause between background messages: well under messagesPerSecond, so the canary never trips a limit. */
+const CHAT_PAUSE_MS = 100;
 
 export interface LogLine {
   level: number;
@@ -50,22 +65,29 @@ export class Canary {
   readonly #sent: string[] = [];
   readonly #received: WireMessage[];
   readonly #acks: MessageSent[];
+  readonly #timeoutMs: number;
+  #loop: Promise<void> | null = null;
+  #chatting = false;
 
   private constructor(
-    readonly relay: TestRelay,
+    readonly relay: CanaryRelay,
     readonly sender: Session,
     readonly reader: Session,
     readonly roomId: string,
     readonly sockets: Socket[],
     readonly outbound: Channel,
     inbound: Channel,
+    timeoutMs: number,
   ) {
+    this.#timeoutMs = timeoutMs;
     this.#received = collect<WireMessage>(inbound, 'receive_message');
     this.#acks = collect<MessageSent>(outbound, 'message_sent');
   }
 
-  /** `passcode` is for relays that require one at sign-in. */
-  static async start(relay: TestRelay, { passcode }: { passcode?: string } = {}): Promise<Canary> {
+  static async start(
+    relay: CanaryRelay,
+    { passcode, timeoutMs = 5_000 }: CanaryOptions = {},
+  ): Promise<Canary> {
     const extra = passcode === undefined ? {} : { passcode };
     const sender = await signIn(relay, 'CanarySender', extra);
     const reader = await signIn(relay, 'CanaryReader', extra);
@@ -89,9 +111,10 @@ export class Canary {
       [senderSocket, readerSocket],
       outbound,
       inbound,
+      timeoutMs,
     );
-    expect((await join(outbound)).status).toBe('ok');
-    expect((await join(inbound)).status).toBe('ok');
+    expect((await join(outbound, timeoutMs)).status).toBe('ok');
+    expect((await join(inbound, timeoutMs)).status).toBe('ok');
     return canary;
   }
 
@@ -105,17 +128,38 @@ export class Canary {
     const n = this.#sent.length + 1;
     const content = `canary message ${n}`;
     this.#sent.push(content);
-    const reply = await push<MessageSent>(this.outbound, 'send_message', {
-      content,
-      mobile_ref_id: `canary-${n}`,
-    });
+    const reply = await push<MessageSent>(
+      this.outbound,
+      'send_message',
+      { content, mobile_ref_id: `canary-${n}` },
+      this.#timeoutMs,
+    );
     expect(reply.status, `canary send: ${JSON.stringify(reply.response)}`).toBe('ok');
     expect(reply.response.seq).toBe(n);
     await until(
       () => this.#received.some((message) => message.content === content),
-      5_000,
+      this.#timeoutMs,
       `canary message ${n} to arrive`,
     );
+  }
+
+  /** Keeps chatting (one message at a time, at the canary's own pace) until stopChatting(). */
+  startChatting(): void {
+    this.#chatting = true;
+    this.#loop = (async () => {
+      while (this.#chatting) {
+        await this.check();
+        await new Promise((resolve) => setTimeout(resolve, CHAT_PAUSE_MS));
+      }
+    })();
+  }
+
+  /** Stops the loop (rethrowing what it hit) and checks once more after the flood. */
+  async stopChatting(): Promise<void> {
+    this.#chatting = false;
+    await this.#loop;
+    this.#loop = null;
+    await this.check();
   }
 
   /** Everything sent arrived once, in order, with seqs 1..n, and is stored exactly so. */

@@ -4,15 +4,12 @@
  * (`node --import tsx relay/cli.ts`) that a test can kill -9. Everything is stopped by PID in
  * `stop()`, which tests call from `afterAll`/`finally`, also when they fail.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { pino } from 'pino';
 import { startRelay, type RunningRelay } from '../relay.js';
 import type { RelayOptionsInput } from '../options.js';
+import { spawnCli, untilListening, type RelayProcess } from './relay-process.js';
 import { startPostgres, startRedis, type PostgresServer, type RedisServer } from './services.js';
-
-const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Fast cluster timing for tests: a dead node's entries vanish within about 1.5 s. */
 export const TEST_NODE_TIMING = { nodeHeartbeatMs: 250, nodeTtlMs: 1_000 } as const;
@@ -61,24 +58,12 @@ export function startNode(
   });
 }
 
-export interface NodeProcess {
+export interface NodeProcess extends RelayProcess {
   nodeId: string;
-  child: ChildProcess;
-  url: string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** pino log lines seen so far. */
-  logs: Record<string, unknown>[];
-  stderr: () => string;
 }
 
+/** The node processes (killAllNodes stops these, not other relay processes). */
 const processes = new Set<ChildProcess>();
-
-/** The environment without PARLEY_* settings of whoever runs the tests. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(
-    Object.entries(process.env).filter(([key]) => !key.startsWith('PARLEY_')),
-  );
-}
 
 /** Starts `relay/cli.ts` as a child process configured by environment, as in production. */
 export async function spawnNode(
@@ -86,37 +71,11 @@ export async function spawnNode(
   extraArgs: string[] = [],
 ): Promise<NodeProcess> {
   const nodeId = env.PARLEY_NODE_ID ?? 'node';
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'relay/cli.ts', '--port', '0', '--host', '127.0.0.1', ...extraArgs],
-    { cwd: REPO_ROOT, env: { ...cleanEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  processes.add(child);
-  let stderr = '';
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => {
-      processes.delete(child);
-      resolve({ code, signal });
-    });
-  });
-  const logs: Record<string, unknown>[] = [];
-  if (child.stdout === null) throw new Error('the node was spawned without a stdout pipe');
-  const lines = createInterface({ input: child.stdout });
-  const port = await new Promise<number>((resolve, reject) => {
-    lines.on('line', (line) => {
-      if (!line.startsWith('{')) return;
-      const entry = JSON.parse(line) as Record<string, unknown>;
-      logs.push(entry);
-      if (entry.msg === 'relay listening') resolve(entry.port as number);
-    });
-    void exited.then((exit) =>
-      reject(
-        new Error(`node ${nodeId} exited before listening (${JSON.stringify(exit)}): ${stderr}`),
-      ),
-    );
-  });
-  return { nodeId, child, url: `http://127.0.0.1:${port}`, exited, logs, stderr: () => stderr };
+  // No --plain: a cluster node serves plain http/ws unless given a certificate.
+  const run = spawnCli(['--port', '0', '--host', '127.0.0.1', ...extraArgs], { env });
+  processes.add(run.child);
+  void run.exited.then(() => processes.delete(run.child));
+  return { nodeId, ...(await untilListening(run, `node ${nodeId}`)) };
 }
 
 /** SIGKILLs every node process still running (for afterEach/afterAll). */

@@ -79,6 +79,34 @@ export async function signIn(
   return res.body;
 }
 
+/** Creates a room (POST /api/chats) and returns its id; throws unless it was created. */
+export async function createRoom(
+  relay: { url: string },
+  token: string,
+  name: string,
+  visibility: 'public' | 'private',
+): Promise<string> {
+  const res = await api<{ chat: { id: string } }>(relay, token, 'POST', '/api/chats', {
+    name,
+    visibility,
+  });
+  if (res.status !== 201) throw new Error(`room ${name}: ${JSON.stringify(res.body)}`);
+  return res.body.chat.id;
+}
+
+/** The id of the main chat (everyone's) as `token` lists it; throws if there is none. */
+export async function mainChatId(relay: { url: string }, token: string): Promise<string> {
+  const res = await api<{ chats: { id: string; is_main: boolean }[] }>(
+    relay,
+    token,
+    'GET',
+    '/api/chats',
+  );
+  const main = res.body.chats.find((chat) => chat.is_main);
+  if (main === undefined) throw new Error(`no main chat in ${JSON.stringify(res.body)}`);
+  return main.id;
+}
+
 /** A `phoenix` Socket pointed at the relay, connected. Close it with socket.disconnect(). */
 export function connectPhoenix(
   relay: { socketUrl: string },

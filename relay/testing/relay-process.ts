@@ -1,7 +1,9 @@
 /**
  * The real command-line relay (`node --import tsx relay/cli.ts`) as a child process, for the
- * slow suites that kill it (process.test.ts, crash.hostile.test.ts, storage-failure.hostile.test.ts).
- * Every child is tracked so a test's cleanup can SIGKILL whatever it left running.
+ * slow suites that kill it or flood it (process.test.ts, crash.hostile.test.ts,
+ * storage-failure.hostile.test.ts, floods.hostile.test.ts) and for cluster nodes
+ * (cluster-harness.ts). Every child is tracked so a test's cleanup can SIGKILL whatever it left
+ * running.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -36,6 +38,9 @@ export interface CliRun {
 
 export interface RelayProcess {
   child: ChildProcess;
+  /** For reading /proc/<pid>/status. */
+  pid: number;
+  port: number;
   url: string;
   socketUrl: string;
   exited: Promise<Exit>;
@@ -53,11 +58,16 @@ function cleanEnv(): NodeJS.ProcessEnv {
   );
 }
 
+export interface SpawnOptions {
+  /** Added to the environment (which has no PARLEY_* settings of whoever runs the tests). */
+  env?: Record<string, string>;
+}
+
 /** Runs `relay/cli.ts` with exactly these arguments (no BASE_RELAY_ARGS). */
-export function spawnCli(args: readonly string[]): CliRun {
+export function spawnCli(args: readonly string[], { env = {} }: SpawnOptions = {}): CliRun {
   const child = spawn(process.execPath, ['--import', 'tsx', 'relay/cli.ts', ...args], {
     cwd: REPO_ROOT,
-    env: cleanEnv(),
+    env: { ...cleanEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);
@@ -75,10 +85,24 @@ export function spawnCli(args: readonly string[]): CliRun {
 }
 
 /** Starts the CLI relay with BASE_RELAY_ARGS and `args`; resolves once it listens. */
-export async function startRelayProcess(args: readonly string[]): Promise<RelayProcess> {
-  const { child, exited, stderr } = spawnCli([...BASE_RELAY_ARGS, ...args]);
+export function startRelayProcess(
+  args: readonly string[],
+  options: SpawnOptions = {},
+): Promise<RelayProcess> {
+  return untilListening(spawnCli([...BASE_RELAY_ARGS, ...args], options));
+}
+
+/**
+ * Collects the run's pino lines and resolves once it logs `relay listening`; rejects, naming
+ * `name` and quoting stderr, if it exits first.
+ */
+export async function untilListening(run: CliRun, name = 'relay'): Promise<RelayProcess> {
+  const { child, exited, stderr } = run;
   const logs: Record<string, unknown>[] = [];
-  if (child.stdout === null) throw new Error('the relay was spawned without a stdout pipe');
+  if (child.stdout === null || child.pid === undefined) {
+    throw new Error(`${name} was spawned without a pid or a stdout pipe`);
+  }
+  const pid = child.pid;
   const lines = createInterface({ input: child.stdout });
   const port = await new Promise<number>((resolve, reject) => {
     lines.on('line', (line) => {
@@ -89,11 +113,13 @@ export async function startRelayProcess(args: readonly string[]): Promise<RelayP
       if (entry.msg === 'relay listening') resolve(entry.port as number);
     });
     void exited.then((exit) =>
-      reject(new Error(`relay exited before listening (${JSON.stringify(exit)}): ${stderr()}`)),
+      reject(new Error(`${name} exited before listening (${JSON.stringify(exit)}): ${stderr()}`)),
     );
   });
   return {
     child,
+    pid,
+    port,
     url: `http://127.0.0.1:${port}`,
     socketUrl: `ws://127.0.0.1:${port}/socket`,
     exited,
