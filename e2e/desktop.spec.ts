@@ -63,7 +63,13 @@ test.describe('desktop app', () => {
       executablePath: electron.path,
       // Chromium refuses to run as root with its sandbox on (CI runs as root).
       args: [...(process.getuid?.() === 0 ? ['--no-sandbox'] : []), MAIN],
-      env: { ...process.env, PARLEY_USER_DATA: userData, PARLEY_DISCOVERY: 'off' },
+      env: {
+        ...process.env,
+        PARLEY_USER_DATA: userData,
+        PARLEY_DISCOVERY: 'off',
+        // "Host a room" listens on loopback only, never on every interface.
+        PARLEY_HOSTING_HOST: '127.0.0.1',
+      },
     });
     apps.push(app);
     const page = await app.firstWindow();

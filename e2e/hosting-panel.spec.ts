@@ -79,6 +79,8 @@ test('the host reads out the address and fingerprint and copies the invite; the 
     await ana.page.getByRole('textbox', { name: 'Display name' }).fill('Ana');
     await ana.page.getByRole('button', { name: 'Host a room on this computer' }).click();
     const server = ana.page.getByRole('textbox', { name: 'Server address' });
+    // It starts with the page's own origin (the relay fixture) until hosting has started.
+    await expect(server).not.toHaveValue(relay.url);
     await expect(server).toHaveValue(/^https:\/\/127\.0\.0\.1:\d+$/);
     const hostedUrl = await server.inputValue();
     const port = Number(new URL(hostedUrl).port);

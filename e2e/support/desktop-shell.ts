@@ -13,6 +13,11 @@
  * and Chromium's certificate callback, which a spec calls as `verifyCertificate` with the
  * fingerprint of a real handshake, as main.ts does. Hosting listens on 127.0.0.1 and reports
  * 127.0.0.1 as its only LAN address; discovery is off (no multicast).
+ *
+ * `parley://` links reach the core the way main.ts hands them over: the command line the app
+ * starts with (`argv` of openDesktop: taken before the window exists, so the page gets it from
+ * `app.takePendingInvite`), and a second instance's command line while it runs (`openLink`:
+ * pushed to the page as `deep-link:opened`).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,8 +27,13 @@ import { pino } from 'pino';
 import type { EventMap } from '../../electron/shared/bridge.js';
 import { createBridge } from '../../electron/shared/create-bridge.js';
 import { APP_ENTRY_URL, APP_ORIGIN } from '../../electron/main/app-protocol.js';
+import { findDeepLink, parseDeepLink } from '../../electron/main/deep-link.js';
 import { DesktopCore, type DesktopPlatform } from '../../electron/main/desktop-core.js';
 import { registerIpc, type IpcRejectedError } from '../../electron/main/ipc-router.js';
+import {
+  secondInstanceAction,
+  type SecondInstanceAction,
+} from '../../electron/main/single-instance.js';
 import { LoopbackIpc } from '../../electron/main/testing/loopback-ipc.js';
 import { WEB_DIR } from './relay-process.js';
 
@@ -111,6 +121,10 @@ export async function openDesktop(
   browser: Browser,
   pageUrl: string,
   name: string,
+  options: {
+    /** The app's command line; a `parley://` link in it is opened as main.ts does at start. */
+    argv?: readonly string[];
+  } = {},
 ): Promise<DesktopShell> {
   const userDataDir = mkdtempSync(join(tmpdir(), `parley-e2e-${name}-`));
   const core = new DesktopCore({
@@ -174,6 +188,10 @@ export async function openDesktop(
     ipc.send(frame, channel, ...args),
   );
   await page.addInitScript(installBridge, bridgeShape());
+  // main.ts at start: the link the OS started the app with, before the window exists.
+  const launchLink = findDeepLink(options.argv ?? []);
+  const launchInvite = launchLink === null ? null : parseDeepLink(launchLink);
+  if (launchInvite?.ok === true) core.openInvite(launchInvite.value);
   core.attach(platform);
   core.cspForDocument();
   core.windowReady();
@@ -190,4 +208,15 @@ export async function openDesktop(
       rmSync(userDataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * What main.ts does when a second copy of the app starts with `argv` (the OS opening a
+ * `parley://` link while the app runs): the invite goes to the core, which pins its certificate
+ * and pushes it to the page.
+ */
+export function openLink(shell: DesktopShell, argv: readonly string[]): SecondInstanceAction {
+  const action = secondInstanceAction(argv);
+  if (action.kind === 'open-invite') shell.core.openInvite(action.invite);
+  return action;
 }

@@ -5,6 +5,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect as connectTcp } from 'node:net';
 import { connect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +23,18 @@ const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
+
+/** Whether a TCP connection to host:port is accepted (127.0.0.2 is loopback too: a relay on
+ * every interface accepts there, one on 127.0.0.1 refuses). */
+function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connectTcp({ host, port }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
 
 /** The certificate a server on 127.0.0.1:port presents, read by a plain TLS handshake. */
 function servedFingerprint(port: number): Promise<string> {
@@ -52,6 +65,11 @@ describe('desktop bridge → main process', () => {
     if (!started.ok) throw new Error(started.message);
     expect(started.value).toMatchObject({ state: 'running', advertised: false });
     expect(started.value.url).toMatch(/^https:\/\/127\.0\.0\.1:/);
+    // Tests stay on loopback (testing/desktop-harness.ts): nothing listens on other interfaces.
+    const port = started.value.port ?? 0;
+    expect(started.value.lanUrls).toEqual([`https://127.0.0.1:${port}`]);
+    expect(await accepts('127.0.0.1', port)).toBe(true);
+    expect(await accepts('127.0.0.2', port)).toBe(false);
     // The app trusts its own relay's certificate: announced by the hosting status, then pinned.
     const health = await pinnedRequest(`${started.value.url}/healthz`, app.core.pins);
     expect(health).toMatchObject({
@@ -69,9 +87,7 @@ describe('desktop bridge → main process', () => {
   });
 
   it('builds the invite of the hosted room and tells which certificate a relay is pinned to', async () => {
-    const app = desktop({
-      hostingNetwork: { listenHost: '127.0.0.1', lanAddresses: () => ['127.0.0.1'] },
-    });
+    const app = desktop();
     expect(await app.bridge.hosting.invite({})).toMatchObject({ ok: false, code: 'not_hosting' });
     const started = await app.bridge.hosting.start({ port: 0, displayName: 'Ana' });
     if (!started.ok) throw new Error(started.message);

@@ -139,9 +139,14 @@ async function start(): Promise<void> {
   if (!binding.ok)
     return fatal('Parley is missing its database module', new Error(binding.message));
 
+  const hostingHost = process.env.PARLEY_HOSTING_HOST;
   core = new DesktopCore({
     userDataDir: userData,
     discoveryAllowed: process.env.PARLEY_DISCOVERY !== 'off',
+    // Tests (e2e/desktop.spec.ts) keep "Host a room" on one address, e.g. 127.0.0.1.
+    ...(hostingHost === undefined
+      ? {}
+      : { hostingNetwork: { listenHost: hostingHost, lanAddresses: () => [hostingHost] } }),
     version: app.getVersion(),
     platform: process.platform,
     ...(binding.value === undefined ? {} : { sqliteNativeBinding: binding.value }),

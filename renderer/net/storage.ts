@@ -20,8 +20,17 @@ export class MemoryStorage implements KeyValueStorage {
 
 /** localStorage, or memory when it is unavailable (private mode, sandboxed frames). */
 export function browserStorage(): KeyValueStorage {
+  return webStorage(() => globalThis.localStorage);
+}
+
+/** sessionStorage (kept across reloads of this page, not across restarts), or memory. */
+export function pageSessionStorage(): KeyValueStorage {
+  return webStorage(() => globalThis.sessionStorage);
+}
+
+function webStorage(open: () => Storage): KeyValueStorage {
   try {
-    const ls = globalThis.localStorage;
+    const ls = open();
     ls.setItem('parley.probe', '1');
     ls.removeItem('parley.probe');
     return {

@@ -7,8 +7,9 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { createDesktopStorage, getDesktopBridge, watchHosting } from '../net/desktop-bridge.js';
 import { persistHistory } from '../net/history-cache.js';
+import { followInvites } from '../net/invite-follower.js';
 import { ParleyClient } from '../net/parley-client.js';
-import { browserStorage } from '../net/storage.js';
+import { browserStorage, pageSessionStorage } from '../net/storage.js';
 import { totalUnread } from '../state/selectors.js';
 import { createParleyStore } from '../state/store.js';
 import { App } from '../ui/App.js';
@@ -82,11 +83,25 @@ window.addEventListener('pageshow', (event) => {
 
 void client.resume();
 
+// Invites (parley:// links) open the app; follow them once the saved session is being resumed,
+// so they are judged against it.
+const invites =
+  desktop === null
+    ? null
+    : followInvites({
+        app: desktop.app,
+        store,
+        client,
+        pageStorage: pageSessionStorage(),
+        onError: (message, error) => console.warn(`parley: ${message}`, error ?? ''),
+      });
+
 const services: ParleyServices = {
   store,
   client,
   storage,
   desktop,
+  invites,
   notifications: notifications.control,
 };
 

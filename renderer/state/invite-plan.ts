@@ -50,6 +50,18 @@ export function readInvite(raw: unknown): ValidInvite | null {
   return { serverUrl: parsed.origin, address: parsed.host, room };
 }
 
+/** The bridge's invite shape again, for keeping an accepted invite (read back with readInvite). */
+export function toInviteRecord(invite: ValidInvite): {
+  url: string;
+  host: string;
+  port: number;
+  room: string | null;
+} {
+  const url = new URL(invite.serverUrl);
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  return { url: url.origin, host: url.hostname, port, room: invite.room };
+}
+
 /** True when both name the same relay origin (scheme, host and port). */
 export function sameServer(a: string, b: string): boolean {
   try {
@@ -115,8 +127,7 @@ export function roomStep(invite: ValidInvite, state: RoomView): RoomStep {
   return state.status === 'online' ? { kind: 'join', chatId: invite.room } : { kind: 'wait' };
 }
 
-export const NOT_A_MEMBER_NOTICE =
-  'You are not a member of this room; ask a member to add you.';
+export const NOT_A_MEMBER_NOTICE = 'You are not a member of this room; ask a member to add you.';
 
 /** The notice shown when joining the invited room failed; `address` names the server. */
 export function joinFailureNotice(code: string, address: string): string {

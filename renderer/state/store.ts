@@ -6,6 +6,7 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { HostingStatus } from '../../electron/shared/bridge.js';
 import type { ChatSummary, UserInfo, WireMessage } from '../../relay/protocol/events.js';
+import type { ValidInvite } from './invite-plan.js';
 import * as tl from './timeline.js';
 import type {
   ChatState,
@@ -32,8 +33,22 @@ export interface ParleyState {
   /** Desktop only: whether this computer hosts a room (electron/shared/bridge.ts); null in a
    * browser or before the desktop shell answered. Kept across sign-out. */
   hosting: HostingStatus | null;
+  /** A `parley://` invite being followed (desktop only; renderer/net/invite-follower.ts). Kept
+   * across sign-out: switching servers signs out, then the connect screen shows it. */
+  invite: PendingInvite | null;
+  /** Why the invited room could not be opened, shown in the workspace until dismissed. */
+  inviteNotice: string | null;
   actions: ParleyActions;
 }
+
+/**
+ * `sign-in`: the connect screen is prefilled with the invite; `open-room`: signed in to its
+ * server, opening the room; `confirm-switch`: signed in elsewhere, asking whether to switch
+ * (`current` is the address of the server signed in to).
+ */
+export type PendingInvite =
+  | { stage: 'sign-in' | 'open-room'; invite: ValidInvite }
+  | { stage: 'confirm-switch'; invite: ValidInvite; current: string };
 
 export interface ParleyActions {
   setStatus(status: ConnectionStatus, error?: ConnectionError | null): void;
@@ -70,6 +85,8 @@ export interface ParleyActions {
   openDialog(dialog: Dialog): void;
   setWindowFocused(focused: boolean): void;
   setHosting(status: HostingStatus): void;
+  setInvite(invite: PendingInvite | null): void;
+  setInviteNotice(notice: string | null): void;
 }
 
 export type ParleyStore = StoreApi<ParleyState>;
@@ -94,6 +111,8 @@ function signedOutState(): Omit<ParleyState, 'actions'> {
     dialog: null,
     windowFocused: true,
     hosting: null,
+    invite: null,
+    inviteNotice: null,
   };
 }
 
@@ -133,13 +152,15 @@ export function createParleyStore(): ParleyStore {
           status: 'connecting',
           error: null,
         })),
-      // Back to the signed-out state; the server address, window focus and hosting are kept.
+      // Back to the signed-out state; the server address, window focus, hosting and a pending
+      // invite are kept.
       signedOut: () =>
-        set(({ serverUrl, windowFocused, hosting }) => ({
+        set(({ serverUrl, windowFocused, hosting, invite }) => ({
           ...signedOutState(),
           serverUrl,
           windowFocused,
           hosting,
+          invite,
         })),
       setUsers: (users) =>
         set((s) => ({ users: { ...s.users, ...Object.fromEntries(users.map((u) => [u.id, u])) } })),
@@ -261,6 +282,8 @@ export function createParleyStore(): ParleyStore {
       openDialog: (dialog) => set({ dialog }),
       setWindowFocused: (focused) => set({ windowFocused: focused }),
       setHosting: (status) => set({ hosting: status }),
+      setInvite: (invite) => set({ invite }),
+      setInviteNotice: (notice) => set({ inviteNotice: notice }),
     };
 
     return { ...signedOutState(), actions };

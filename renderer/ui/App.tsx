@@ -10,6 +10,7 @@ import { ConnectScreen } from './ConnectScreen.js';
 import { LogoMark } from './Icons.js';
 import { ErrorScreen } from './ErrorScreen.js';
 import { InvitePeopleDialog } from './InvitePeopleDialog.js';
+import { InviteSwitchDialog } from './InviteSwitchDialog.js';
 import { useActions, useParley, useServices } from './parley-context.js';
 import { Workspace } from './Workspace.js';
 
@@ -19,6 +20,7 @@ export function App() {
       <CertificateWarning />
       <Screen />
       <DesktopDialogs />
+      <InviteSwitchDialog />
     </>
   );
 }

@@ -2,10 +2,12 @@
  * Sign in: a server address (prefilled with the page's origin when a relay serves this page),
  * then a display name (and the passcode when the host set one), or a token from the company's
  * identity provider. In the desktop shell it also lists relays found on the LAN and offers to
- * host a room on this computer. The client remembers the session.
+ * host a room on this computer, and shows the `parley://` invite being followed ("You were
+ * invited to …", the address prefilled, the name field focused). The client remembers the session.
  */
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import type { DiscoveredHost } from '../../electron/shared/bridge.js';
+import { inviteHeadline, sameServer } from '../state/invite-plan.js';
 import { addressOf } from './fingerprint-format.js';
 import { BroadcastIcon, LogoMark, ServerIcon } from './Icons.js';
 import { useActions, useParley, useServices } from './parley-context.js';
@@ -14,6 +16,14 @@ const LAST_SERVER_KEY = 'parley.ui.lastServer';
 const LAST_NAME_KEY = 'parley.ui.lastName';
 
 type Mode = 'name' | 'token';
+
+interface SignInForm {
+  mode: Mode;
+  server: string;
+  name: string;
+  passcode: string;
+  token: string;
+}
 
 function defaultServer(saved: string | null): string {
   const { protocol, origin } = window.location;
@@ -38,9 +48,12 @@ function describe(code: string, message: string, server: string): string {
 }
 
 export function ConnectScreen() {
-  const { client, storage, desktop, notifications } = useServices();
+  const { client, storage, desktop, notifications, invites } = useServices();
+  const invite = useParley((s) => (s.invite?.stage === 'sign-in' ? s.invite.invite : null));
   const [mode, setMode] = useState<Mode>('name');
-  const [server, setServer] = useState(() => defaultServer(storage.get(LAST_SERVER_KEY)));
+  const [server, setServer] = useState(
+    () => invite?.serverUrl ?? defaultServer(storage.get(LAST_SERVER_KEY)),
+  );
   const [name, setName] = useState(() => storage.get(LAST_NAME_KEY) ?? '');
   const [passcode, setPasscode] = useState('');
   const [token, setToken] = useState('');
@@ -72,43 +85,90 @@ export function ConnectScreen() {
     (mode === 'token' ? tokenRef : nameRef).current?.focus();
   }, [mode]);
 
-  async function submit(event: FormEvent) {
-    event.preventDefault();
-    if (busy) return;
+  // A new invite (at start or while this screen is open): its server, a display name next.
+  useEffect(() => {
+    if (invite === null) return;
+    setServer(invite.serverUrl);
+    setMode('name');
+    setError(null);
+    nameRef.current?.focus();
+  }, [invite]);
+
+  // A sign-in to the invited server that the policy reload interrupted goes on by itself.
+  useEffect(() => {
+    const interrupted = invites?.takeSignIn() ?? null;
+    if (interrupted === null) return;
+    setServer(interrupted.server);
+    setName(interrupted.name);
+    void connect({ mode: 'name', ...interrupted, passcode: '', token: '' });
+    // Once, when the screen appears after the reload.
+  }, []);
+
+  async function connect(form: SignInForm) {
     setError(null);
     setBusy(true);
-    const servers = server.split(/[\s,]+/).filter(Boolean);
+    const servers = form.server.split(/[\s,]+/).filter(Boolean);
+    const nameText = form.name.trim();
     if (desktop !== null) {
+      // A sign-in to the invited server without a passcode (never stored) survives the reload
+      // that widening the policy needs, and goes on by itself afterwards.
+      const first = servers[0];
+      if (
+        invites !== null &&
+        invite !== null &&
+        first !== undefined &&
+        servers.length === 1 &&
+        sameServer(first, invite.serverUrl) &&
+        form.mode === 'name' &&
+        form.passcode === ''
+      ) {
+        invites.rememberSignIn({ server: first, name: nameText });
+      }
       // The desktop window's CSP only lets the page reach relays the user chose: allow these.
       for (const url of servers) {
         const allowed = await desktop.relays.allow(url);
         if (!allowed.ok) {
+          invites?.forgetSignIn();
           setBusy(false);
           setError({ code: allowed.code, text: allowed.message });
           return;
         }
         if (allowed.value.reload) {
           // The window reloads to apply the new policy; the form comes back filled in.
-          storage.set(LAST_SERVER_KEY, server.trim());
-          if (mode === 'name') storage.set(LAST_NAME_KEY, name.trim());
+          storage.set(LAST_SERVER_KEY, form.server.trim());
+          if (form.mode === 'name') storage.set(LAST_NAME_KEY, nameText);
           return;
         }
       }
+      invites?.forgetSignIn();
     }
     const result =
-      mode === 'name'
-        ? await client.signIn({ serverUrl: servers[0] ?? '', name: name.trim(), passcode })
-        : await client.useToken({ serverUrls: servers, token: token.trim() });
+      form.mode === 'name'
+        ? await client.signIn({
+            serverUrl: servers[0] ?? '',
+            name: nameText,
+            passcode: form.passcode,
+          })
+        : await client.useToken({ serverUrls: servers, token: form.token.trim() });
     if (result.ok) {
-      storage.set(LAST_SERVER_KEY, server.trim());
-      if (mode === 'name') storage.set(LAST_NAME_KEY, name.trim());
+      storage.set(LAST_SERVER_KEY, form.server.trim());
+      if (form.mode === 'name') storage.set(LAST_NAME_KEY, nameText);
       // Ask once, right after the first sign-in (a user gesture), never on page load.
       void notifications.request();
       return;
     }
     setBusy(false);
-    setError({ code: result.code, text: describe(result.code, result.message, server.trim()) });
+    setError({
+      code: result.code,
+      text: describe(result.code, result.message, form.server.trim()),
+    });
     if (result.code === 'sessions_disabled') setMode('token');
+  }
+
+  function submit(event: FormEvent) {
+    event.preventDefault();
+    if (busy) return;
+    void connect({ mode, server, name, passcode, token });
   }
 
   async function hostHere() {
@@ -214,7 +274,13 @@ export function ConnectScreen() {
           </section>
         ) : null}
 
-        <form className="form" onSubmit={(e) => void submit(e)} noValidate>
+        {invite !== null && sameServer(server.trim(), invite.serverUrl) ? (
+          <p className="invite-banner" role="status">
+            {inviteHeadline(invite)}
+          </p>
+        ) : null}
+
+        <form className="form" onSubmit={submit} noValidate>
           <div className="field">
             <label htmlFor={ids.server}>Server address</label>
             <input

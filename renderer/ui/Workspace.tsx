@@ -7,6 +7,7 @@ import { useEffect } from 'react';
 import { sortedChats, totalUnread } from '../state/selectors.js';
 import { BrowseRoomsDialog } from './BrowseRoomsDialog.js';
 import { ChatView } from './ChatView.js';
+import { InviteNotice } from './InviteNotice.js';
 import { NewMessageDialog } from './NewMessageDialog.js';
 import { NewRoomDialog } from './NewRoomDialog.js';
 import { OfflineBanner } from './OfflineBanner.js';
@@ -58,6 +59,7 @@ export function Workspace() {
       <Sidebar />
       <main className="chat-pane">
         <OfflineBanner />
+        <InviteNotice />
         {activeChatId === null ? (
           <div className="empty-chat">
             <p className="muted">Pick a chat on the left, or press Ctrl+K to jump to one.</p>

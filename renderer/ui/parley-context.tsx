@@ -10,6 +10,7 @@ import type { ParleyClient } from '../net/parley-client.js';
 import type { KeyValueStorage } from '../net/storage.js';
 import type { ParleyActions, ParleyState, ParleyStore } from '../state/store.js';
 import type { ParleyDesktopBridge } from '../net/desktop-bridge.js';
+import type { InviteControl } from '../net/invite-follower.js';
 
 /** Permission state of OS notifications, and a way to ask (only from a user gesture). */
 export interface NotificationControl {
@@ -24,6 +25,8 @@ export interface ParleyServices {
   storage: KeyValueStorage;
   /** The desktop shell's bridge (electron/shared/bridge.ts); null in a browser. */
   desktop: ParleyDesktopBridge | null;
+  /** `parley://` invites being followed (renderer/net/invite-follower.ts); null in a browser. */
+  invites: InviteControl | null;
   notifications: NotificationControl;
 }
 

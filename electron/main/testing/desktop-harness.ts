@@ -2,7 +2,8 @@
  * The desktop app minus Electron, for tests: the real DesktopCore (real settings, cache,
  * hosting, profiles) with its real IPC router on a loopback, a bridge calling from the app's
  * own top frame, and a platform that records what would have reached Electron. Discovery is
- * off unless a (fake) mDNS is given.
+ * off unless a (fake) mDNS is given. Hosting listens on 127.0.0.1 and reports 127.0.0.1 as the
+ * only LAN address unless a test says otherwise: tests never listen on every interface.
  */
 import { pino } from 'pino';
 import type { EventMap, ParleyDesktopBridge } from '../../shared/bridge.js';
@@ -12,6 +13,12 @@ import { registerIpc, type IpcRejectedError } from '../ipc-router.js';
 import type { Mdns } from '../mdns.js';
 import type { BadgeAction, TrayState } from '../tray-text.js';
 import { LoopbackIpc } from './loopback-ipc.js';
+
+/** Where a test's hosted relay listens, and the one LAN address it reports. */
+export const LOOPBACK_HOSTING: NonNullable<DesktopCoreOptions['hostingNetwork']> = {
+  listenHost: '127.0.0.1',
+  lanAddresses: () => ['127.0.0.1'],
+};
 
 export interface RecordingPlatform extends DesktopPlatform {
   opened: string[];
@@ -35,6 +42,7 @@ export function startDesktop(options: {
   platform?: string;
   mdns?: Mdns;
   fetchImpl?: typeof fetch;
+  /** Default: LOOPBACK_HOSTING. */
   hostingNetwork?: DesktopCoreOptions['hostingNetwork'];
   /** The built web client the hosted relay serves (none by default). */
   webDir?: string;
@@ -47,7 +55,7 @@ export function startDesktop(options: {
     logger: pino({ level: process.env.PARLEY_TEST_LOG ?? 'silent' }),
     ...(options.mdns === undefined ? {} : { createMdns: () => options.mdns as Mdns }),
     ...(options.fetchImpl === undefined ? {} : { fetchImpl: options.fetchImpl }),
-    ...(options.hostingNetwork === undefined ? {} : { hostingNetwork: options.hostingNetwork }),
+    hostingNetwork: options.hostingNetwork ?? LOOPBACK_HOSTING,
     ...(options.webDir === undefined ? {} : { webDir: options.webDir }),
   });
   const ipc = new LoopbackIpc();
