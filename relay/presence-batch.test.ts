@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import { Presence } from 'phoenix';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Connection } from './connection.js';
+import type { Connection, OutboundFrame } from './connection.js';
 import { Hub } from './hub.js';
 import { PRESENCE_BATCH_MS, PresenceBatcher } from './presence-batch.js';
+import { PreparedFrame } from './prepared-frame.js';
 import { PresenceTracker } from './presence.js';
 import type { PresenceDiff, PresenceMeta } from './protocol/events.js';
 
@@ -33,8 +34,9 @@ function watchedHub(): { hub: Hub; diffs: PresenceDiff[] } {
   const diffs: PresenceDiff[] = [];
   // A unit test of the batcher: the subscriber only needs send().
   const connection = {
-    send(frame: string | Buffer) {
-      const parsed = JSON.parse(frame.toString()) as [null, null, string, string, PresenceDiff];
+    send(frame: OutboundFrame) {
+      const text = frame instanceof PreparedFrame ? frame.payload.toString() : frame.toString();
+      const parsed = JSON.parse(text) as [null, null, string, string, PresenceDiff];
       if (parsed[3] === 'presence_diff') diffs.push(parsed[4]);
       return true;
     },
