@@ -148,8 +148,16 @@ export class ChatService {
     if (invalid !== null) return { stored: Promise.resolve(invalid) };
     let members: Members;
     try {
-      const access = await this.requireMember(input.chatId, input.sender);
-      if (!access.ok) return { stored: Promise.resolve(access) };
+      // A sender the cached member list names skips the read-only access check: the store
+      // checks membership again in the statement that stores the message (requireMembership),
+      // so a removal committed on any node is enforced even before this node's cache hears of
+      // it. Anyone else (chat not cached, a join not heard of yet, a non-member) is checked
+      // here first, so a non-member fills neither the cache nor the write queue.
+      const cached = await this.#d.members.peek(input.chatId);
+      if (cached?.has(input.sender.id) !== true) {
+        const access = await this.requireMember(input.chatId, input.sender);
+        if (!access.ok) return { stored: Promise.resolve(access) };
+      }
       members = await this.#d.members.get(input.chatId);
     } catch (error) {
       // The database is unreachable (a cluster's PostgreSQL restarting): the send fails as a
@@ -184,6 +192,7 @@ export class ChatService {
       notifyUserIds,
       mentionedUserIds: mentioned,
       originConnectionId: input.originConnectionId,
+      requireMembership: true,
     });
     // Storage failures are logged by the writer's StorageFailureLog; a full queue is logged here.
     void stored.then((result) => {

@@ -413,9 +413,14 @@ describe('cluster (in-process nodes, real Redis and PostgreSQL)', () => {
     for (const ack of failed) {
       expect(ack).toMatchObject({ status: 'error', reason: 'storage_error', seq: null });
     }
-    const refusedLines = lines.filter((line) => line.msg === 'send refused: storage unavailable');
-    // One line at once, then at most one per 10 s with a count: not 23.
-    expect(refusedLines[0]).toMatchObject({ level: 40, sends: 1 });
+    // A sender this node's member cache lists goes straight to the writer (the database checks
+    // membership in the insert), whose log says "message writes failing"; others fail at the
+    // access check ("send refused: storage unavailable"). Either way: one line at once, then at
+    // most one per 10 s with a count: not 23.
+    const REFUSED = ['send refused: storage unavailable', 'message writes failing'];
+    const RECOVERED = ['sends reach storage again', 'message writes work again'];
+    const refusedLines = lines.filter((line) => REFUSED.includes(String(line.msg)));
+    expect(refusedLines[0]?.level).toBeGreaterThanOrEqual(40);
     expect(refusedLines.length).toBeLessThanOrEqual(2);
     const overHttp = await api(n2, ben.token, 'POST', `/api/chats/${main}/messages`, {
       content: 'over http',
@@ -439,12 +444,12 @@ describe('cluster (in-process nodes, real Redis and PostgreSQL)', () => {
       ['sent', 8],
     ]);
     // One line when sends reach the database again; every refusal counted exactly once.
-    const recovered = lines.filter((line) => line.msg === 'sends reach storage again');
+    const recovered = lines.filter((line) => RECOVERED.includes(String(line.msg)));
     expect(recovered).toHaveLength(1);
     const counted = [
-      ...lines.filter((line) => line.msg === 'send refused: storage unavailable'),
+      ...lines.filter((line) => REFUSED.includes(String(line.msg))),
       ...recovered,
-    ].reduce((sum, line) => sum + Number(line.sends), 0);
+    ].reduce((sum, line) => sum + Number(line.sends ?? line.messages), 0);
     expect(counted).toBe(failed.length);
     const stored = await history(n2, ben.token, main);
     expect(stored.map((message) => message.content)).toEqual([

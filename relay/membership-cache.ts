@@ -1,6 +1,11 @@
 /**
  * Members of recently active chats, so fan-out does not query the store per message.
  * Bounded (least recently used chats are dropped); invalidated on every membership change.
+ *
+ * Never an authority on access: in a cluster a node learns of another node's membership
+ * changes over the bus, a moment later (or, after a bus loss, only when the cache is cleared).
+ * It decides mentions and notifications; sends are authorised by the database in the
+ * statement that stores them (`AppendRequest.requireMembership`).
  */
 import type { Store, StoredUser } from './store.js';
 
@@ -31,6 +36,11 @@ export class MembershipCache {
       if (oldest.done !== true) this.#entries.delete(oldest.value);
     }
     return loading;
+  }
+
+  /** The cached member list, if there is one, without loading it (nor touching its recency). */
+  peek(chatId: string): Promise<Members> | undefined {
+    return this.#entries.get(chatId);
   }
 
   invalidate(chatId: string): void {

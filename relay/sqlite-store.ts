@@ -184,6 +184,12 @@ export class SqliteStore implements Store {
 
   #appendOne(request: AppendRequest): AppendResult {
     const s = this.#stmts;
+    if (request.requireMembership === true) {
+      if (s.getChat.get(request.chatId) === undefined) return failure('not_found', 'no such chat');
+      if (s.getMembership.get(request.chatId, request.senderId) === undefined) {
+        return failure('not_member', 'you are not a member of this chat');
+      }
+    }
     const existing = s.findDuplicate.get({
       chat_id: request.chatId,
       sender_id: request.senderId,

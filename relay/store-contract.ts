@@ -479,6 +479,46 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
         expect((await store.getChat(chat.id))?.last_seq).toBe(0);
       });
 
+      it('with requireMembership, stores only a member’s message and refuses the rest', async () => {
+        const ana = await user('Ana');
+        const ben = await user('Ben');
+        const chat = await room({ createdBy: ana.id });
+        const missingChat = newId();
+        const results = await store.appendMessages([
+          { ...request({ chatId: chat.id, senderId: ana.id }), requireMembership: true },
+          { ...request({ chatId: chat.id, senderId: ben.id }), requireMembership: true },
+          { ...request({ chatId: missingChat, senderId: ana.id }), requireMembership: true },
+          { ...request({ chatId: chat.id, senderId: ana.id }), requireMembership: true },
+        ]);
+        expect(results[0]).toMatchObject({ ok: true, message: { seq: 1 } });
+        expect(results[1]).toMatchObject({ ok: false, code: 'not_member' });
+        expect(results[2]).toMatchObject({ ok: false, code: 'not_found' });
+        expect(results[3]).toMatchObject({ ok: true, message: { seq: 2 } });
+        expect((await store.getChat(chat.id))?.last_seq).toBe(2);
+        expect(await store.messagesAfter(chat.id, 0, 10, T0)).toHaveLength(2);
+      });
+
+      it('with requireMembership, refuses a former member even a resend of their message', async () => {
+        const ana = await user('Ana');
+        const ben = await user('Ben');
+        const chat = await room({ createdBy: ana.id });
+        await store.addMember(chat.id, ben.id, T0);
+        const sent = {
+          ...request({ chatId: chat.id, senderId: ben.id, mobileRefId: 'again' }),
+          requireMembership: true,
+        };
+        const [first] = await store.appendMessages([sent]);
+        expect(first).toMatchObject({ ok: true, duplicate: false, message: { seq: 1 } });
+        await store.removeMember(chat.id, ben.id);
+        const [resend, fresh] = await store.appendMessages([
+          sent,
+          { ...request({ chatId: chat.id, senderId: ben.id }), requireMembership: true },
+        ]);
+        expect(resend).toMatchObject({ ok: false, code: 'not_member' });
+        expect(fresh).toMatchObject({ ok: false, code: 'not_member' });
+        expect((await store.getChat(chat.id))?.last_seq).toBe(1);
+      });
+
       it('moves the sender’s read marker to their own message, and only theirs', async () => {
         const ana = await user('Ana');
         const ben = await user('Ben');

@@ -41,6 +41,13 @@ export interface AppendRequest {
   mentionedUserIds: readonly string[];
   /** Not stored: the socket connection that sent it, excluded from the broadcast. */
   originConnectionId: string | null;
+  /**
+   * Refuse with `not_found` (no such chat) or `not_member` unless the sender is a member, checked
+   * in the same transaction as the insert (before the duplicate check), so a removal committed
+   * before that transaction began is always seen. The relay sets it for every send: access is
+   * decided by the database, never by a node's cache.
+   */
+  requireMembership?: boolean;
 }
 
 export type AppendResult = { ok: true; message: WireMessage; duplicate: boolean } | Failure;
