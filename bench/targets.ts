@@ -39,6 +39,8 @@ const BENCH_LIMITS: readonly (readonly [name: string, value: number])[] = [
   ['maxConnections', 100_000],
   // Every bench client connects from 127.0.0.1.
   ['maxConnectionsPerAddress', 100_000],
+  // The idle scenario creates a room per 100 clients.
+  ['roomCreationsPerMinute', 100_000],
 ];
 
 /**
