@@ -7,45 +7,14 @@
  * without the desktop bridge shows neither part. The page itself is served by a relay process
  * over https (the `relay` fixture, `tls: true`), standing in for the app's own files.
  */
-import { X509Certificate } from 'node:crypto';
-import { connect } from 'node:tls';
 import type { Locator } from '@playwright/test';
 import { parseDeepLink } from '../electron/main/deep-link.js';
-import { openDesktop, type DesktopShell } from './support/desktop-shell.js';
+import { allowRelay, openDesktop, type DesktopShell } from './support/desktop-shell.js';
 import { expect, test } from './support/fixtures.js';
 import { saveScreen } from './support/ui.js';
+import { servedFingerprint } from '../relay/testing/served-certificate.js';
 
 test.use({ relayOptions: { tls: true } });
-
-/** The certificate a server on 127.0.0.1:port presents, read by a plain TLS handshake. */
-function servedFingerprint(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
-      const raw = socket.getPeerCertificate(false).raw;
-      socket.end();
-      resolve(new X509Certificate(raw).fingerprint256);
-    });
-    socket.once('error', reject);
-  });
-}
-
-/** What the connect screen does in the app, with the reload the widened CSP needs awaited. */
-async function allowRelay(shell: DesktopShell, url: string): Promise<void> {
-  const reloaded = shell.page.waitForEvent('load');
-  const allowed = await shell.page.evaluate(
-    (relay) =>
-      (
-        window as unknown as {
-          parleyDesktop: {
-            relays: { allow(u: string): Promise<{ ok: boolean; value: { reload: boolean } }> };
-          };
-        }
-      ).parleyDesktop.relays.allow(relay),
-    url,
-  );
-  expect(allowed.ok).toBe(true);
-  if (allowed.value.reload) await reloaded;
-}
 
 async function join(shell: DesktopShell, url: string, name: string): Promise<void> {
   const { page } = shell;

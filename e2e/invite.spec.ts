@@ -10,50 +10,19 @@
  * he was, Switch shows that server's connect screen. The page itself is served by a relay
  * process over https (the `relay` fixture, `tls: true`), which is also the "other server".
  */
-import { X509Certificate } from 'node:crypto';
-import { connect } from 'node:tls';
 import { buildInviteLink } from '../electron/main/deep-link.js';
 import { hostingInvite } from '../electron/main/hosting-invite.js';
 import { pinnedRequest } from '../electron/main/pinned-request.js';
 import type { ChatSummary } from '../relay/protocol/events.js';
-import { openDesktop, openLink, type DesktopShell } from './support/desktop-shell.js';
+import { allowRelay, openDesktop, openLink, type DesktopShell } from './support/desktop-shell.js';
 import { expect, test } from './support/fixtures.js';
 import { ChatUser, saveScreen } from './support/ui.js';
+import { servedFingerprint } from '../relay/testing/served-certificate.js';
 
 test.use({ relayOptions: { tls: true } });
 
 /** How the OS starts the app (or a second copy of it) for a link. */
 const APP = '/opt/Parley/parley';
-
-/** The certificate a server on 127.0.0.1:port presents, read by a plain TLS handshake. */
-function servedFingerprint(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
-      const raw = socket.getPeerCertificate(false).raw;
-      socket.end();
-      resolve(new X509Certificate(raw).fingerprint256);
-    });
-    socket.once('error', reject);
-  });
-}
-
-/** What the connect screen does in the app, with the reload the widened CSP needs awaited. */
-async function allowRelay(shell: DesktopShell, url: string): Promise<void> {
-  const reloaded = shell.page.waitForEvent('load');
-  const allowed = await shell.page.evaluate(
-    (relay) =>
-      (
-        window as unknown as {
-          parleyDesktop: {
-            relays: { allow(u: string): Promise<{ ok: boolean; value: { reload: boolean } }> };
-          };
-        }
-      ).parleyDesktop.relays.allow(relay),
-    url,
-  );
-  expect(allowed.ok).toBe(true);
-  if (allowed.value.reload) await reloaded;
-}
 
 /** Ana's chats as her relay lists them, by name (read with her saved token, over her pins). */
 async function chatIds(ana: DesktopShell, hostedUrl: string): Promise<Record<string, string>> {

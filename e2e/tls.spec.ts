@@ -4,26 +4,13 @@
  * checking its fingerprint on first visit) signs in and two people exchange a message, every
  * socket over wss. The certificate served is the one whose fingerprint the relay logged.
  */
-import { X509Certificate } from 'node:crypto';
-import { connect } from 'node:tls';
 import type { Browser } from '@playwright/test';
 import { expect, test } from './support/fixtures.js';
 import type { RelayProcess } from './support/relay-process.js';
 import { ChatUser } from './support/ui.js';
+import { servedFingerprint } from '../relay/testing/served-certificate.js';
 
 test.use({ relayOptions: { tls: true } });
-
-/** The certificate the relay presents, read by a plain TLS handshake. */
-function servedFingerprint(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
-      const raw = socket.getPeerCertificate(false).raw;
-      socket.end();
-      resolve(new X509Certificate(raw).fingerprint256);
-    });
-    socket.once('error', reject);
-  });
-}
 
 async function person(browser: Browser, relay: RelayProcess, name: string) {
   // The self-signed certificate is not from a CA: the browser must be told to accept it, as a

@@ -22,7 +22,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from '@playwright/test';
+import { expect, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { pino } from 'pino';
 import type { EventMap } from '../../electron/shared/bridge.js';
 import { createBridge } from '../../electron/shared/create-bridge.js';
@@ -219,4 +219,22 @@ export function openLink(shell: DesktopShell, argv: readonly string[]): SecondIn
   const action = secondInstanceAction(argv);
   if (action.kind === 'open-invite') shell.core.openInvite(action.invite);
   return action;
+}
+
+/** What the connect screen does in the app, with the reload the widened CSP needs awaited. */
+export async function allowRelay(shell: DesktopShell, url: string): Promise<void> {
+  const reloaded = shell.page.waitForEvent('load');
+  const allowed = await shell.page.evaluate(
+    (relay) =>
+      (
+        window as unknown as {
+          parleyDesktop: {
+            relays: { allow(u: string): Promise<{ ok: boolean; value: { reload: boolean } }> };
+          };
+        }
+      ).parleyDesktop.relays.allow(relay),
+    url,
+  );
+  expect(allowed.ok).toBe(true);
+  if (allowed.value.reload) await reloaded;
 }

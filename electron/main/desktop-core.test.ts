@@ -3,10 +3,8 @@
  * a loopback IPC into the real router and the real services), with a real relay where one is
  * needed. Discovery is off here, except through the in-memory mDNS fake.
  */
-import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect as connectTcp } from 'node:net';
-import { connect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -18,6 +16,7 @@ import { RELOAD_DELAY_MS } from './desktop-core.js';
 import { pinnedRequest } from './pinned-request.js';
 import { startDesktop, type Desktop } from './testing/desktop-harness.js';
 import { FakeNetwork } from './testing/fake-mdns.js';
+import { servedFingerprint } from '../../relay/testing/served-certificate.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -33,18 +32,6 @@ function accepts(host: string, port: number): Promise<boolean> {
       resolve(true);
     });
     socket.once('error', () => resolve(false));
-  });
-}
-
-/** The certificate a server on 127.0.0.1:port presents, read by a plain TLS handshake. */
-function servedFingerprint(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
-      const raw = socket.getPeerCertificate(false).raw;
-      socket.end();
-      resolve(new X509Certificate(raw).fingerprint256);
-    });
-    socket.once('error', reject);
   });
 }
 
