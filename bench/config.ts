@@ -89,6 +89,8 @@ export interface FanoutResult {
   /** Server node CPU seconds over the measured window, and per delivery in µs. */
   serverCpuS: number;
   cpuPerDeliveryUs: number;
+  /** The share of the server nodes' CPU spent in the kernel (system time: socket writes, mostly). */
+  kernelCpuShare: number;
   /** Server nodes plus helpers (Redis, PostgreSQL). */
   totalCpuPerDeliveryUs: number;
   /** Peak RSS of the server nodes over their life, in MB. */

@@ -1,6 +1,5 @@
 /**
- * CPU time and memory of server processes, read from /proc (Linux only). CPU is utime+stime of
- * the process and its live descendants (PostgreSQL forks a backend per connection), in ticks of
+ * CPU time and memory of server processes, read from /proc (Linux only). CPU is utime+stime, in ticks of
  * `CLK_TCK` (100 per second on Linux), so one sample is good to 10 ms.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -12,8 +11,8 @@ interface StatLine {
   ppid: number;
   /** utime + stime of the process itself. */
   cpuTicks: number;
-  /** cutime + cstime: what its children that exited and were reaped used. */
-  reapedTicks: number;
+  /** stime alone: time in the kernel (for a relay, mostly socket writes). */
+  systemTicks: number;
 }
 
 function readStat(pid: number): StatLine | null {
@@ -26,12 +25,11 @@ function readStat(pid: number): StatLine | null {
   }
   // The command name (field 2) may contain spaces and parentheses: fields start after the last ')'.
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  // After the name: state(3) ppid(4) ... utime(14) stime(15) cutime(16) cstime(17), i.e.
-  // indexes 1, 11, 12, 13 and 14 here.
+  // After the name: state(3) ppid(4) ... utime(14) stime(15), i.e. indexes 1, 11 and 12 here.
   return {
     ppid: Number(fields[1]),
     cpuTicks: Number(fields[11]) + Number(fields[12]),
-    reapedTicks: Number(fields[13]) + Number(fields[14]),
+    systemTicks: Number(fields[12]),
   };
 }
 
@@ -56,21 +54,64 @@ export function processTree(root: number): number[] {
   return tree;
 }
 
-/**
- * CPU seconds (user + system) used so far by the given processes or, with `tree`, by their
- * process trees. A tree's total also counts children that already exited (their time moved to
- * the parent's cutime/cstime when it reaped them: PostgreSQL backends come and go), so it only
- * ever grows.
- */
-export function cpuSeconds(pids: readonly number[], options: { tree?: boolean } = {}): number {
+/** CPU seconds (user + system) used so far by the given processes themselves. */
+export function cpuSeconds(pids: readonly number[]): number {
   let ticks = 0;
-  for (const root of pids) {
-    for (const pid of options.tree === true ? processTree(root) : [root]) {
-      const stat = readStat(pid);
-      if (stat === null) continue;
-      ticks += stat.cpuTicks + (options.tree === true ? stat.reapedTicks : 0);
+  for (const pid of pids) ticks += readStat(pid)?.cpuTicks ?? 0;
+  return ticks / TICKS_PER_SECOND;
+}
+
+/** How often {@link TreeCpuMeter} reads its process trees. */
+const TREE_SAMPLE_MS = 100;
+
+/**
+ * CPU used by process trees (PostgreSQL forks a backend per connection) over a window: every
+ * 100 ms it reads each live process and keeps, per pid, the ticks at its first and latest
+ * reading; the total is the sum of the differences, so a process's CPU from before the window
+ * never counts. A process born in the window counts from zero; one that exits loses at most its
+ * last 100 ms. (The parent's cutime would be wrong here: a backend that exits mid-window hands its
+ * whole life's CPU, set-up included, to the postmaster.)
+ */
+export class TreeCpuMeter {
+  readonly #roots: readonly number[];
+  readonly #first = new Map<number, number>();
+  readonly #latest = new Map<number, number>();
+  readonly #timer: NodeJS.Timeout;
+  #sampling = true;
+
+  constructor(roots: readonly number[]) {
+    this.#roots = roots;
+    this.#sample(true);
+    this.#timer = setInterval(() => this.#sample(false), TREE_SAMPLE_MS);
+  }
+
+  #sample(initial: boolean): void {
+    if (!this.#sampling) return;
+    for (const root of this.#roots) {
+      for (const pid of processTree(root)) {
+        const stat = readStat(pid);
+        if (stat === null) continue;
+        if (!this.#first.has(pid)) this.#first.set(pid, initial ? stat.cpuTicks : 0);
+        this.#latest.set(pid, stat.cpuTicks);
+      }
     }
   }
+
+  /** Stops sampling and returns the CPU seconds used by the trees since the meter was made. */
+  stop(): number {
+    this.#sample(false);
+    this.#sampling = false;
+    clearInterval(this.#timer);
+    let ticks = 0;
+    for (const [pid, latest] of this.#latest) ticks += latest - (this.#first.get(pid) ?? 0);
+    return ticks / TICKS_PER_SECOND;
+  }
+}
+
+/** Kernel (system) CPU seconds used so far by the given processes themselves. */
+export function systemSeconds(pids: readonly number[]): number {
+  let ticks = 0;
+  for (const pid of pids) ticks += readStat(pid)?.systemTicks ?? 0;
   return ticks / TICKS_PER_SECOND;
 }
 

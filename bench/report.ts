@@ -46,6 +46,7 @@ function fanoutLine(row: Row, result: FanoutResult): string[] {
     f1(result.lastRecipient.p50),
     f1(result.lastRecipient.p99),
     f2(result.cpuPerDeliveryUs),
+    Number.isFinite(result.kernelCpuShare) ? `${f0(result.kernelCpuShare * 100)}%` : '',
     result.totalCpuPerDeliveryUs !== result.cpuPerDeliveryUs
       ? f2(result.totalCpuPerDeliveryUs)
       : '',
@@ -73,6 +74,7 @@ export function markdownTables(rows: readonly Row[]): string {
           'last recipient p50 ms',
           'last recipient p99 ms',
           'server CPU µs/delivery',
+          'of which kernel',
           'incl. Redis/PG µs',
           'peak RSS MB',
           'notes',

@@ -5,7 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DurableResult, FanoutResult, IdleResult, StormResult, Target } from './config.js';
-import { cpuSeconds, processTree, rssBytes } from './proc-stats.js';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { cpuSeconds, processTree, rssBytes, systemSeconds, TreeCpuMeter } from './proc-stats.js';
 import { checkTargets, markdownTables } from './report.js';
 import type { Row } from './results.js';
 import { runGenerator } from './run-generator.js';
@@ -33,6 +36,26 @@ describe('proc-stats', () => {
     expect(processTree(process.pid)).toContain(process.pid);
     expect(cpuSeconds([process.pid])).toBeGreaterThan(0);
     expect(rssBytes([process.pid])).toBeGreaterThan(1_000_000);
+    expect(systemSeconds([process.pid])).toBeLessThanOrEqual(cpuSeconds([process.pid]));
+  });
+
+  it("counts a process tree's CPU inside the window only, children born in it included", async () => {
+    // A child that spins for 400 ms, then idles, then exits.
+    const spinThenIdle = (idleMs: number) =>
+      spawn(process.execPath, [
+        '-e',
+        `const end = Date.now() + 400; while (Date.now() < end); setTimeout(() => {}, ${idleMs});`,
+      ]);
+    const before = spinThenIdle(1_500);
+    await sleep(900);
+    const meter = new TreeCpuMeter([process.pid]);
+    const during = spinThenIdle(400);
+    await once(during, 'exit');
+    await once(before, 'exit');
+    const used = meter.stop();
+    // `during` spun ~0.4 s inside the window; `before` spun before it, so it adds ~nothing.
+    expect(used).toBeGreaterThan(0.25);
+    expect(used).toBeLessThan(1.2);
   });
 });
 

@@ -5,7 +5,7 @@
  * runs from the first measured send until the last expected delivery (or the drain timeout).
  */
 import type { FanoutConfig, FanoutResult } from '../config.js';
-import { cpuSeconds, peakRssBytes } from '../proc-stats.js';
+import { cpuSeconds, peakRssBytes, systemSeconds, TreeCpuMeter } from '../proc-stats.js';
 import { createDriver, inParallel, type BenchClient } from './clients.js';
 import { percentiles, sleep, waitUntil } from './stats.js';
 
@@ -92,7 +92,8 @@ export async function runFanout(
   sendLag = 0;
   const pids = target.serverPids;
   const cpu0 = cpuSeconds(pids);
-  const helpers0 = cpuSeconds(target.helperPids, { tree: true });
+  const system0 = systemSeconds(pids);
+  const helpers = new TreeCpuMeter(target.helperPids);
   const gen0 = process.cpuUsage();
   const start = performance.now();
   await sendPhase(warm, all);
@@ -100,7 +101,8 @@ export async function runFanout(
   await waitUntil(() => received >= expected, config.drainMs);
   const end = received >= expected ? lastDeliveryAt : performance.now();
   const serverCpuS = cpuSeconds(pids) - cpu0;
-  const helperCpuS = cpuSeconds(target.helperPids, { tree: true }) - helpers0;
+  const serverSystemS = systemSeconds(pids) - system0;
+  const helperCpuS = helpers.stop();
   const gen = process.cpuUsage(gen0);
   const wallS = (end - start) / 1000;
   const peakRssMb = peakRssBytes(pids) / 2 ** 20;
@@ -132,6 +134,7 @@ export async function runFanout(
     lastRecipient: percentiles(lastRecipient, complete),
     serverCpuS,
     cpuPerDeliveryUs: received === 0 ? NaN : (serverCpuS / received) * 1e6,
+    kernelCpuShare: serverCpuS === 0 ? NaN : serverSystemS / serverCpuS,
     totalCpuPerDeliveryUs: received === 0 ? NaN : ((serverCpuS + helperCpuS) / received) * 1e6,
     peakRssMb,
     generatorCpuShare,
