@@ -136,6 +136,8 @@ export interface StormResult {
   joinP99Ms: number;
   serverCpuS: number;
   peakRssMb: number;
+  /** The generator's own CPU use over the storm, as a share of one core. */
+  generatorCpuShare: number;
 }
 
 export type ScenarioResult = FanoutResult | IdleResult | DurableResult | StormResult;

@@ -153,11 +153,12 @@ export function markdownTables(rows: readonly Row[]): string {
           'errors',
           'server CPU s',
           'peak RSS MB',
+          'generator CPU',
         ],
         storm.map((row) => {
           const r = row.result as StormResult | null;
           return r === null
-            ? [row.scenario, row.peer, '–', '–', '–', '–', '–', row.note ?? '']
+            ? [row.scenario, row.peer, '–', '–', '–', '–', '–', '–', row.note ?? '']
             : [
                 row.scenario,
                 row.peer,
@@ -167,6 +168,7 @@ export function markdownTables(rows: readonly Row[]): string {
                 f0(r.errors),
                 f1(r.serverCpuS),
                 f0(r.peakRssMb),
+                `${f0(r.generatorCpuShare * 100)}%`,
               ];
         }),
       ),

@@ -17,6 +17,7 @@ import { validate } from './protocol/validate.js';
 import { releaseHeld, type ChannelDeps } from './channel-deps.js';
 import type { Subscription } from './hub.js';
 import { presenceBatcher } from './presence-batch.js';
+import { SplicedFrame } from './prepared-frame.js';
 import type { AppendResult } from './store.js';
 import { push, replyError, replyOk, type Inbound } from './replies.js';
 
@@ -121,11 +122,15 @@ export async function joinChat(
     online_at: connection.connectedAt.toISOString(),
   };
   const diff = deps.presence.track(inbound.topic, connection.user.id, meta);
-  // Pre-encoded and shared by the joiners of one presence window (presence-batch.ts): spliced
-  // into the frame, not encoded again for every joiner.
-  const state = presenceBatcher(deps.hub, deps.presence).stateJson(inbound.topic);
+  // Encoded once and shared by the joiners of one presence window (presence-batch.ts): the
+  // same bytes are written to each, between its own frame header and join_ref.
+  const state = presenceBatcher(deps.hub, deps.presence).stateBytes(inbound.topic);
   connection.send(
-    `[${JSON.stringify(inbound.joinRef)},null,${JSON.stringify(inbound.topic)},"presence_state",${state}]`,
+    new SplicedFrame(
+      `[${JSON.stringify(inbound.joinRef)},null,${JSON.stringify(inbound.topic)},"presence_state",`,
+      state,
+      ']',
+    ),
   );
   // Batched per topic (presence-batch.ts): a storm of joins costs one diff per window.
   presenceBatcher(deps.hub, deps.presence).add(inbound.topic, diff);

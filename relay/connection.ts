@@ -9,15 +9,15 @@ import { CLOSE_CODES } from './protocol/errors.js';
 import type { RelayLimits } from './options.js';
 import type { StoredUser } from './store.js';
 import type { Subscription } from './hub.js';
-import { frameWriter, PreparedFrame, type FrameWriter } from './prepared-frame.js';
+import { frameWriter, PreparedFrame, SplicedFrame, type FrameWriter } from './prepared-frame.js';
 import { TokenBucket } from './token-bucket.js';
 import { flushAtTaskEnd, type WriteBatch } from './write-batch.js';
 
 /**
- * A text frame: a string, UTF-8 bytes, or a broadcast's frame prepared once for every receiver
- * (prepared-frame.ts).
+ * A text frame: a string, UTF-8 bytes, a broadcast's frame prepared once for every receiver, or
+ * a frame spliced around bytes shared by many receivers (prepared-frame.ts).
  */
-export type OutboundFrame = string | Buffer | PreparedFrame;
+export type OutboundFrame = string | Buffer | PreparedFrame | SplicedFrame;
 
 /** ws.send's options for every frame: text, never compressed (permessage-deflate is off). */
 const TEXT_FRAME = { binary: false } as const;
@@ -124,6 +124,9 @@ export class Connection implements WriteBatch {
       // One chunk per frame; ws.send (header and payload as two chunks) when ws is not idle.
       if (this.#writer === null || !this.#writer.write(frame))
         this.#socket.send(frame.payload, TEXT_FRAME);
+    } else if (frame instanceof SplicedFrame) {
+      if (this.#writer === null || !this.#writer.write(frame))
+        this.#socket.send(frame.payload(), TEXT_FRAME);
     } else {
       this.#socket.send(frame, TEXT_FRAME);
     }

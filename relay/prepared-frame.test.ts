@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { Connection } from './connection.js';
 import { DEFAULT_LIMITS } from './options.js';
-import { frameWriter, PreparedFrame } from './prepared-frame.js';
+import { frameWriter, PreparedFrame, SplicedFrame } from './prepared-frame.js';
 import { generateSelfSigned } from './tls.js';
 import { until } from './testing/relay-harness.js';
 
@@ -267,6 +267,38 @@ describe('writing prepared frames around ws', () => {
       'ping:p',
       'text:last',
     ]);
+  });
+
+  it('writes spliced frames (a shared middle) intact at every length, in order, and through ws.send with deflate', async () => {
+    const cases = [
+      ['[1,', '"é✓"', ']'],
+      ['[', 'y'.repeat(200), ']'],
+      ['["a",', `"${'z'.repeat(70_000)}"`, ']'],
+      ['', '', ''],
+    ] as const;
+    for (const deflate of [false, true]) {
+      const peer = await connect({ deflate });
+      const connection = connectionOf(peer.server);
+      const shared = cases.map(([, middle]) => Buffer.from(middle));
+      const expected: string[] = [];
+      for (const [i, [prefix, middle, suffix]] of cases.entries()) {
+        connection.send(new SplicedFrame(prefix, shared[i] as Buffer, suffix));
+        connection.send(new PreparedFrame(`after ${i}`));
+        expected.push(`text:${prefix}${middle}${suffix}`, `text:after ${i}`);
+      }
+      await waitFor(() => peer.events.length >= expected.length);
+      expect(peer.events).toEqual(expected);
+    }
+  });
+
+  it('shares the middle of a spliced frame: the same bytes, not a copy, for every recipient', () => {
+    const shared = Buffer.from('{"u1":{"metas":[]}}');
+    const one = new SplicedFrame('[1,', shared, ']');
+    const two = new SplicedFrame('[22,', shared, ']');
+    expect(one.chunks[1]).toBe(shared);
+    expect(two.chunks[1]).toBe(shared);
+    expect(Buffer.concat(one.chunks).subarray(2).toString()).toBe('[1,{"u1":{"metas":[]}}]');
+    expect(one.payload().toString()).toBe('[1,{"u1":{"metas":[]}}]');
   });
 
   it('is not used for a socket that is not the one ws writes to', async () => {

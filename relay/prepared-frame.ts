@@ -37,22 +37,59 @@ export class PreparedFrame {
 
   constructor(text: string) {
     const length = Buffer.byteLength(text);
-    const header = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+    const header = headerLength(length);
     const wire = Buffer.allocUnsafe(header + length);
-    wire[0] = FIN_TEXT;
-    if (header === 2) {
-      wire[1] = length;
-    } else if (header === 4) {
-      wire[1] = 126;
-      wire.writeUInt16BE(length, 2);
-    } else {
-      wire[1] = 127;
-      wire.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
-      wire.writeUInt32BE(length >>> 0, 6);
-    }
+    writeHeader(wire, length);
     wire.write(text, header, 'utf8');
     this.wire = wire;
     this.payload = wire.subarray(header);
+  }
+}
+
+/**
+ * A text message whose payload is a per-recipient `prefix`, a large `shared` part encoded once
+ * for many recipients, and a `suffix`: written as three chunks, so the shared bytes are neither
+ * encoded nor copied again for each recipient (a presence_state, the same for every joiner of
+ * a window but for its join_ref; see chat-channel.ts).
+ */
+export class SplicedFrame {
+  /** The frame's chunks: header and prefix, the shared part, the suffix. */
+  readonly chunks: readonly Buffer[];
+  readonly #parts: readonly Buffer[];
+
+  constructor(prefix: string, shared: Buffer, suffix: string) {
+    const head = Buffer.from(prefix);
+    const tail = Buffer.from(suffix);
+    const length = head.length + shared.length + tail.length;
+    const header = Buffer.allocUnsafe(headerLength(length));
+    writeHeader(header, length);
+    this.chunks = [Buffer.concat([header, head]), shared, tail];
+    this.#parts = [head, shared, tail];
+  }
+
+  /** The whole UTF-8 payload, copied into one Buffer: what `ws.send` gets on the fallback path. */
+  payload(): Buffer {
+    return Buffer.concat(this.#parts);
+  }
+}
+
+/** Bytes of an unmasked frame header for a payload of `length` bytes. */
+function headerLength(length: number): number {
+  return length < 126 ? 2 : length < 65_536 ? 4 : 10;
+}
+
+/** Writes the header of an unmasked FIN text frame of `length` payload bytes at `into`'s start. */
+function writeHeader(into: Buffer, length: number): void {
+  into[0] = FIN_TEXT;
+  if (length < 126) {
+    into[1] = length;
+  } else if (length < 65_536) {
+    into[1] = 126;
+    into.writeUInt16BE(length, 2);
+  } else {
+    into[1] = 127;
+    into.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
+    into.writeUInt32BE(length >>> 0, 6);
   }
 }
 
@@ -96,7 +133,7 @@ export class FrameWriter {
    * (the socket is closing, the Sender holds frames that must go first, or it is in the middle
    * of a fragmented message).
    */
-  write(frame: PreparedFrame): boolean {
+  write(frame: PreparedFrame | SplicedFrame): boolean {
     const sender = this.#sender;
     if (
       this.#ws.readyState !== WebSocket.OPEN ||
@@ -106,7 +143,11 @@ export class FrameWriter {
     ) {
       return false;
     }
-    this.#socket.write(frame.wire);
+    if (frame instanceof PreparedFrame) {
+      this.#socket.write(frame.wire);
+    } else {
+      for (const chunk of frame.chunks) this.#socket.write(chunk);
+    }
     return true;
   }
 }

@@ -96,7 +96,9 @@ describe('PresenceBatcher', () => {
           };
           const clients: object[] = [];
           const snapshot = (): void => {
-            clients.push(Presence.syncState({}, JSON.parse(batcher.stateJson(TOPIC)) as object));
+            clients.push(
+              Presence.syncState({}, JSON.parse(batcher.stateBytes(TOPIC).toString()) as object),
+            );
           };
           for (const o of before) change(o);
           snapshot();
@@ -113,7 +115,7 @@ describe('PresenceBatcher', () => {
             expect(listed(state)).toEqual(expected);
           }
           // After the flush a joiner gets a fresh snapshot, not the window's.
-          expect(JSON.parse(batcher.stateJson(TOPIC))).toEqual(tracker.state(TOPIC));
+          expect(JSON.parse(batcher.stateBytes(TOPIC).toString())).toEqual(tracker.state(TOPIC));
         },
       ),
     );

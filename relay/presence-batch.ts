@@ -44,8 +44,8 @@ export class PresenceBatcher {
   readonly #presence: PresenceTracker;
   readonly #windowMs: number;
   readonly #pending = new Map<string, Pending>();
-  /** topic → presence_state JSON shared by the joiners of the current window. */
-  readonly #snapshots = new Map<string, string>();
+  /** topic → presence_state JSON, UTF-8, shared by the joiners of the current window. */
+  readonly #snapshots = new Map<string, Buffer>();
 
   constructor(hub: Hub, presence: PresenceTracker, windowMs: number = PRESENCE_BATCH_MS) {
     this.#hub = hub;
@@ -54,19 +54,19 @@ export class PresenceBatcher {
   }
 
   /**
-   * The presence_state JSON for a joiner. On one node it is encoded once per window and shared
-   * by every joiner in it: any change after the snapshot goes through add(), so the window's diff,
+   * The presence_state JSON for a joiner, as UTF-8. On one node it is encoded once per window
+   * and shared by every joiner in it (written to each as the same bytes: SplicedFrame): any change after the snapshot goes through add(), so the window's diff,
    * which every subscriber (the joiner too) gets at the flush, brings the snapshot up to date.
    * A subclass that adds to state() (a cluster node adds other nodes' devices, which change
    * outside this batcher) gets a fresh state for every joiner.
    */
-  stateJson(topic: string): string {
+  stateBytes(topic: string): Buffer {
     if (this.#presence.state !== PresenceTracker.prototype.state) {
-      return this.#presence.stateJson(topic);
+      return Buffer.from(this.#presence.stateJson(topic));
     }
     let snapshot = this.#snapshots.get(topic);
     if (snapshot === undefined) {
-      snapshot = this.#presence.stateJson(topic);
+      snapshot = Buffer.from(this.#presence.stateJson(topic));
       this.#snapshots.set(topic, snapshot);
     }
     return snapshot;

@@ -310,6 +310,9 @@ function parleyDriver(httpUrl: string): Driver {
             }
             return;
           }
+          // Only the two join replies matter here: a presence_state can be hundreds of KB per
+          // joiner in a storm, and parsing those would measure the generator, not the relay.
+          if (buffer.indexOf(PHX_REPLY) === -1) return;
           const frame = JSON.parse(buffer.toString()) as [
             unknown,
             unknown,

@@ -18,6 +18,7 @@ export async function runStorm(config: StormConfig): Promise<StormResult> {
   let errors = 0;
   const open: BenchClient[] = [];
   const cpu0 = cpuSeconds(target.serverPids);
+  const gen0 = process.cpuUsage();
   const started = performance.now();
   let lastJoinAt = started;
   const attempts = Array.from({ length: count }, (_, i) =>
@@ -42,6 +43,8 @@ export async function runStorm(config: StormConfig): Promise<StormResult> {
   ]);
   clearTimeout(timer);
   const serverCpuS = cpuSeconds(target.serverPids) - cpu0;
+  const gen = process.cpuUsage(gen0);
+  const wallS = (performance.now() - started) / 1000;
   const peakRssMb = peakRssBytes(target.serverPids) / 2 ** 20;
   const notJoined = count - joined - errors;
   for (const client of open) client.close();
@@ -57,5 +60,6 @@ export async function runStorm(config: StormConfig): Promise<StormResult> {
     joinP99Ms: times.p99,
     serverCpuS,
     peakRssMb,
+    generatorCpuShare: (gen.user + gen.system) / 1e6 / wallS,
   };
 }
