@@ -13,11 +13,16 @@ import { encodeFrame } from './protocol/frame.js';
 import { chatTopic, parseTopic } from './protocol/topics.js';
 import type { BusEvent } from './bus.js';
 import type { Hub } from './hub.js';
+import type { MembershipCache } from './membership-cache.js';
 import type { Store } from './store.js';
 
 export interface CatchUpOptions {
   store: Store;
   hub: Hub;
+  /** Cleared on a bus loss (membership events may be among the lost), so it reads afresh. */
+  members: MembershipCache;
+  /** Ends a user's subscriptions to a chat on this node (socket-server.ts: phx_close). */
+  revoke: (userId: string, chatId: string) => void;
   logger: Logger;
   /** Most messages re-sent per chat; beyond, clients see a jump and page the rest over HTTP. */
   maxPerChat: number;
@@ -85,9 +90,14 @@ export class CatchUp {
   async #reconcile(): Promise<void> {
     const now = new Date();
     let resent = 0;
+    let revoked = 0;
     for (const [chatId, cursor] of [...this.#cursors]) {
-      if (cursor === UNKNOWN) continue;
       try {
+        // A removal published while the bus was down never reached this node: its removed
+        // users would still be subscribed here. Checked against the store before anything is
+        // sent again, so nobody keeps reading a chat they left.
+        revoked += await this.#revokeNonMembers(chatId);
+        if (cursor === UNKNOWN) continue;
         let missing = await this.#o.store.messagesAfter(
           chatId,
           cursor,
@@ -112,6 +122,20 @@ export class CatchUp {
         this.#o.logger.warn({ err: error, chat: chatId }, 'catch-up read failed');
       }
     }
-    if (resent > 0) this.#o.logger.info({ resent }, 'caught up after bus loss');
+    if (resent > 0 || revoked > 0) {
+      this.#o.logger.info({ resent, revoked }, 'caught up after bus loss');
+    }
+  }
+
+  /** Revokes this node's subscriptions to the chat held by users who are no longer members. */
+  async #revokeNonMembers(chatId: string): Promise<number> {
+    const members = await this.#o.members.get(chatId);
+    const gone = new Set<string>();
+    for (const subscription of this.#o.hub.subscribers(chatTopic(chatId))) {
+      const userId = subscription.connection.user.id;
+      if (!members.has(userId)) gone.add(userId);
+    }
+    for (const userId of gone) this.#o.revoke(userId, chatId);
+    return gone.size;
   }
 }

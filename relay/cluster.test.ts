@@ -301,6 +301,57 @@ describe('cluster (in-process nodes, real Redis and PostgreSQL)', () => {
     expect(closed.slice(0, 3)).toEqual([joined.joinRef, null, `chat:${roomId}`]);
   });
 
+  it('closes them on the other nodes too when the leave happened while Redis was down, before re-sending anything', async () => {
+    const [n1, n2] = (await cluster(2)) as [RunningRelay, RunningRelay];
+    const ana = await signIn(n1, 'Ana');
+    const ben = await signIn(n1, 'Ben');
+    const room = await api<{ chat: ChatInfo }>(n1, ben.token, 'POST', '/api/chats', {
+      name: 'project',
+      visibility: 'public',
+    });
+    const roomId = room.body.chat.id;
+    expect((await api(n1, ana.token, 'POST', `/api/chats/${roomId}/join`)).status).toBe(200);
+    const onNode2 = await RawClient.connect(socketOf(n2), ana.token);
+    raws.push(onNode2);
+    const joined = await onNode2.join(`chat:${roomId}`);
+    expect(joined.status).toBe('ok');
+
+    await services.redis.kill();
+    // The leave's bus event is lost: node 2 never hears of it live.
+    expect((await api(n1, ana.token, 'POST', `/api/chats/${roomId}/leave`)).status).toBe(200);
+    const secret = await api<MessageSent>(n1, ben.token, 'POST', `/api/chats/${roomId}/messages`, {
+      content: 'after Ana left, while Redis was down',
+      mobile_ref_id: 'secret-1',
+    });
+    expect(secret.status).toBe(201);
+    await services.redis.start();
+
+    // On recovery node 2 checks its subscribers against the store and closes Ana's...
+    const closed = await onNode2.waitFor((frame) => frame[3] === 'phx_close', 15_000);
+    expect(closed.slice(0, 3)).toEqual([joined.joinRef, null, `chat:${roomId}`]);
+    // ...before its catch-up re-sends what its subscribers missed: Ana never gets that message,
+    // nor one sent after recovery.
+    await eventually(async () => (await readyz(n2)) === 200, 10_000, 'node 2 ready again');
+    const later = await api<MessageSent>(n1, ben.token, 'POST', `/api/chats/${roomId}/messages`, {
+      content: 'after recovery',
+      mobile_ref_id: 'later-1',
+    });
+    expect(later.status).toBe(201);
+    const benOnNode2 = await RawClient.connect(socketOf(n2), ben.token);
+    raws.push(benOnNode2);
+    expect((await benOnNode2.join(`chat:${roomId}`)).status).toBe('ok');
+    const marker = await api<MessageSent>(n1, ben.token, 'POST', `/api/chats/${roomId}/messages`, {
+      content: 'marker',
+      mobile_ref_id: 'marker-1',
+    });
+    await benOnNode2.waitFor(
+      (frame) =>
+        frame[3] === 'receive_message' && (frame[4] as WireMessage).seq === marker.body.seq,
+      10_000,
+    );
+    expect(onNode2.events<WireMessage>('receive_message')).toEqual([]);
+  });
+
   it('numbers one chat without gaps or duplicates while senders on every node send at once', async () => {
     const started = await cluster();
     const sessions: Session[] = [];

@@ -23,6 +23,8 @@ export interface ClusterNodeDeps {
   logger: Logger;
   heartbeatMs: number;
   nodeTtlMs: number;
+  /** Ends a user's subscriptions to a chat on this node (socket-server.ts). */
+  revoke: (userId: string, chatId: string) => void;
 }
 
 export interface ClusterNode {
@@ -47,6 +49,8 @@ export function startClusterNode(deps: ClusterNodeDeps): ClusterNode {
   const catchUp = new CatchUp({
     store: deps.store,
     hub,
+    members: deps.members,
+    revoke: deps.revoke,
     logger: deps.logger,
     maxPerChat: deps.limits.resumeMax,
   });
@@ -58,7 +62,8 @@ export function startClusterNode(deps: ClusterNodeDeps): ClusterNode {
   const stops = [
     bus.subscribe((event) => catchUp.observe(event)),
     bus.onRecover(() => {
-      // Membership events may be among the lost: re-read members on next use.
+      // Membership events may be among the lost: members are read afresh, and catch-up revokes
+      // this node's subscriptions of users removed meanwhile.
       deps.members.clear();
       void catchUp.recover();
     }),

@@ -8,7 +8,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
-import { clientAddress, isTrustedProxy, type TrustProxy } from './trust-proxy.js';
+import { clientAddress, isTrustedProxy, limitKey, type TrustProxy } from './trust-proxy.js';
 
 /**
  * Explicit HTTP server timeouts (Node's defaults let a silent or trickling connection live for
@@ -91,11 +91,15 @@ export class AddressLimit {
     return true;
   }
 
-  /** Counts one more for `address`; false (and a rate-limited warning) when it is full. */
+  /**
+   * Counts one more for `address` (an IPv6 address under its /64: limitKey); false (and a
+   * rate-limited warning) when it is full.
+   */
   #take(address: string): boolean {
-    const count = this.#counts.get(address) ?? 0;
+    const key = limitKey(address);
+    const count = this.#counts.get(key) ?? 0;
     if (count < this.max) {
-      this.#counts.set(address, count + 1);
+      this.#counts.set(key, count + 1);
       return true;
     }
     const now = Date.now();
@@ -106,9 +110,10 @@ export class AddressLimit {
   }
 
   #release(address: string): void {
-    const left = (this.#counts.get(address) ?? 1) - 1;
-    if (left <= 0) this.#counts.delete(address);
-    else this.#counts.set(address, left);
+    const key = limitKey(address);
+    const left = (this.#counts.get(key) ?? 1) - 1;
+    if (left <= 0) this.#counts.delete(key);
+    else this.#counts.set(key, left);
   }
 
   #admit(socket: Socket, tls: boolean): void {

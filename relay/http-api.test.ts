@@ -799,7 +799,21 @@ describe('HTTP API, relay-issued sessions', () => {
         });
         expect(res.status, `${method} ${path}`).toBe(405);
         expect(errorCode(res.body)).toBe('method_not_allowed');
+        expect(res.headers.get('allow'), `${method} ${path}`).toMatch(/^(GET|POST)\b.*OPTIONS$/);
       }
+      expect((await rawRequest(relay, 'POST', '/api/me')).headers.get('allow')).toBe(
+        'GET, HEAD, OPTIONS',
+      );
+      // HEAD is GET without the body.
+      const get = await rawRequest(relay, 'GET', '/api/me', {
+        headers: { authorization: `Bearer ${ana.token}` },
+      });
+      const head = await rawRequest(relay, 'HEAD', '/api/me', {
+        headers: { authorization: `Bearer ${ana.token}` },
+      });
+      expect(head.status).toBe(200);
+      expect(head.headers.get('content-length')).toBe(get.headers.get('content-length'));
+      expect(head.body).toBeNull();
       const preflight = await rawRequest(relay, 'OPTIONS', '/api/chats');
       expect(preflight.status).toBe(204);
       expect(preflight.headers.get('access-control-allow-headers')).toMatch(/Authorization/);

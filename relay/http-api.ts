@@ -32,6 +32,7 @@ import { SignInGuard, type PasscodeGate } from './passcode.js';
 import { storageFailure } from './storage-errors.js';
 import type { Store, StoredUser } from './store.js';
 import { KeyedBuckets } from './token-bucket.js';
+import { limitKey } from './trust-proxy.js';
 
 export interface HttpApiDeps {
   store: Store;
@@ -127,8 +128,9 @@ export function createHttpApi(
       handler: async (ctx) => {
         if (!auth.issuesTokens) return failure('sessions_disabled');
         // The TCP peer; X-Forwarded-For (the client's to forge) only from a trusted proxy.
+        // Counted per IPv4 address or IPv6 /64 (limitKey).
         const address = deps.clientAddress(ctx.req) || 'unknown';
-        const verdict = signIns.attempt(address);
+        const verdict = signIns.attempt(limitKey(address));
         if (!verdict.ok) {
           const retryAfterS = Math.ceil(verdict.retryAfterMs / 1000);
           return {
@@ -166,7 +168,7 @@ export function createHttpApi(
           await service.welcome(user);
           deps.logger.info({ user: user.id }, 'user created');
         }
-        signIns.succeeded(address);
+        signIns.succeeded(limitKey(address));
         return {
           status: 201,
           body: { token: await auth.issue(user, deviceId), user: { id: user.id, name: user.name } },
@@ -329,15 +331,15 @@ export function createHttpApi(
       res.end();
       return true;
     }
-    const entry = matching.find(({ route }) => route.method === req.method);
+    // HEAD is answered like GET; Node sends its headers (Content-Length included) without the body.
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    const entry = matching.find(({ route }) => route.method === method);
     if (entry === undefined) {
-      sendError(
-        res,
-        failure(
-          'method_not_allowed',
-          `use ${matching.map(({ route }) => route.method).join(' or ')}`,
-        ),
-      );
+      const allowed: string[] = [...new Set(matching.map(({ route }) => route.method))];
+      if (allowed.includes('GET')) allowed.push('HEAD');
+      sendError(res, failure('method_not_allowed', `use ${allowed.join(' or ')}`), {
+        Allow: [...allowed, 'OPTIONS'].join(', '),
+      });
       return true;
     }
     let cachedUser: Promise<{ ok: true; user: StoredUser } | Failure> | null = null;

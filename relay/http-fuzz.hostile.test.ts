@@ -675,7 +675,12 @@ describe('HTTP API under hostile requests', () => {
         405,
         'method_not_allowed',
       ],
-      [request({ label: 'HEAD on a GET route', method: 'HEAD', target: '/api/me' }), 405, null],
+      [request({ label: 'HEAD on a GET route', method: 'HEAD', target: '/api/me' }), 200, null],
+      [
+        request({ label: 'HEAD on a POST route', method: 'HEAD', target: '/api/session' }),
+        405,
+        null,
+      ],
       [request({ label: 'OPTIONS preflight', method: 'OPTIONS', target: ownMessages }), 204, null],
       [
         request({ label: 'an unknown method', method: 'BREW', target: '/api/me' }),

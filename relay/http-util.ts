@@ -51,10 +51,14 @@ export function sendJson(
   res.end(text);
 }
 
-export function sendError(res: ServerResponse, error: Pick<Failure, 'code' | 'message'>): void {
+export function sendError(
+  res: ServerResponse,
+  error: Pick<Failure, 'code' | 'message'>,
+  extraHeaders: Record<string, string> = {},
+): void {
   // An oversize body was left unread: the connection cannot be reused.
   const headers: Record<string, string> =
-    error.code === 'body_too_large' ? { Connection: 'close' } : {};
+    error.code === 'body_too_large' ? { ...extraHeaders, Connection: 'close' } : extraHeaders;
   sendJson(
     res,
     HTTP_STATUS[error.code],

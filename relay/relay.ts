@@ -136,6 +136,8 @@ export async function startRelay(input: RelayOptionsInput = {}): Promise<Running
           logger,
           heartbeatMs: options.nodeHeartbeatMs,
           nodeTtlMs: options.nodeTtlMs,
+          // Called only after a bus loss, long after `sockets` below exists.
+          revoke: (userId, chatId) => sockets.revoke(userId, chatId),
         })
       : null;
   const presence = cluster?.presence ?? new PresenceTracker();

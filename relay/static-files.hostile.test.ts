@@ -45,6 +45,11 @@ beforeAll(async () => {
   symlinkSync(base, joinPath(web, 'up'));
   symlinkSync(joinPath(base, 'web2'), joinPath(web, 'sibling'));
   symlinkSync('/etc/passwd', joinPath(web, 'passwd.txt'));
+  // Dotfiles and dot-folders left in a build folder (an editor's, a deploy's, a VCS's).
+  writeFileSync(joinPath(web, '.env'), SECRET);
+  mkdirSync(joinPath(web, '.git'));
+  writeFileSync(joinPath(web, '.git', 'config'), SECRET);
+  writeFileSync(joinPath(web, 'assets', '.secret.js'), SECRET);
   relay = await startTestRelay({ webDir: web });
 });
 afterAll(async () => {
@@ -218,6 +223,25 @@ describe('static files: path tricks', () => {
       { numRuns: 300 },
     );
   }, 120_000);
+
+  it('never serves dotfiles or dot-folders', async () => {
+    for (const target of [
+      '/.env',
+      '/%2eenv',
+      '/.git/config',
+      '/.git/',
+      '/.git',
+      '/%2Egit/config',
+      '/assets/.secret.js',
+      '/assets/%2esecret.js',
+    ]) {
+      for (const method of ['GET', 'HEAD']) {
+        const answer = await get(target, method);
+        expectSafe(target, answer, method);
+        expect(answer.status, `${method} ${target}`).toBe(404);
+      }
+    }
+  });
 
   it('answers other methods on files without serving them', async () => {
     for (const target of [

@@ -2,7 +2,7 @@
  * Serves the built renderer (the web client) at `/`, so a colleague without the desktop app can
  * open http://HOST:PORT/ and chat. Only files inside the folder are ever served: paths are
  * decoded once, normalised, and must stay under the root (no `..`, no encoded tricks, no
- * symlinks out). Unknown paths without an extension get index.html (client-side routes).
+ * symlinks out); dotfiles and dot-folders are never served. Unknown paths without an extension get index.html (client-side routes).
  */
 import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
@@ -69,7 +69,8 @@ export function createStaticHandler(
     }
     if (decoded.includes('\0') || decoded.includes('\\')) return false;
     const segments = decoded.split('/').filter((part) => part.length > 0);
-    if (segments.some((part) => part === '..' || part === '.')) return false;
+    // `.`, `..`, and dotfiles or dot-folders (.git, .env, .DS_Store): never part of a build.
+    if (segments.some((part) => part.startsWith('.'))) return false;
     const wanted = resolve(root, ...segments);
     let file = await inside(wanted);
     if (file !== null && (await stat(file)).isDirectory())

@@ -64,3 +64,33 @@ export function clientAddress(req: IncomingMessage, trust: TrustProxy | null): s
   }
   return peer;
 }
+
+/** Groups of an IPv6 address kept by {@link limitKey}: its /64, 4 groups of 16 bits. */
+const IPV6_PREFIX_GROUPS = 4;
+
+/**
+ * The key per-address limits (connection cap, sign-in attempts) count under: an IPv4 address
+ * itself, an IPv6 address by its /64. Why: a single host or home line usually holds a whole /64,
+ * so counting each IPv6 address apart would let it take 2^64 fresh allowances. Logs keep the
+ * full address.
+ */
+export function limitKey(address: string): string {
+  const peer = plain(address).split('%')[0] ?? '';
+  if (isIP(peer) !== 6) return peer;
+  const halves = peer.split('::');
+  const groups = (text: string | undefined): string[] =>
+    // An embedded IPv4 tail (::ffff:1.2.3.4 is handled above) counts as two groups.
+    text === undefined || text === ''
+      ? []
+      : text.split(':').flatMap((group) => (group.includes('.') ? ['0', '0'] : [group]));
+  const head = groups(halves[0]);
+  const tail = groups(halves[1]);
+  const full =
+    halves.length === 1
+      ? head
+      : [...head, ...Array<string>(8 - head.length - tail.length).fill('0'), ...tail];
+  const prefix = full
+    .slice(0, IPV6_PREFIX_GROUPS)
+    .map((group) => Number.parseInt(group, 16).toString(16));
+  return `${prefix.join(':')}::/64`;
+}
