@@ -138,6 +138,8 @@ export interface StormResult {
   peakRssMb: number;
   /** The generator's own CPU use over the storm, as a share of one core. */
   generatorCpuShare: number;
+  /** Errors by what they said (the first 80 characters). */
+  errorKinds: Record<string, number>;
 }
 
 export type ScenarioResult = FanoutResult | IdleResult | DurableResult | StormResult;

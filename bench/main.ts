@@ -224,6 +224,18 @@ async function runSuite(s: Suite): Promise<Row[]> {
       )),
     );
   }
+  if (s.scenarios.includes('cluster-storm')) {
+    const label = `cluster storm (${s.clusterNodes} nodes): ${s.storm} clients at once, one room`;
+    rows.push(
+      ...(await compare(label, 'storm', ['socket.io+redis', 'parley-cluster'], (peer) =>
+        measure(
+          peer as PeerName,
+          (target) => ({ kind: 'storm', target, clients: s.storm, timeoutMs: 120_000 }),
+          s.clusterNodes,
+        ),
+      )),
+    );
+  }
   if (s.scenarios.includes('ui')) {
     const label = `UI: two rooms of ${s.uiMessages} messages`;
     rows.push(

@@ -154,11 +154,12 @@ export function markdownTables(rows: readonly Row[]): string {
           'server CPU s',
           'peak RSS MB',
           'generator CPU',
+          'errors were',
         ],
         storm.map((row) => {
           const r = row.result as StormResult | null;
           return r === null
-            ? [row.scenario, row.peer, '–', '–', '–', '–', '–', '–', row.note ?? '']
+            ? [row.scenario, row.peer, '–', '–', '–', '–', '–', '–', '–', row.note ?? '']
             : [
                 row.scenario,
                 row.peer,
@@ -169,6 +170,9 @@ export function markdownTables(rows: readonly Row[]): string {
                 f1(r.serverCpuS),
                 f0(r.peakRssMb),
                 `${f0(r.generatorCpuShare * 100)}%`,
+                Object.entries(r.errorKinds)
+                  .map(([kind, count]) => `${f0(count)} × ${kind.replaceAll('|', '/')}`)
+                  .join('; '),
               ];
         }),
       ),

@@ -43,6 +43,13 @@ export interface ClusterStateOptions {
   maxQueuedOps?: number;
   /** The clock (ms); unit tests pass their own. */
   now?: () => number;
+  /**
+   * Where other nodes' presence changes go, one diff per topic: a node hands them to its
+   * presence batcher (presence-batch.ts), so a storm of joins on other nodes reaches this
+   * node's clients as one diff per window, like local joins. Without it they are broadcast at
+   * once.
+   */
+  presenceChanged?: (topic: string, diff: PresenceDiff) => void;
 }
 
 interface PresenceEntry {
@@ -73,7 +80,7 @@ function emptyData(): NodeData {
   return { subs: new Map(), presence: new Map(), typing: new Map() };
 }
 
-/** Collects presence joins and leaves per topic, then broadcasts one diff per topic. */
+/** Collects presence joins and leaves per topic, then hands on one diff per topic. */
 class DiffCollector {
   readonly #topics = new Map<string, PresenceDiff>();
 
@@ -84,10 +91,8 @@ class DiffCollector {
     (side[entry.userId] ??= { metas: [] }).metas.push(entry.meta);
   }
 
-  send(hub: Hub): void {
-    for (const [topic, diff] of this.#topics) {
-      hub.broadcast(topic, encodeFrame(null, null, topic, 'presence_diff', diff));
-    }
+  send(deliver: (topic: string, diff: PresenceDiff) => void): void {
+    for (const [topic, diff] of this.#topics) deliver(topic, diff);
   }
 }
 
@@ -105,7 +110,14 @@ export class ClusterState {
   #unsubscribe: (() => void)[] = [];
 
   constructor(options: ClusterStateOptions) {
-    this.#o = { maxQueuedOps: 10_000, now: Date.now, ...options };
+    const { hub } = options;
+    this.#o = {
+      maxQueuedOps: 10_000,
+      now: Date.now,
+      presenceChanged: (topic, diff) =>
+        hub.broadcast(topic, encodeFrame(null, null, topic, 'presence_diff', diff)),
+      ...options,
+    };
   }
 
   /** Starts listening, asks every node for its state and starts the heartbeat. */
@@ -349,7 +361,7 @@ export class ClusterState {
       }
     }
     this.#o.logger.trace({ peer: node, ops: ops.length }, 'applied peer ops');
-    diffs.send(this.#o.hub);
+    diffs.send(this.#o.presenceChanged);
     for (const chatId of typingChats) this.#announceTyping(chatId);
   }
 
@@ -364,7 +376,7 @@ export class ClusterState {
       for (const [ref, entry] of before) if (!after.has(ref)) diffs.add(topic, 'leaves', entry);
       for (const [ref, entry] of after) if (!before.has(ref)) diffs.add(topic, 'joins', entry);
     }
-    diffs.send(this.#o.hub);
+    diffs.send(this.#o.presenceChanged);
     for (const chatId of new Set([...previous.typing.keys(), ...next.typing.keys()])) {
       this.#announceTyping(chatId);
     }

@@ -454,8 +454,18 @@ describe('cluster (in-process nodes, real Redis and PostgreSQL)', () => {
     const benC = client(n2, ben, [main]);
     await Promise.all([anaC.start(), benC.start()]);
     for (let i = 1; i <= 5; i += 1) await anaC.send(main, `before ${i}`);
+    const joiner = await RawClient.connect(socketOf(n1), ana.token);
+    raws.push(joiner);
 
     await services.postgres.stop();
+    // A join that needs the database is answered, not cut off: the socket stays open and the
+    // client (phoenix) joins again later.
+    const refusedJoin = await joiner.join(`chat:${main}`);
+    expect(refusedJoin.status).toBe('error');
+    expect(refusedJoin.response.reason).toBe('storage_error');
+    expect(joiner.closeCode).toBeNull();
+    // A new socket's token check needs the database too: 503, to be tried again.
+    await expect(RawClient.connect(socketOf(n1), ana.token)).rejects.toThrow('HTTP 503');
     const failed = await Promise.all(
       Array.from({ length: 3 }, (_, i) => anaC.sendOnce(main, `during ${i}`, `down-${i}`)),
     );
@@ -477,14 +487,16 @@ describe('cluster (in-process nodes, real Redis and PostgreSQL)', () => {
       content: 'over http',
       mobile_ref_id: 'http-down',
     });
-    // Over HTTP the token check already needs the database: a 5xx, and nothing stored.
-    expect(overHttp.status).toBeGreaterThanOrEqual(500);
+    // Over HTTP the token check already needs the database: 503 storage_error, nothing stored.
+    expect(overHttp.status).toBe(503);
+    expect((overHttp.body as { error: { code: string } }).error.code).toBe('storage_error');
     expect(await readyz(n1)).toBe(503);
     // The sockets stay open: a storage error is an answer, not a disconnect.
     expect(anaC.joined).toBe(true);
 
     await services.postgres.start();
     await eventually(async () => (await readyz(n1)) === 200, 10_000, 'the database back');
+    expect((await joiner.join(`chat:${main}`)).status).toBe('ok');
     // The client resends what failed, with the same mobile_ref_ids: stored now, once.
     const resent = await Promise.all(
       Array.from({ length: 3 }, (_, i) => anaC.sendOnce(main, `during ${i}`, `down-${i}`)),

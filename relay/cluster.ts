@@ -9,6 +9,7 @@ import { ClusterPresence, ClusterTyping } from './cluster-presence.js';
 import { ClusterState } from './cluster-state.js';
 import type { MembershipCache } from './membership-cache.js';
 import type { ObservedHub } from './observed-hub.js';
+import { presenceBatcher, type PresenceBatcher } from './presence-batch.js';
 import type { RelayLimits } from './options.js';
 import type { RedisBus } from './redis-bus.js';
 import type { Store } from './store.js';
@@ -38,6 +39,7 @@ export interface ClusterNode {
 
 export function startClusterNode(deps: ClusterNodeDeps): ClusterNode {
   const { bus, hub } = deps;
+  let batcher: PresenceBatcher | null = null;
   const state = new ClusterState({
     nodeId: deps.nodeId,
     link: bus,
@@ -45,7 +47,14 @@ export function startClusterNode(deps: ClusterNodeDeps): ClusterNode {
     logger: deps.logger,
     heartbeatMs: deps.heartbeatMs,
     nodeTtlMs: deps.nodeTtlMs,
+    // Other nodes' presence changes join this node's presence windows (presence-batch.ts).
+    presenceChanged: (topic, diff) => batcher?.add(topic, diff),
   });
+  const presence = new ClusterPresence(state);
+  batcher = presenceBatcher(hub, presence);
+  // Every change of the cluster-wide state now reaches the batcher, so joiners of one window
+  // can share one encoded presence_state, other nodes' devices included.
+  batcher.routesEveryChange();
   const catchUp = new CatchUp({
     store: deps.store,
     hub,
@@ -70,7 +79,7 @@ export function startClusterNode(deps: ClusterNodeDeps): ClusterNode {
   ];
   state.start();
   return {
-    presence: new ClusterPresence(state),
+    presence,
     typing: new ClusterTyping(deps.limits.typingTtlMs, state),
     peers: () => state.peerCount,
     close: () => {

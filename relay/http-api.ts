@@ -29,7 +29,7 @@ import {
 import { newId } from './ids.js';
 import type { RelayLimits } from './options.js';
 import { SignInGuard, type PasscodeGate } from './passcode.js';
-import { storageFailure } from './storage-errors.js';
+import { databaseUnavailable, storageOrDatabaseFailure } from './storage-errors.js';
 import type { Store, StoredUser } from './store.js';
 import { KeyedBuckets } from './token-bucket.js';
 import { limitKey } from './trust-proxy.js';
@@ -362,8 +362,9 @@ export function createHttpApi(
     } catch (error) {
       // A write other than a send (sign-in, a new room) on a full or read-only disk: 503 with
       // the reason, like a refused send, not an unexpected 500.
-      const refused = storageFailure(error, null);
-      if (refused !== null && refused.code !== 'storage_error') {
+      // The same for a cluster's PostgreSQL being unreachable or too busy: 503 storage_error.
+      const refused = storageOrDatabaseFailure(error, null);
+      if (refused !== null && (refused.code !== 'storage_error' || databaseUnavailable(error))) {
         sendError(res, refused);
         return true;
       }

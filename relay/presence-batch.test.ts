@@ -120,4 +120,94 @@ describe('PresenceBatcher', () => {
       ),
     );
   });
+
+  it("brings every joiner to the whole cluster's state when other nodes' devices change too", () => {
+    // As on a cluster node: the tracker's state() adds other nodes' devices, whose changes are
+    // applied to it and then added to the batcher like local ones (cluster.ts). A joiner gets
+    // every diff broadcast after its presence_state.
+    class ClusterLike extends PresenceTracker {
+      readonly remote = new Map<string, PresenceMeta>();
+      override state(topic: string): ReturnType<PresenceTracker['state']> {
+        const state = super.state(topic);
+        for (const [ref, m] of this.remote) {
+          const userId = ref.split('-')[0] ?? '';
+          state[userId] = { metas: [...(state[userId]?.metas ?? []), m] };
+        }
+        return state;
+      }
+    }
+    const op = fc.record({
+      user: fc.constantFrom('ana', 'ben', 'cy'),
+      device: fc.constantFrom('a', 'b', 'r1', 'r2'),
+      join: fc.boolean(),
+      snapshot: fc.boolean(),
+      flush: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
+        const { hub, diffs } = watchedHub();
+        const tracker = new ClusterLike();
+        const batcher = new PresenceBatcher(hub, tracker);
+        batcher.routesEveryChange();
+        const clients: { state: object; from: number }[] = [];
+        const snapshots = new Set<Buffer>();
+        const snapshot = (): void => {
+          const bytes = batcher.stateBytes(TOPIC);
+          snapshots.add(bytes);
+          const state = Presence.syncState({}, JSON.parse(bytes.toString()) as object);
+          clients.push({ state, from: diffs.length });
+        };
+        for (const o of ops) {
+          const ref = `${o.user}-${o.device}`;
+          let diff: PresenceDiff | null;
+          if (o.device.startsWith('r')) {
+            // Another node's device: applied to the replica, then added (cluster-state.ts).
+            const had = tracker.remote.has(ref);
+            if (o.join === had) continue;
+            if (o.join) tracker.remote.set(ref, meta(ref));
+            else tracker.remote.delete(ref);
+            const side = { [o.user]: { metas: [meta(ref)] } };
+            diff = o.join ? { joins: side, leaves: {} } : { joins: {}, leaves: side };
+          } else {
+            diff = o.join
+              ? tracker.track(TOPIC, o.user, meta(ref))
+              : tracker.untrack(TOPIC, o.user, ref);
+          }
+          if (o.snapshot) snapshot();
+          if (diff !== null) batcher.add(TOPIC, diff);
+          if (o.flush) vi.advanceTimersByTime(PRESENCE_BATCH_MS);
+        }
+        vi.advanceTimersByTime(PRESENCE_BATCH_MS);
+        const expected = listed(tracker.state(TOPIC));
+        for (const client of clients) {
+          let state = client.state;
+          for (const diff of diffs.slice(client.from)) state = Presence.syncDiff(state, diff);
+          expect(listed(state)).toEqual(expected);
+        }
+        // Shared within a window: never more snapshots than windows plus one.
+        expect(snapshots.size).toBeLessThanOrEqual(diffs.length + 1);
+      }),
+    );
+  });
+
+  it("gives each joiner a fresh state unless every change reaches it, then shares a window's", () => {
+    const { hub } = watchedHub();
+    const tracker = new (class extends PresenceTracker {
+      override state(topic: string): ReturnType<PresenceTracker['state']> {
+        return { ...super.state(topic), remote: { metas: [meta('remote-1')] } };
+      }
+    })();
+    const batcher = new PresenceBatcher(hub, tracker);
+    expect(batcher.stateBytes(TOPIC)).not.toBe(batcher.stateBytes(TOPIC));
+    batcher.routesEveryChange();
+    const first = batcher.stateBytes(TOPIC);
+    expect(batcher.stateBytes(TOPIC)).toBe(first);
+    expect(JSON.parse(first.toString())).toEqual(tracker.state(TOPIC));
+    batcher.add(TOPIC, tracker.track(TOPIC, 'ana', meta('ana-a')));
+    expect(batcher.stateBytes(TOPIC)).toBe(first);
+    vi.advanceTimersByTime(PRESENCE_BATCH_MS);
+    const second = batcher.stateBytes(TOPIC);
+    expect(second).not.toBe(first);
+    expect(JSON.parse(second.toString())).toEqual(tracker.state(TOPIC));
+  });
 });

@@ -46,6 +46,8 @@ export class PresenceBatcher {
   readonly #pending = new Map<string, Pending>();
   /** topic → presence_state JSON, UTF-8, shared by the joiners of the current window. */
   readonly #snapshots = new Map<string, Buffer>();
+  /** True when every change of the tracker's state reaches add() (routesEveryChange). */
+  #routesEveryChange = false;
 
   constructor(hub: Hub, presence: PresenceTracker, windowMs: number = PRESENCE_BATCH_MS) {
     this.#hub = hub;
@@ -54,14 +56,17 @@ export class PresenceBatcher {
   }
 
   /**
-   * The presence_state JSON for a joiner, as UTF-8. On one node it is encoded once per window
-   * and shared by every joiner in it (written to each as the same bytes: SplicedFrame): any change after the snapshot goes through add(), so the window's diff,
-   * which every subscriber (the joiner too) gets at the flush, brings the snapshot up to date.
-   * A subclass that adds to state() (a cluster node adds other nodes' devices, which change
-   * outside this batcher) gets a fresh state for every joiner.
+   * The presence_state JSON for a joiner, as UTF-8. It is encoded once per window and shared by
+   * every joiner in it (written to each as the same bytes: SplicedFrame): any change after the
+   * snapshot goes through add(), so the window's diff, which every subscriber (the joiner too)
+   * gets at the flush, brings the snapshot up to date.
+   *
+   * A tracker that adds to state() (a cluster node adds other nodes' devices) may change
+   * outside this batcher: its joiners each get a fresh state, unless its owner routes those
+   * changes through add() too and says so with {@link routesEveryChange}.
    */
   stateBytes(topic: string): Buffer {
-    if (this.#presence.state !== PresenceTracker.prototype.state) {
+    if (this.#presence.state !== PresenceTracker.prototype.state && !this.#routesEveryChange) {
       return Buffer.from(this.#presence.stateJson(topic));
     }
     let snapshot = this.#snapshots.get(topic);
@@ -72,7 +77,15 @@ export class PresenceBatcher {
     return snapshot;
   }
 
-  /** Queues a local presence change of `topic` for its subscribers. */
+  /**
+   * Declares that every change of the tracker's state, including what a subclass adds (other
+   * nodes' devices), is applied to it and then passed to add(), as joinChat does locally.
+   */
+  routesEveryChange(): void {
+    this.#routesEveryChange = true;
+  }
+
+  /** Queues a presence change of `topic` (applied to the tracker already) for its subscribers. */
   add(topic: string, diff: PresenceDiff): void {
     let pending = this.#pending.get(topic);
     if (pending === undefined) {

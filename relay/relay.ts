@@ -27,7 +27,7 @@ import { resolveOptions, type RelayOptions, type RelayOptionsInput } from './opt
 import { PasscodeGate } from './passcode.js';
 import { PresenceTracker } from './presence.js';
 import { RedisBus } from './redis-bus.js';
-import { StorageFailureLog, storageFailure } from './storage-errors.js';
+import { StorageFailureLog, storageOrDatabaseFailure } from './storage-errors.js';
 import { attachSocketServer } from './socket-server.js';
 import { resolveTls, TLS_HANDSHAKE_TIMEOUT_MS } from './tls.js';
 import type { Store } from './store.js';
@@ -220,7 +220,7 @@ export async function startRelay(input: RelayOptionsInput = {}): Promise<Running
     limits,
     logger,
     auth,
-    storageFailure: (error) => storageFailure(error, sqliteDir),
+    storageFailure: (error) => storageOrDatabaseFailure(error, sqliteDir),
     // Read markers, acks and memberships written from sockets: their own rate-limited lines.
     storageLog: new StorageFailureLog(logger, STORAGE_LOG_INTERVAL_MS, 'socket'),
     clientAddress: (req) => clientAddress(req, options.trustProxy),

@@ -77,6 +77,9 @@ export function attachSocketServer(server: Server, deps: SocketServerDeps): Sock
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', (error) => logger.debug({ err: error }, 'upgrade socket error'));
     void upgrade(request, socket, head).catch((error: unknown) => {
+      // The token check needed a database that is unreachable or too busy: 503, try again.
+      const refused = deps.storageFailure(error);
+      if (refused !== null) return rejectUpgrade(socket, 503, refused.code, refused.message);
       logger.error({ err: error }, 'upgrade failed');
       rejectUpgrade(socket, 500, 'internal_error', 'upgrade failed');
     });

@@ -76,6 +76,37 @@ export function storageFailure(error: unknown, dir: string | null): Failure | nu
   }
 }
 
+/** Node's errno names for a database server that cannot be reached or dropped the connection. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH']);
+
+/**
+ * True for a cluster's PostgreSQL being unreachable or too busy right now: the server refused or
+ * dropped the connection, is shutting down or starting (SQLSTATE 57P01–57P03), has no
+ * connection left (53300), a connection exception (class 08), or this node's pool waited past
+ * `connectTimeoutMs` for a free connection (a connect storm). Trying again later may succeed.
+ */
+export function databaseUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = errorCode(error) ?? '';
+  if (UNREACHABLE.has(code) || code.startsWith('08') || code === '53300') return true;
+  if (/^57P0[1-3]$/.test(code)) return true;
+  // pg-pool's own errors carry no code.
+  return /^(timeout exceeded when trying to connect|Connection terminated)/.test(error.message);
+}
+
+/**
+ * `storageFailure`, and for a database that is unreachable or too busy (databaseUnavailable) a
+ * `storage_error` failure: the request is answered (socket frames: an error reply; the socket
+ * stays open) instead of failing as an unexpected error.
+ */
+export function storageOrDatabaseFailure(error: unknown, dir: string | null): Failure | null {
+  const refused = storageFailure(error, dir);
+  if (refused !== null) return refused;
+  return databaseUnavailable(error)
+    ? failure('storage_error', 'the database is unavailable or busy; try again')
+    : null;
+}
+
 export type StorageOpenErrorCode =
   'ERR_STORAGE_FULL' | 'ERR_STORAGE_READ_ONLY' | 'ERR_STORAGE_OPEN';
 

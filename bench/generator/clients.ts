@@ -205,6 +205,8 @@ class ParleyClient extends Base {
 }
 
 const MESSAGE_SENT = Buffer.from('"message_sent"');
+/** Joins refused with storage_error that a storm client tries again. */
+const JOIN_RETRIES = 30;
 const PHX_REPLY = Buffer.from('"phx_reply"');
 
 async function postJson<T>(url: string, body: unknown, token?: string): Promise<T> {
@@ -285,11 +287,20 @@ function parleyDriver(httpUrl: string): Driver {
       const join = new Promise<BenchClient>((resolve, reject) => {
         // Like the real client (renderer/net/parley-client.ts): the room and the user's own
         // notifications topic, so the relay does the work it does for a real user.
+        const joins: Record<string, string> = {
+          '1': topic,
+          '2': `notifications:${identity.userId}`,
+        };
+        const sendJoin = (ref: string): void => {
+          if (ws.readyState === WebSocket.OPEN)
+            ws.send(JSON.stringify([ref, ref, joins[ref], 'phx_join', {}]));
+        };
         ws.on('open', () => {
-          ws.send(JSON.stringify(['1', '1', topic, 'phx_join', {}]));
-          ws.send(JSON.stringify(['2', '2', `notifications:${identity.userId}`, 'phx_join', {}]));
+          sendJoin('1');
+          sendJoin('2');
         });
         let replies = 0;
+        let retries = 0;
         ws.on('message', (data) => {
           const buffer = asBuffer(data);
           if (client.joined) {
@@ -320,9 +331,16 @@ function parleyDriver(httpUrl: string): Driver {
             string,
             { status?: string; response?: { reason?: string } },
           ];
-          if ((frame[1] === '1' || frame[1] === '2') && frame[3] === 'phx_reply') {
-            if (frame[4].status !== 'ok') {
-              reject(new Error(`join refused: ${frame[4].response?.reason ?? '?'}`));
+          const ref = frame[1];
+          if ((ref === '1' || ref === '2') && frame[3] === 'phx_reply') {
+            const reason = frame[4].response?.reason ?? '?';
+            if (frame[4].status !== 'ok' && reason === 'storage_error' && retries < JOIN_RETRIES) {
+              // The relay's database was busy (a cluster in a storm): join again after a
+              // backoff, as the phoenix client's rejoin timer does.
+              retries += 1;
+              setTimeout(() => sendJoin(ref), Math.min(5_000, 250 * retries) * Math.random());
+            } else if (frame[4].status !== 'ok') {
+              reject(new Error(`join refused: ${reason}`));
             } else if ((replies += 1) === 2) {
               client.joined = true;
               clients.add(client);

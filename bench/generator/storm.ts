@@ -16,6 +16,7 @@ export async function runStorm(config: StormConfig): Promise<StormResult> {
   const joinTimes = new Float64Array(count);
   let joined = 0;
   let errors = 0;
+  const errorKinds: Record<string, number> = {};
   const open: BenchClient[] = [];
   const cpu0 = cpuSeconds(target.serverPids);
   const gen0 = process.cpuUsage();
@@ -29,8 +30,10 @@ export async function runStorm(config: StormConfig): Promise<StormResult> {
         joined += 1;
         open.push(client);
       },
-      () => {
+      (error: unknown) => {
         errors += 1;
+        const kind = (error instanceof Error ? error.message : String(error)).slice(0, 80);
+        errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
       },
     ),
   );
@@ -61,5 +64,6 @@ export async function runStorm(config: StormConfig): Promise<StormResult> {
     serverCpuS,
     peakRssMb,
     generatorCpuShare: (gen.user + gen.system) / 1e6 / wallS,
+    errorKinds: notJoined > 0 ? { ...errorKinds, 'not joined in time': notJoined } : errorKinds,
   };
 }
