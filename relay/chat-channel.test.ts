@@ -645,14 +645,14 @@ describe('rejoining and leaving', () => {
     // Hold the join's membership check (the real store answers it; its answer is released
     // late): the leave runs meanwhile, start to finish, subscription closing included.
     const store = relay.store;
-    const getMembership = store.getMembership.bind(store);
+    const getChatAccess = store.getChatAccess.bind(store);
     let reached: () => void = () => undefined;
     const checked = new Promise<void>((resolve) => (reached = resolve));
     let release: () => void = () => undefined;
     const released = new Promise<void>((resolve) => (release = resolve));
     let held = false;
-    store.getMembership = async (chatId, userId) => {
-      const answer = await getMembership(chatId, userId);
+    store.getChatAccess = async (chatId, userId) => {
+      const answer = await getChatAccess(chatId, userId);
       if (held || chatId !== secret || userId !== ben.user.id) return answer;
       held = true;
       reached();
@@ -669,7 +669,7 @@ describe('rejoining and leaving', () => {
       const reply = await benRaw.reply(joinRef);
       expect(reply).toMatchObject({ status: 'error', response: { reason: 'not_member' } });
     } finally {
-      store.getMembership = getMembership;
+      store.getChatAccess = getChatAccess;
       release();
     }
 

@@ -65,8 +65,10 @@ export async function joinChat(
   deps.hub.subscribe(subscription);
   // The user may have left (over HTTP, another node) between openChat and the subscribe, after
   // that leave closed their subscriptions: a leave that commits after this check finds this
-  // subscription and closes it; one committed before it is seen here.
-  if ((await deps.store.getMembership(inbound.chatId, connection.user.id)) === null) {
+  // subscription and closes it; one committed before it is seen here. The same read gives the
+  // chat as of now (its last_seq), after the subscribe: anything committed later is held.
+  const access = await deps.store.getChatAccess(inbound.chatId, connection.user.id);
+  if (access === null || access.membership === null) {
     leaveChat(deps, subscription);
     if (connection.closed) return;
     return replyError(inbound, failure('not_member', 'you left this chat'));
@@ -95,7 +97,7 @@ export async function joinChat(
     hasMore = page.length > deps.limits.resumeMax;
     messages = hasMore ? page.slice(0, deps.limits.resumeMax) : page;
   }
-  const chat = (await deps.store.getChat(inbound.chatId)) ?? opened.chat;
+  const chat = access.chat;
   if (connection.closed || connection.subscriptions.get(inbound.topic) !== subscription) {
     deps.hub.unsubscribe(subscription);
     return;

@@ -102,9 +102,9 @@ export class ChatService {
     chatId: string,
     user: StoredUser,
   ): Promise<Result<{ chat: ChatInfo; readSeq: number }>> {
-    const chat = await this.#d.store.getChat(chatId);
-    if (chat === null) return failure('not_found', 'no such chat');
-    const membership = await this.#d.store.getMembership(chatId, user.id);
+    const access = await this.#d.store.getChatAccess(chatId, user.id);
+    if (access === null) return failure('not_found', 'no such chat');
+    const { chat, membership } = access;
     if (membership !== null) return { ok: true, chat, readSeq: membership.read_seq };
     if (chat.kind === 'room' && chat.visibility === 'public') {
       await this.#addMember(chatId, user.id);
@@ -115,11 +115,12 @@ export class ChatService {
 
   /** Read access without side effects: members only (history, read markers). */
   async requireMember(chatId: string, user: StoredUser): Promise<Result<{ chat: ChatInfo }>> {
-    const chat = await this.#d.store.getChat(chatId);
-    if (chat === null) return failure('not_found', 'no such chat');
-    const membership = await this.#d.store.getMembership(chatId, user.id);
-    if (membership === null) return failure('not_member', 'you are not a member of this chat');
-    return { ok: true, chat };
+    const access = await this.#d.store.getChatAccess(chatId, user.id);
+    if (access === null) return failure('not_found', 'no such chat');
+    if (access.membership === null) {
+      return failure('not_member', 'you are not a member of this chat');
+    }
+    return { ok: true, chat: access.chat };
   }
 
   validateContent(content: string): Failure | null {

@@ -627,6 +627,21 @@ export class PgStore implements Store {
     return row ?? null;
   }
 
+  async getChatAccess(
+    chatId: string,
+    userId: string,
+  ): Promise<{ chat: ChatInfo; membership: Membership | null } | null> {
+    const [row] = await this.#rows<ChatRow & { member_read_seq: number | null }>(
+      `SELECT ${CHAT_COLUMNS}, m.read_seq AS member_read_seq
+       FROM chats c LEFT JOIN chat_members m ON m.chat_id = c.id AND m.user_id = $2
+       WHERE c.id = $1`,
+      [chatId, userId],
+    );
+    if (row === undefined) return null;
+    const membership = row.member_read_seq === null ? null : { read_seq: row.member_read_seq };
+    return { chat: toChat(row), membership };
+  }
+
   async listMembers(chatId: string): Promise<StoredUser[]> {
     const rows = await this.#rows<UserRow>(
       `SELECT u.id, u.name, u.created_at FROM chat_members cm JOIN users u ON u.id = cm.user_id

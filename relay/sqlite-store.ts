@@ -398,6 +398,17 @@ export class SqliteStore implements Store {
     return (this.#stmts.getMembership.get(chatId, userId) as Membership | undefined) ?? null;
   }
 
+  async getChatAccess(
+    chatId: string,
+    userId: string,
+  ): Promise<{ chat: ChatInfo; membership: Membership | null } | null> {
+    // Synchronous reads of one connection: nothing commits between the two.
+    const row = this.#stmts.getChat.get(chatId) as ChatRow | undefined;
+    if (row === undefined) return null;
+    const membership = this.#stmts.getMembership.get(chatId, userId) as Membership | undefined;
+    return { chat: toChat(row), membership: membership ?? null };
+  }
+
   async listMembers(chatId: string): Promise<StoredUser[]> {
     return this.#stmts.listMembers.all(chatId) as StoredUser[];
   }

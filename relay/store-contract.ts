@@ -276,6 +276,28 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
         expect(await store.getMembership(chat.id, ana.id)).toBeNull();
       });
 
+      it('getChatAccess reads the chat and the membership together', async () => {
+        const ana = await user('Ana');
+        const ben = await user('Ben');
+        const chat = await room({ createdBy: ana.id });
+        await store.addMember(chat.id, ben.id, T0);
+        await send({ chatId: chat.id, senderId: ana.id });
+        expect(await store.setReadSeq(chat.id, ben.id, 1)).toBe(1);
+        const fresh = await store.getChat(chat.id);
+        expect(await store.getChatAccess(chat.id, ben.id)).toEqual({
+          chat: fresh,
+          membership: { read_seq: 1 },
+        });
+        const stranger = await user('Cy');
+        expect(await store.getChatAccess(chat.id, stranger.id)).toEqual({
+          chat: fresh,
+          membership: null,
+        });
+        expect(await store.getChatAccess(newId(), ben.id)).toBeNull();
+        await store.removeMember(chat.id, ben.id);
+        expect((await store.getChatAccess(chat.id, ben.id))?.membership).toBeNull();
+      });
+
       it('addMember is idempotent and never resets the read marker', async () => {
         const ana = await user('Ana');
         const ben = await user('Ben');

@@ -82,6 +82,14 @@ export interface Store {
   addMember(chatId: string, userId: string, now: Date): Promise<void>;
   removeMember(chatId: string, userId: string): Promise<void>;
   getMembership(chatId: string, userId: string): Promise<Membership | null>;
+  /**
+   * The chat and the user's membership of it (null for a non-member) in one read; null when
+   * the chat does not exist. What a join needs, in one database round trip.
+   */
+  getChatAccess(
+    chatId: string,
+    userId: string,
+  ): Promise<{ chat: ChatInfo; membership: Membership | null } | null>;
   /** Every member with their display name (mentions are matched against names). */
   listMembers(chatId: string): Promise<StoredUser[]>;
 
