@@ -276,13 +276,19 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
         expect(await store.getMembership(chat.id, ana.id)).toBeNull();
       });
 
-      it('getChatAccess reads the chat and the membership together', async () => {
+      /** Ana's room with one message, which Ben (a member) has read. */
+      async function readByBen(): Promise<{ ben: StoredUser; chat: ChatInfo }> {
         const ana = await user('Ana');
         const ben = await user('Ben');
         const chat = await room({ createdBy: ana.id });
         await store.addMember(chat.id, ben.id, T0);
         await send({ chatId: chat.id, senderId: ana.id });
         expect(await store.setReadSeq(chat.id, ben.id, 1)).toBe(1);
+        return { ben, chat };
+      }
+
+      it('getChatAccess reads the chat and the membership together', async () => {
+        const { ben, chat } = await readByBen();
         const fresh = await store.getChat(chat.id);
         expect(await store.getChatAccess(chat.id, ben.id)).toEqual({
           chat: fresh,
@@ -299,12 +305,7 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
       });
 
       it('addMember is idempotent and never resets the read marker', async () => {
-        const ana = await user('Ana');
-        const ben = await user('Ben');
-        const chat = await room({ createdBy: ana.id });
-        await store.addMember(chat.id, ben.id, T0);
-        await send({ chatId: chat.id, senderId: ana.id });
-        expect(await store.setReadSeq(chat.id, ben.id, 1)).toBe(1);
+        const { ben, chat } = await readByBen();
         await store.addMember(chat.id, ben.id, at(10));
         expect(await store.getMembership(chat.id, ben.id)).toEqual({ read_seq: 1 });
         expect(await store.listMembers(chat.id)).toHaveLength(2);
