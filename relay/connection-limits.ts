@@ -85,32 +85,31 @@ export class AddressLimit {
    */
   admitForwarded(req: IncomingMessage, until: EventEmitter): boolean {
     if (!isTrustedProxy(req.socket.remoteAddress ?? '', this.trust)) return true;
-    const address = clientAddress(req, this.trust);
-    if (!this.#take(address)) return false;
-    until.once('close', () => this.#release(address));
+    const key = this.#take(clientAddress(req, this.trust));
+    if (key === null) return false;
+    until.once('close', () => this.#release(key));
     return true;
   }
 
   /**
-   * Counts one more for `address` (an IPv6 address under its /64: limitKey); false (and a
-   * rate-limited warning) when it is full.
+   * Counts one more for `address` under its key (an IPv6 address under its /64: limitKey) and
+   * returns the key to release it by; null (and a rate-limited warning) when that key is full.
    */
-  #take(address: string): boolean {
+  #take(address: string): string | null {
     const key = limitKey(address);
     const count = this.#counts.get(key) ?? 0;
     if (count < this.max) {
       this.#counts.set(key, count + 1);
-      return true;
+      return key;
     }
     const now = Date.now();
     const level = now - this.#warnedAt >= WARN_EVERY_MS ? 'warn' : 'debug';
     if (level === 'warn') this.#warnedAt = now;
     this.logger[level]({ address, open: count }, 'too many connections from one address');
-    return false;
+    return null;
   }
 
-  #release(address: string): void {
-    const key = limitKey(address);
+  #release(key: string): void {
     const left = (this.#counts.get(key) ?? 1) - 1;
     if (left <= 0) this.#counts.delete(key);
     else this.#counts.set(key, left);
@@ -120,7 +119,8 @@ export class AddressLimit {
     const address = socket.remoteAddress ?? '';
     // A trusted proxy's connections are counted per forwarded client (admitForwarded).
     if (isTrustedProxy(address, this.trust)) return;
-    if (!this.#take(address)) {
+    const key = this.#take(address);
+    if (key === null) {
       this.#refused.add(socket);
       socket.on('error', (error) => this.logger.debug({ err: error }, 'refused socket error'));
       if (tls) socket.destroy();
@@ -128,6 +128,6 @@ export class AddressLimit {
       setTimeout(() => socket.destroy(), REFUSED_GRACE_MS).unref();
       return;
     }
-    socket.once('close', () => this.#release(address));
+    socket.once('close', () => this.#release(key));
   }
 }

@@ -120,13 +120,11 @@ export class Connection implements WriteBatch {
         return false;
       }
     }
-    if (frame instanceof PreparedFrame) {
-      // One chunk per frame; ws.send (header and payload as two chunks) when ws is not idle.
+    if (frame instanceof PreparedFrame || frame instanceof SplicedFrame) {
+      // Written straight to the socket as framed; ws.send (header and payload as two chunks)
+      // when ws is not idle.
       if (this.#writer === null || !this.#writer.write(frame))
         this.#socket.send(frame.payload, TEXT_FRAME);
-    } else if (frame instanceof SplicedFrame) {
-      if (this.#writer === null || !this.#writer.write(frame))
-        this.#socket.send(frame.payload(), TEXT_FRAME);
     } else {
       this.#socket.send(frame, TEXT_FRAME);
     }

@@ -129,8 +129,8 @@ export function createHttpApi(
         if (!auth.issuesTokens) return failure('sessions_disabled');
         // The TCP peer; X-Forwarded-For (the client's to forge) only from a trusted proxy.
         // Counted per IPv4 address or IPv6 /64 (limitKey).
-        const address = deps.clientAddress(ctx.req) || 'unknown';
-        const verdict = signIns.attempt(limitKey(address));
+        const addressKey = limitKey(deps.clientAddress(ctx.req) || 'unknown');
+        const verdict = signIns.attempt(addressKey);
         if (!verdict.ok) {
           const retryAfterS = Math.ceil(verdict.retryAfterMs / 1000);
           return {
@@ -168,7 +168,7 @@ export function createHttpApi(
           await service.welcome(user);
           deps.logger.info({ user: user.id }, 'user created');
         }
-        signIns.succeeded(limitKey(address));
+        signIns.succeeded(addressKey);
         return {
           status: 201,
           body: { token: await auth.issue(user, deviceId), user: { id: user.id, name: user.name } },

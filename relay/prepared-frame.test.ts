@@ -298,7 +298,7 @@ describe('writing prepared frames around ws', () => {
     expect(one.chunks[1]).toBe(shared);
     expect(two.chunks[1]).toBe(shared);
     expect(Buffer.concat(one.chunks).subarray(2).toString()).toBe('[1,{"u1":{"metas":[]}}]');
-    expect(one.payload().toString()).toBe('[1,{"u1":{"metas":[]}}]');
+    expect(one.payload.toString()).toBe('[1,{"u1":{"metas":[]}}]');
   });
 
   it('is not used for a socket that is not the one ws writes to', async () => {

@@ -67,8 +67,11 @@ export class SplicedFrame {
     this.#parts = [head, shared, tail];
   }
 
-  /** The whole UTF-8 payload, copied into one Buffer: what `ws.send` gets on the fallback path. */
-  payload(): Buffer {
+  /**
+   * The whole UTF-8 payload, copied into one Buffer on each read: what `ws.send` gets on the
+   * fallback path (like PreparedFrame.payload), which is rare.
+   */
+  get payload(): Buffer {
     return Buffer.concat(this.#parts);
   }
 }
