@@ -33,15 +33,23 @@ function readStat(pid: number): StatLine | null {
   };
 }
 
-/** The pid and every live descendant of it. */
-export function processTree(root: number): number[] {
-  const children = new Map<number, number[]>();
+/** Every live process's stat line, by pid: one scan of /proc. */
+function allStats(): Map<number, StatLine> {
+  const stats = new Map<number, StatLine>();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     const stat = readStat(Number(name));
-    if (stat === null) continue;
+    if (stat !== null) stats.set(Number(name), stat);
+  }
+  return stats;
+}
+
+/** `root` and every descendant of it among `stats`. */
+function descendants(root: number, stats: ReadonlyMap<number, StatLine>): number[] {
+  const children = new Map<number, number[]>();
+  for (const [pid, stat] of stats) {
     const list = children.get(stat.ppid) ?? [];
-    list.push(Number(name));
+    list.push(pid);
     children.set(stat.ppid, list);
   }
   const tree: number[] = [];
@@ -52,6 +60,11 @@ export function processTree(root: number): number[] {
     stack.push(...(children.get(pid) ?? []));
   }
   return tree;
+}
+
+/** The pid and every live descendant of it. */
+export function processTree(root: number): number[] {
+  return descendants(root, allStats());
 }
 
 /** CPU seconds (user + system) used so far by the given processes themselves. */
@@ -87,10 +100,12 @@ export class TreeCpuMeter {
 
   #sample(initial: boolean): void {
     if (!this.#sampling) return;
+    // One scan of /proc per sample serves every root.
+    const stats = allStats();
     for (const root of this.#roots) {
-      for (const pid of processTree(root)) {
-        const stat = readStat(pid);
-        if (stat === null) continue;
+      for (const pid of descendants(root, stats)) {
+        const stat = stats.get(pid);
+        if (stat === undefined) continue;
         if (!this.#first.has(pid)) this.#first.set(pid, initial ? stat.cpuTicks : 0);
         this.#latest.set(pid, stat.cpuTicks);
       }
