@@ -13,6 +13,7 @@ import { browserStorage, pageSessionStorage } from '../net/storage.js';
 import { totalUnread } from '../state/selectors.js';
 import { createParleyStore } from '../state/store.js';
 import { App } from '../ui/App.js';
+import { warmTimeFormats } from '../ui/time-format.js';
 import { ParleyProvider, type ParleyServices } from '../ui/parley-context.js';
 import { createWebNotifications } from './web-notifications.js';
 import '../ui/styles/app.css';
@@ -104,6 +105,10 @@ const services: ParleyServices = {
   invites,
   notifications: notifications.control,
 };
+
+// The first use of each date format costs ICU set-up (tens of ms in all): pay it while the app is
+// idle rather than when the first chat opens.
+requestIdleCallback(() => warmTimeFormats(), { timeout: 2_000 });
 
 const root = document.getElementById('root');
 if (root === null) throw new Error('index.html has no #root element');

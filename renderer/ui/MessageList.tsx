@@ -65,6 +65,12 @@ export function MessageList({ chatId }: { chatId: string }) {
     paddingStart: HEAD_PX,
     paddingEnd: 8,
     overscan: 10,
+    // Render the newest rows in the very first pass, not the oldest ones followed by a second
+    // pass once scrollToEnd's scroll event arrives: start at the estimated end, with the window's
+    // height standing in for the list's until its ResizeObserver reports.
+    initialRect: { width: 0, height: window.innerHeight },
+    initialOffset: () =>
+      Math.max(0, rows.reduce((sum, row) => sum + estimate(row), HEAD_PX) - window.innerHeight),
     anchorTo: 'end',
     followOnAppend: true,
     scrollEndThreshold: END_THRESHOLD_PX,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dayLabel, formatTime } from './time-format.js';
+import { dayLabel, formatTime, warmTimeFormats } from './time-format.js';
 
 const now = new Date(2025, 10, 22, 15, 30).getTime(); // Saturday, November 22, 2025
 
@@ -32,5 +32,16 @@ describe('formatTime', () => {
     const at = new Date(2025, 10, 22, 14, 5).getTime();
     expect(formatTime(at, 'en-US')).toBe('2:05 PM');
     expect(formatTime(at, 'de-DE')).toBe('14:05');
+  });
+});
+
+describe('warmTimeFormats', () => {
+  it('builds the formatters ahead of use without changing what they print', () => {
+    const at = new Date(2025, 10, 17, 14, 5).getTime();
+    const before = [formatTime(at, 'de-DE'), dayLabel(at, now, 'de-DE')];
+    warmTimeFormats('en-GB');
+    warmTimeFormats('de-DE');
+    expect([formatTime(at, 'de-DE'), dayLabel(at, now, 'de-DE')]).toEqual(before);
+    expect(formatTime(at, 'en-GB')).toBe('14:05');
   });
 });
