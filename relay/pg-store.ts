@@ -19,6 +19,8 @@ import { failure } from './protocol/errors.js';
 import type { ChatInfo, ChatSummary, NotificationPayload, WireMessage } from './protocol/events.js';
 import { PG_MIGRATIONS } from './pg-migrations.js';
 import { dmKey, nameKey } from './sqlite-store.js';
+import type * as Rows from './store-rows.js';
+import { MESSAGE_COLUMNS, UNREAD_COUNT_CAP, rowMappers } from './store-rows.js';
 import type {
   AppendRequest,
   AppendResult,
@@ -66,8 +68,6 @@ export class PgStoreError extends Error {
   }
 }
 
-/** Unread counts stop counting here; the UI shows "9999+". Same cap as SQLite. */
-const UNREAD_COUNT_CAP = 9_999;
 /** Times a batch is retried after a deadlock or serialization failure before it fails. */
 const TRANSIENT_RETRIES = 3;
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -80,29 +80,14 @@ const TYPES: pg.CustomTypesConfig = {
       : pg.types.getTypeParser(id, format)) as pg.CustomTypesConfig['getTypeParser'],
 };
 
-interface ChatRow {
-  id: string;
-  kind: 'room' | 'dm';
-  name: string;
-  visibility: 'public' | 'private';
-  ephemeral_ttl_s: number | null;
-  is_main: boolean;
-  dm_key: string | null;
-  last_seq: number;
-  created_at: Date;
-}
-
-interface MessageRow {
-  chat_id: string;
-  seq: number;
-  id: string;
-  sender_id: string;
-  sender_name: string;
-  content: string;
-  mobile_ref_id: string;
-  created_at: Date;
-  expires_at: Date | null;
-}
+type ChatRow = Rows.ChatRow<Date, boolean>;
+type MessageRow = Rows.MessageRow<Date>;
+type PendingRow = Rows.PendingRow<Date, boolean>;
+/** `pg` returns timestamptz columns as Dates and booleans as booleans. */
+const fromRow = rowMappers<Date, boolean>({
+  time: (value) => value.toISOString(),
+  flag: (value) => value,
+});
 
 interface UserRow {
   id: string;
@@ -110,21 +95,6 @@ interface UserRow {
   created_at: Date;
 }
 
-interface PendingRow {
-  id: number;
-  chat_id: string;
-  chat_name: string;
-  message_id: string;
-  seq: number;
-  sender_id: string;
-  sender_name: string;
-  content: string;
-  created_at: Date;
-  mentioned: boolean;
-}
-
-const MESSAGE_COLUMNS = `m.chat_id, m.seq, m.id, m.sender_id, u.name AS sender_name, m.content,
-  m.mobile_ref_id, m.created_at, m.expires_at`;
 const CHAT_COLUMNS = `c.id, c.kind, c.name, c.visibility, c.ephemeral_ttl_s, c.is_main, c.dm_key,
   c.last_seq, c.created_at`;
 
@@ -257,34 +227,6 @@ ORDER BY c.n`;
 
 const APPEND_SQL = appendSql(false);
 const APPEND_NOTIFY_SQL = appendSql(true);
-
-function toChat(row: ChatRow): ChatInfo {
-  return {
-    id: row.id,
-    kind: row.kind,
-    name: row.name,
-    visibility: row.visibility,
-    ephemeral_ttl_s: row.ephemeral_ttl_s,
-    is_main: row.is_main,
-    dm_user_ids: row.dm_key === null ? [] : row.dm_key.split('|'),
-    last_seq: row.last_seq,
-    created_at: row.created_at.toISOString(),
-  };
-}
-
-function toMessage(row: MessageRow): WireMessage {
-  return {
-    chat_id: row.chat_id,
-    message_id: row.id,
-    seq: row.seq,
-    content: row.content,
-    sender_id: row.sender_id,
-    sender_name: row.sender_name,
-    timestamp: row.created_at.toISOString(),
-    expires_at: row.expires_at === null ? null : row.expires_at.toISOString(),
-    mobile_ref_id: row.mobile_ref_id,
-  };
-}
 
 function toUser(row: UserRow): StoredUser {
   return { id: row.id, name: row.name, created_at: row.created_at.toISOString() };
@@ -516,14 +458,14 @@ export class PgStore implements Store {
     const [row] = await this.#rows<ChatRow>(`SELECT ${CHAT_COLUMNS} FROM chats c WHERE id = $1`, [
       id,
     ]);
-    return row === undefined ? null : toChat(row);
+    return row === undefined ? null : fromRow.chat(row);
   }
 
   async getMainChat(): Promise<ChatInfo | null> {
     const [row] = await this.#rows<ChatRow>(
       `SELECT ${CHAT_COLUMNS} FROM chats c WHERE is_main LIMIT 1`,
     );
-    return row === undefined ? null : toChat(row);
+    return row === undefined ? null : fromRow.chat(row);
   }
 
   async getOrCreateDm(input: {
@@ -554,7 +496,7 @@ export class PgStore implements Store {
       [key],
     );
     if (row === undefined) throw new Error('the DM vanished right after it was created');
-    return toChat(row);
+    return fromRow.chat(row);
   }
 
   async listPublicChats(limit: number): Promise<ChatInfo[]> {
@@ -563,7 +505,7 @@ export class PgStore implements Store {
        ORDER BY name COLLATE "C" LIMIT $1`,
       [limit],
     );
-    return rows.map(toChat);
+    return rows.map(fromRow.chat);
   }
 
   async listChatsForUser(userId: string, now: Date): Promise<ChatSummary[]> {
@@ -588,13 +530,13 @@ export class PgStore implements Store {
       [userId, now, UNREAD_COUNT_CAP],
     );
     return rows.map((row) => ({
-      ...toChat(row),
+      ...fromRow.chat(row),
       read_seq: row.read_seq,
       unread_count: row.unread_count,
       last_message:
         row.lm === null
           ? null
-          : toMessage({
+          : fromRow.message({
               ...row.lm,
               // row_to_json gives timestamps as text; seq as a JSON number.
               created_at: new Date(row.lm.created_at),
@@ -639,7 +581,7 @@ export class PgStore implements Store {
     );
     if (row === undefined) return null;
     const membership = row.member_read_seq === null ? null : { read_seq: row.member_read_seq };
-    return { chat: toChat(row), membership };
+    return { chat: fromRow.chat(row), membership };
   }
 
   async listMembers(chatId: string): Promise<StoredUser[]> {
@@ -758,7 +700,7 @@ export class PgStore implements Store {
           return {
             ok: true,
             duplicate: true,
-            message: toMessage({
+            message: fromRow.message({
               chat_id: request.chatId,
               seq: row.seq,
               id: row.dup_id ?? '',
@@ -809,7 +751,7 @@ export class PgStore implements Store {
        ORDER BY m.seq LIMIT $3`,
       [chatId, afterSeq, limit, now],
     );
-    return rows.map(toMessage);
+    return rows.map(fromRow.message);
   }
 
   async messagesBefore(
@@ -825,7 +767,7 @@ export class PgStore implements Store {
        ORDER BY m.seq DESC LIMIT $3`,
       [chatId, beforeSeq, limit, now],
     );
-    return rows.reverse().map(toMessage);
+    return rows.reverse().map(fromRow.message);
   }
 
   async deleteExpired(now: Date): Promise<number> {
@@ -869,18 +811,7 @@ export class PgStore implements Store {
        ORDER BY p.id LIMIT $2`,
       [userId, limit, now],
     );
-    return rows.map((row) => ({
-      id: row.id,
-      chat_id: row.chat_id,
-      chat_name: row.chat_name,
-      message_id: row.message_id,
-      seq: row.seq,
-      sender_id: row.sender_id,
-      sender_name: row.sender_name,
-      content: row.content,
-      timestamp: row.created_at.toISOString(),
-      mentioned: row.mentioned,
-    }));
+    return rows.map(fromRow.pending);
   }
 
   async ackPending(userId: string, ids: readonly number[]): Promise<number> {

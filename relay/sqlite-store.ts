@@ -14,6 +14,8 @@ import { failure } from './protocol/errors.js';
 import type { ChatInfo, ChatSummary, NotificationPayload, WireMessage } from './protocol/events.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import { storageFailure, storageOpenError } from './storage-errors.js';
+import type * as Rows from './store-rows.js';
+import { MESSAGE_COLUMNS, UNREAD_COUNT_CAP, rowMappers } from './store-rows.js';
 import type {
   AppendRequest,
   AppendResult,
@@ -34,76 +36,16 @@ export interface SqliteStoreOptions {
   nativeBinding?: string;
 }
 
-interface ChatRow {
-  id: string;
-  kind: 'room' | 'dm';
-  name: string;
-  visibility: 'public' | 'private';
-  ephemeral_ttl_s: number | null;
-  is_main: number;
-  dm_key: string | null;
-  last_seq: number;
-  created_at: string;
-}
+type ChatRow = Rows.ChatRow<string, number>;
+type MessageRow = Rows.MessageRow<string>;
+type PendingRow = Rows.PendingRow<string, number>;
 
-interface MessageRow {
-  chat_id: string;
-  seq: number;
-  id: string;
-  sender_id: string;
-  sender_name: string;
-  content: string;
-  mobile_ref_id: string;
-  created_at: string;
-  expires_at: string | null;
-}
-
-interface PendingRow {
-  id: number;
-  chat_id: string;
-  chat_name: string;
-  message_id: string;
-  seq: number;
-  sender_id: string;
-  sender_name: string;
-  content: string;
-  created_at: string;
-  mentioned: number;
-}
-
-const MESSAGE_COLUMNS = `m.chat_id, m.seq, m.id, m.sender_id, u.name AS sender_name, m.content,
-  m.mobile_ref_id, m.created_at, m.expires_at`;
 const NOT_EXPIRED = `(m.expires_at IS NULL OR m.expires_at > @now)`;
-/** Unread counts stop counting here; the UI shows "9999+". */
-const UNREAD_COUNT_CAP = 9_999;
-
-function toChat(row: ChatRow): ChatInfo {
-  return {
-    id: row.id,
-    kind: row.kind,
-    name: row.name,
-    visibility: row.visibility,
-    ephemeral_ttl_s: row.ephemeral_ttl_s,
-    is_main: row.is_main === 1,
-    dm_user_ids: row.dm_key === null ? [] : row.dm_key.split('|'),
-    last_seq: row.last_seq,
-    created_at: row.created_at,
-  };
-}
-
-function toMessage(row: MessageRow): WireMessage {
-  return {
-    chat_id: row.chat_id,
-    message_id: row.id,
-    seq: row.seq,
-    content: row.content,
-    sender_id: row.sender_id,
-    sender_name: row.sender_name,
-    timestamp: row.created_at,
-    expires_at: row.expires_at,
-    mobile_ref_id: row.mobile_ref_id,
-  };
-}
+/** SQLite returns times as the ISO text they were stored as, and flags as 0/1. */
+const fromRow = rowMappers<string, number>({
+  time: (value) => value,
+  flag: (value) => value === 1,
+});
 
 /** The key that makes display names unique regardless of case and surrounding spaces. */
 export function nameKey(name: string): string {
@@ -195,7 +137,8 @@ export class SqliteStore implements Store {
       sender_id: request.senderId,
       mobile_ref_id: request.mobileRefId,
     }) as MessageRow | undefined;
-    if (existing !== undefined) return { ok: true, message: toMessage(existing), duplicate: true };
+    if (existing !== undefined)
+      return { ok: true, message: fromRow.message(existing), duplicate: true };
 
     const chat = s.getChat.get(request.chatId) as ChatRow | undefined;
     if (chat === undefined) return failure('not_found', 'chat does not exist');
@@ -312,17 +255,17 @@ export class SqliteStore implements Store {
         });
       }
     })();
-    return toChat(this.#stmts.getChat.get(chat.id) as ChatRow);
+    return fromRow.chat(this.#stmts.getChat.get(chat.id) as ChatRow);
   }
 
   async getChat(id: string): Promise<ChatInfo | null> {
     const row = this.#stmts.getChat.get(id) as ChatRow | undefined;
-    return row === undefined ? null : toChat(row);
+    return row === undefined ? null : fromRow.chat(row);
   }
 
   async getMainChat(): Promise<ChatInfo | null> {
     const row = this.#stmts.getMainChat.get() as ChatRow | undefined;
-    return row === undefined ? null : toChat(row);
+    return row === undefined ? null : fromRow.chat(row);
   }
 
   async getOrCreateDm(input: {
@@ -350,11 +293,11 @@ export class SqliteStore implements Store {
         this.#stmts.insertMember.run({ chat_id: input.id, user_id: userId, joined_at: createdAt });
       }
     })();
-    return toChat(this.#stmts.getDmByKey.get(key) as ChatRow);
+    return fromRow.chat(this.#stmts.getDmByKey.get(key) as ChatRow);
   }
 
   async listPublicChats(limit: number): Promise<ChatInfo[]> {
-    return (this.#stmts.listPublicChats.all(limit) as ChatRow[]).map(toChat);
+    return (this.#stmts.listPublicChats.all(limit) as ChatRow[]).map(fromRow.chat);
   }
 
   async listChatsForUser(userId: string, now: Date): Promise<ChatSummary[]> {
@@ -371,10 +314,10 @@ export class SqliteStore implements Store {
         now: now.toISOString(),
       }) as MessageRow[];
       return {
-        ...toChat(row),
+        ...fromRow.chat(row),
         read_seq: row.read_seq,
         unread_count: row.unread_count,
-        last_message: last[0] === undefined ? null : toMessage(last[0]),
+        last_message: last[0] === undefined ? null : fromRow.message(last[0]),
       };
     });
   }
@@ -406,7 +349,7 @@ export class SqliteStore implements Store {
     const row = this.#stmts.getChat.get(chatId) as ChatRow | undefined;
     if (row === undefined) return null;
     const membership = this.#stmts.getMembership.get(chatId, userId) as Membership | undefined;
-    return { chat: toChat(row), membership: membership ?? null };
+    return { chat: fromRow.chat(row), membership: membership ?? null };
   }
 
   async listMembers(chatId: string): Promise<StoredUser[]> {
@@ -454,7 +397,7 @@ export class SqliteStore implements Store {
       limit,
       now: now.toISOString(),
     }) as MessageRow[];
-    return rows.map(toMessage);
+    return rows.map(fromRow.message);
   }
 
   async messagesBefore(
@@ -469,7 +412,7 @@ export class SqliteStore implements Store {
       limit,
       now: now.toISOString(),
     }) as MessageRow[];
-    return rows.reverse().map(toMessage);
+    return rows.reverse().map(fromRow.message);
   }
 
   async deleteExpired(now: Date): Promise<number> {
@@ -495,18 +438,7 @@ export class SqliteStore implements Store {
       limit,
       now: now.toISOString(),
     }) as PendingRow[];
-    return rows.map((row) => ({
-      id: row.id,
-      chat_id: row.chat_id,
-      chat_name: row.chat_name,
-      message_id: row.message_id,
-      seq: row.seq,
-      sender_id: row.sender_id,
-      sender_name: row.sender_name,
-      content: row.content,
-      timestamp: row.created_at,
-      mentioned: row.mentioned === 1,
-    }));
+    return rows.map(fromRow.pending);
   }
 
   async ackPending(userId: string, ids: readonly number[]): Promise<number> {
