@@ -6,6 +6,7 @@
 import { useEffect, useId, useRef, type KeyboardEvent, type ReactNode } from 'react';
 import { createPortal } from 'react-dom';
 import { CloseIcon } from './Icons.js';
+import { IconButton } from './IconButton.js';
 
 const FOCUSABLE =
   'a[href], button:not([disabled]), input:not([disabled]), textarea:not([disabled]), select:not([disabled]), [tabindex]:not([tabindex="-1"])';
@@ -112,15 +113,14 @@ export function Dialog({
           <h2 id={titleId} className="dialog-title">
             {title}
           </h2>
-          <button
-            type="button"
-            className="icon-button dialog-close"
-            aria-label="Close"
+          <IconButton
+            label="Close"
             title="Close (Esc)"
+            className="dialog-close"
             onClick={() => onCloseRef.current()}
           >
             <CloseIcon />
-          </button>
+          </IconButton>
         </header>
         {description === undefined ? null : (
           <p id={descriptionId} className="dialog-description">

@@ -14,6 +14,7 @@ import { Fingerprint } from './Fingerprint.js';
 import { addressOf } from './fingerprint-format.js';
 import { CopyIcon } from './Icons.js';
 import { useParley, useParleyShallow, useServices } from './parley-context.js';
+import { IconButton } from './IconButton.js';
 
 function stateLine(status: HostingStatus | null): string {
   switch (status?.state) {
@@ -173,15 +174,14 @@ export function InvitePeopleDialog({ onClose }: { onClose: () => void }) {
                   {lanUrls.map((url) => (
                     <li key={url}>
                       <code>{url}</code>
-                      <button
-                        type="button"
-                        className="icon-button small"
-                        aria-label={`Copy ${url}`}
+                      <IconButton
+                        label={`Copy ${url}`}
                         title="Copy"
+                        small
                         onClick={() => void copy(url, 'Address')}
                       >
                         <CopyIcon />
-                      </button>
+                      </IconButton>
                     </li>
                   ))}
                 </ul>

@@ -27,6 +27,7 @@ import {
   useParleyShallow,
   useServices,
 } from './parley-context.js';
+import { IconButton } from './IconButton.js';
 
 const IS_MAC = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform);
 export const MOD_KEY_LABEL = IS_MAC ? '⌘K' : 'Ctrl K';
@@ -52,25 +53,17 @@ export function Sidebar() {
           <span className="workspace-host">{host}</span>
         </div>
         {desktop === null ? null : (
-          <button
-            type="button"
-            className="icon-button"
-            aria-label="About this server"
+          <IconButton
+            label="About this server"
             title="About this server: address and certificate"
             onClick={() => actions.openDialog('about-server')}
           >
             <ShieldIcon />
-          </button>
+          </IconButton>
         )}
-        <button
-          type="button"
-          className="icon-button"
-          aria-label="New message"
-          title="New message"
-          onClick={() => actions.openDialog('new-dm')}
-        >
+        <IconButton label="New message" onClick={() => actions.openDialog('new-dm')}>
           <ComposeIcon />
-        </button>
+        </IconButton>
       </header>
 
       <button
@@ -92,24 +85,16 @@ export function Sidebar() {
           <div className="nav-section-head">
             <h2 className="nav-section-title">Rooms</h2>
             <div className="nav-section-actions">
-              <button
-                type="button"
-                className="icon-button small"
-                aria-label="Browse rooms"
-                title="Browse rooms"
+              <IconButton
+                label="Browse rooms"
+                small
                 onClick={() => actions.openDialog('browse-rooms')}
               >
                 <CompassIcon />
-              </button>
-              <button
-                type="button"
-                className="icon-button small"
-                aria-label="New room"
-                title="New room"
-                onClick={() => actions.openDialog('new-room')}
-              >
+              </IconButton>
+              <IconButton label="New room" small onClick={() => actions.openDialog('new-room')}>
                 <PlusIcon />
-              </button>
+              </IconButton>
             </div>
           </div>
           <ul className="chat-list">
@@ -261,15 +246,9 @@ function SidebarFooter() {
         <span className="me-name">{me.name}</span>
         <span className="me-status">{label}</span>
       </span>
-      <button
-        type="button"
-        className="icon-button"
-        aria-label="Sign out"
-        title="Sign out"
-        onClick={() => client.signOut()}
-      >
+      <IconButton label="Sign out" onClick={() => client.signOut()}>
         <SignOutIcon />
-      </button>
+      </IconButton>
     </footer>
   );
 }
