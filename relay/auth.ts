@@ -27,7 +27,7 @@ export type VerifyResult = { ok: true; identity: Identity } | Failure;
 const ISSUER = 'parley-relay';
 const SECRET_META_KEY = 'token_secret';
 
-type VerifyKey = Uint8Array | KeyObject | JWTVerifyGetKey;
+type VerifyKey = Uint8Array | CryptoKey | KeyObject | JWTVerifyGetKey;
 
 export interface AuthConfig {
   auth: AuthOptions;
@@ -41,9 +41,9 @@ export interface AuthConfig {
 export class Auth {
   readonly #config: AuthConfig;
   readonly #key: VerifyKey;
-  readonly #signingKey: Uint8Array | null;
+  readonly #signingKey: CryptoKey | null;
 
-  private constructor(config: AuthConfig, key: VerifyKey, signingKey: Uint8Array | null) {
+  private constructor(config: AuthConfig, key: VerifyKey, signingKey: CryptoKey | null) {
     this.#config = config;
     this.#key = key;
     this.#signingKey = signingKey;
@@ -58,7 +58,15 @@ export class Auth {
           SECRET_META_KEY,
           randomBytes(32).toString('base64url'),
         ));
-      const key = new TextEncoder().encode(secret);
+      // Imported once: given the raw bytes, jose imports them again for every token it signs or
+      // checks (crypto.subtle.importKey, about a fifth of a token check in a connect storm).
+      const key = await crypto.subtle.importKey(
+        'raw',
+        new TextEncoder().encode(secret),
+        { name: 'HMAC', hash: 'SHA-256' },
+        false,
+        ['sign', 'verify'],
+      );
       return new Auth(config, key, key);
     }
     if (auth.secret !== undefined)
