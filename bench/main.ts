@@ -158,7 +158,7 @@ async function runSuite(s: Suite): Promise<Row[]> {
             target,
             connections,
             roomSize: s.roomSize,
-            settleMs: 5_000,
+            settleMs: s.idleSettleMs,
           })),
         )),
       );

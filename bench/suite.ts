@@ -1,6 +1,6 @@
 /**
  * The scenarios of `npm run bench` and their parameters: the full suite, the `--quick` one
- * (about a minute), and a flag for every number.
+ * (about two minutes), and a flag for every number.
  */
 import { parseArgs } from 'node:util';
 import type { PeerName } from './targets.js';
@@ -37,6 +37,8 @@ export interface Suite {
   drainMs: number;
   saturated: FanoutSpec;
   idle: number[];
+  /** Idle scenario: how long RSS is left to settle before the first and over the ten steps. */
+  idleSettleMs: number;
   roomSize: number;
   durableSenders: number;
   durableSeconds: number;
@@ -54,7 +56,7 @@ export interface Suite {
 
 export const BENCH_USAGE = `npm run bench -- [options]
 
-  --quick                    about one minute: fewer clients, shorter runs
+  --quick                    about two minutes: same rooms, shorter windows and waits
   --only LIST                scenarios: ${SCENARIOS.join(',')}
                              (and ${EXTRA_SCENARIOS.join(',')}: the storm against a cluster, only when named)
   --peers LIST               single-node peers: ${SINGLE_NODE_PEERS.join(',')}
@@ -140,6 +142,8 @@ export function parseSuite(argv: readonly string[]): Suite {
     scenarios,
     peers,
     repeat: one(values.repeat, 1),
+    // --quick: the same room sizes (a smaller room says little: per-message costs weigh more),
+    // shorter windows and waits.
     fanout:
       values.fanout?.split(',').map(spec) ??
       (quick
@@ -149,14 +153,15 @@ export function parseSuite(argv: readonly string[]): Suite {
             { members: 5000, rate: 4 },
           ]),
     senders: one(values.senders, 10),
-    seconds: one(values.seconds, quick ? 3 : 10),
-    drainMs: quick ? 10_000 : 30_000,
+    seconds: one(values.seconds, quick ? 2 : 10),
+    drainMs: quick ? 3_000 : 30_000,
     saturated:
       values.saturated === undefined ? { members: 1000, rate: 300 } : spec(values.saturated),
     idle: values.idle === undefined ? (quick ? [1000] : [1000, 10_000]) : list(values.idle),
+    idleSettleMs: quick ? 1_000 : 5_000,
     roomSize: one(values['room-size'], 100),
     durableSenders: one(values['durable-senders'], 32),
-    durableSeconds: quick ? 3 : 10,
+    durableSeconds: quick ? 2 : 10,
     storm: one(values.storm, quick ? 1000 : 5000),
     clusterNodes: one(values['cluster-nodes'], 2),
     cluster: values.cluster === undefined ? { members: 1000, rate: 20 } : spec(values.cluster),
