@@ -92,6 +92,7 @@ test('an invite opens the app on the invited room: prefilled sign-in, then later
     await expect(linkField).toHaveValue(/^parley:\/\/join\?/);
     const designLink = await linkField.inputValue();
     expect(new URL(designLink).searchParams.get('room')).toBe(ids.design);
+    expect(new URL(designLink).searchParams.get('name')).toBe('design');
     await ana.page.keyboard.press('Escape');
     await expect(panel).toBeHidden();
 
@@ -101,7 +102,7 @@ test('an invite opens the app on the invited room: prefilled sign-in, then later
     shells.push(benShell);
     const ben = new ChatUser('Ben', benShell.context, benShell.page);
     await expect(ben.page.getByRole('status').filter({ hasText: 'You were invited' })).toHaveText(
-      `You were invited to ${ids.design} on ${hostedAddress}`,
+      `You were invited to #design on ${hostedAddress}`,
     );
     await expect(ben.page.getByRole('textbox', { name: 'Server address' })).toHaveValue(hostedUrl);
     const nameField = ben.page.getByRole('textbox', { name: 'Display name' });
@@ -166,6 +167,7 @@ test('an invite opens the app on the invited room: prefilled sign-in, then later
       host: '127.0.0.1',
       port: relay.port,
       room: null,
+      roomName: null,
       fingerprint,
     });
     openLink(benShell, [APP, otherLink]);

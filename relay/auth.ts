@@ -10,6 +10,7 @@ import {
   createRemoteJWKSet,
   errors as joseErrors,
   jwtVerify,
+  type CryptoKey,
   type JWTVerifyGetKey,
 } from 'jose';
 import { failure, type Failure } from './protocol/errors.js';

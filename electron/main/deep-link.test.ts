@@ -15,6 +15,7 @@ describe('parseDeepLink', () => {
         host: '10.0.0.5',
         port: 4100,
         room: 'general',
+        roomName: null,
         fingerprint: CANONICAL,
         // A fingerprint means the host serves https, pinned to that certificate.
         url: 'https://10.0.0.5:4100',
@@ -59,6 +60,13 @@ describe('parseDeepLink', () => {
     ['parley://join?host=h.test&port=70000', 'port'],
     ['parley://join?host=h.test&port=4e3', 'port'],
     ['parley://join?host=h.test&room=../../etc', 'bad room'],
+    // A name labels a room: never without one, never empty, padded, too long or with controls.
+    ['parley://join?host=h.test&name=design', 'bad room name'],
+    ['parley://join?host=h.test&room=r1&name=', 'bad room name'],
+    ['parley://join?host=h.test&room=r1&name=%20design', 'bad room name'],
+    [`parley://join?host=h.test&room=r1&name=${'n'.repeat(81)}`, 'bad room name'],
+    ['parley://join?host=h.test&room=r1&name=a%0Ab', 'bad room name'],
+    ['parley://join?host=h.test&room=r1&name=a%E2%80%AEb', 'bad room name'],
     ['parley://join?host=h.test&fingerprint=zz', 'fingerprint'],
     ['parley://join/h.test/room/extra', 'unexpected path'],
     [`parley://join?host=${'a'.repeat(3000)}`, 'too long'],
@@ -72,7 +80,13 @@ describe('parseDeepLink', () => {
   });
 
   it('round-trips with buildInviteLink', () => {
-    const invite = { host: '192.168.1.20', port: 4000, room: 'general', fingerprint: null };
+    const invite = {
+      host: '192.168.1.20',
+      port: 4000,
+      room: 'general',
+      roomName: null,
+      fingerprint: null,
+    };
     expect(parseDeepLink(buildInviteLink(invite))).toEqual({
       ok: true,
       value: { ...invite, url: 'http://192.168.1.20:4000' },
@@ -82,6 +96,19 @@ describe('parseDeepLink', () => {
       ok: true,
       value: { ...pinned, url: 'https://192.168.1.20:4000' },
     });
+    const named = {
+      ...invite,
+      room: '6f3a9c0e1b2d4f5a6b7c8d9e',
+      roomName: 'Design & Ops 🎨 review',
+    };
+    const link = buildInviteLink(named);
+    expect(new URL(link).searchParams.get('name')).toBe('Design & Ops 🎨 review');
+    expect(parseDeepLink(link)).toEqual({
+      ok: true,
+      value: { ...named, url: 'http://192.168.1.20:4000' },
+    });
+    // No room, no name: the name only ever labels the room the link opens.
+    expect(buildInviteLink({ ...named, room: null })).not.toContain('name=');
   });
 
   it('finds a link among command-line arguments', () => {

@@ -1,10 +1,11 @@
 /**
  * `parley://` invites. Canonical form (what `buildInviteLink` writes):
  *
- *     parley://join?host=10.0.0.5&port=4000&room=general&fingerprint=AB12...
+ *     parley://join?host=10.0.0.5&port=4000&room=6f3a…&name=design&fingerprint=AB12...
  *
- * Also accepted: `parley://join/10.0.0.5:4000/general`. `room` and `fingerprint` are optional;
- * the port defaults to 4000. Everything is validated; a bad link is a value, never a throw.
+ * Also accepted: `parley://join/10.0.0.5:4000/general`. `room`, `name` (the room's name, a label
+ * for the invited person; only with `room`) and `fingerprint` are optional; the port defaults to
+ * 4000. Everything is validated; a bad link is a value, never a throw.
  * The fingerprint (SHA-256 of the host's certificate, with or without colons) comes out in the
  * one canonical form `AB:12:…` (relay/tls-fingerprint.ts); with it the relay URL is https://, and
  * cert-pins.ts refuses any other certificate for that relay.
@@ -22,6 +23,13 @@ const HOST_NAME =
 const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)$/;
 const IPV6 = /^\[[0-9A-Fa-f:.]{2,45}\]$/;
 const ROOM = /^[A-Za-z0-9_-]{1,64}$/;
+/** A room name as a label: what the relay allows (1–80 characters), no control characters. */
+const ROOM_NAME = /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]{1,80}$/u;
+
+/** True for a room name an invite may carry (the same rule in the page: invite-plan.ts). */
+export function validRoomName(name: string): boolean {
+  return ROOM_NAME.test(name) && name.trim() === name;
+}
 const FINGERPRINT = /^(?:[0-9a-f]{2}:?){31}[0-9a-f]{2}$/i;
 
 function validHost(host: string): boolean {
@@ -58,6 +66,10 @@ export function parseDeepLink(link: string): Result<Invite> {
     return fail('invalid_link', 'port must be 1 to 65535');
   }
   if (room !== null && !ROOM.test(room)) return fail('invalid_link', 'bad room id');
+  const roomName = url.searchParams.get('name');
+  if (roomName !== null && (room === null || !validRoomName(roomName))) {
+    return fail('invalid_link', 'bad room name');
+  }
   const fingerprintText = url.searchParams.get('fingerprint');
   const fingerprint = fingerprintText === null ? null : normalizeFingerprint(fingerprintText);
   if (fingerprintText !== null && (!FINGERPRINT.test(fingerprintText) || fingerprint === null)) {
@@ -67,6 +79,7 @@ export function parseDeepLink(link: string): Result<Invite> {
     host,
     port,
     room,
+    roomName,
     fingerprint,
     url: `${fingerprint === null ? 'http' : 'https'}://${host}:${port}`,
   });
@@ -74,7 +87,10 @@ export function parseDeepLink(link: string): Result<Invite> {
 
 export function buildInviteLink(invite: Omit<Invite, 'url'>): string {
   const params = new URLSearchParams({ host: invite.host, port: String(invite.port) });
-  if (invite.room !== null) params.set('room', invite.room);
+  if (invite.room !== null) {
+    params.set('room', invite.room);
+    if (invite.roomName !== null) params.set('name', invite.roomName);
+  }
   if (invite.fingerprint !== null) params.set('fingerprint', invite.fingerprint);
   return `${DEEP_LINK_SCHEME}://join?${params.toString()}`;
 }

@@ -85,7 +85,7 @@ describe('desktop bridge → main process', () => {
     const served = await servedFingerprint(port);
     expect(started.value.tlsFingerprint).toBe(served);
 
-    const invite = await app.bridge.hosting.invite({ room: 'general' });
+    const invite = await app.bridge.hosting.invite({ room: 'general', roomName: 'general' });
     if (!invite.ok) throw new Error(invite.message);
     expect(invite.value).toMatchObject({ url: `https://127.0.0.1:${port}`, fingerprint: served });
     expect(parseDeepLink(invite.value.link)).toEqual({
@@ -94,6 +94,7 @@ describe('desktop bridge → main process', () => {
         host: '127.0.0.1',
         port,
         room: 'general',
+        roomName: 'general',
         fingerprint: served,
         url: `https://127.0.0.1:${port}`,
       },
@@ -327,6 +328,7 @@ describe('desktop bridge → main process', () => {
       host: '10.0.0.5',
       port: 4000,
       room: null,
+      roomName: null,
       fingerprint: null,
       url: 'http://10.0.0.5:4000',
     };

@@ -38,6 +38,7 @@ describe('hostingInvite', () => {
         host: '192.168.1.20',
         port: 4000,
         room: null,
+        roomName: null,
         fingerprint: FP,
         url: 'https://192.168.1.20:4000',
       },
@@ -52,6 +53,21 @@ describe('hostingInvite', () => {
       value: { host: '10.0.0.5', port: 4000, room: 'general', fingerprint: FP },
     });
     expect(invite.value.url).toBe('https://10.0.0.5:4000');
+  });
+
+  it("carries the room's name as a label, and leaves out one a link cannot carry", () => {
+    const named = hostingInvite(running(), { room: 'r1', roomName: 'design' });
+    if (!named.ok) throw new Error(named.message);
+    expect(parseDeepLink(named.value.link)).toMatchObject({
+      ok: true,
+      value: { room: 'r1', roomName: 'design' },
+    });
+    const odd = hostingInvite(running(), { room: 'r1', roomName: 'line\nbreak' });
+    if (!odd.ok) throw new Error(odd.message);
+    expect(parseDeepLink(odd.value.link)).toMatchObject({
+      ok: true,
+      value: { room: 'r1', roomName: null },
+    });
   });
 
   it('refuses an address the room is not reachable at (the page cannot point invites elsewhere)', () => {

@@ -7,7 +7,7 @@
  */
 import type { HostingInvite, HostingInviteInput, HostingStatus } from '../shared/bridge.js';
 import { fail, ok, type Result } from '../shared/result.js';
-import { buildInviteLink } from './deep-link.js';
+import { buildInviteLink, validRoomName } from './deep-link.js';
 
 /** The invite for `status` (a running room), or why there is none, as a value. */
 export function hostingInvite(
@@ -29,10 +29,14 @@ export function hostingInvite(
     return fail('unknown_address', 'that address is not one this room is reachable at');
   }
   const { hostname, port } = new URL(url);
+  const roomName = input.roomName ?? null;
   const link = buildInviteLink({
     host: hostname,
     port: Number(port),
     room: input.room ?? null,
+    // Only a label: a name the link format cannot carry is left out (the invited colleague then
+    // reads the room id), rather than refusing the invite.
+    roomName: roomName !== null && validRoomName(roomName) ? roomName : null,
     fingerprint: status.tlsFingerprint,
   });
   return ok({ link, url, fingerprint: status.tlsFingerprint });

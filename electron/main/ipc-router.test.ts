@@ -106,11 +106,13 @@ describe('hosting:invite and tls:pin-for arguments', () => {
     await ipc.invoke(TOP, 'hosting:invite', {});
     await ipc.invoke(TOP, 'hosting:invite', { lanUrl: 'https://10.0.0.5:4000', room: 'general' });
     await ipc.invoke(TOP, 'hosting:invite', { lanUrl: null, room: null });
+    await ipc.invoke(TOP, 'hosting:invite', { room: 'general', roomName: 'General & more' });
     await ipc.invoke(TOP, 'tls:pin-for', 'https://10.0.0.5:4000');
     expect(calls).toEqual([
       ['hosting:invite', {}],
       ['hosting:invite', { lanUrl: 'https://10.0.0.5:4000', room: 'general' }],
       ['hosting:invite', { lanUrl: null, room: null }],
+      ['hosting:invite', { room: 'general', roomName: 'General & more' }],
       ['tls:pin-for', 'https://10.0.0.5:4000'],
     ]);
   });
@@ -123,6 +125,12 @@ describe('hosting:invite and tls:pin-for arguments', () => {
     ).rejects.toThrow(/argument 0\.room/);
     await expect(ipc.invoke(TOP, 'hosting:invite', { room: 'x'.repeat(65) })).rejects.toThrow(
       /argument 0\.room/,
+    );
+    await expect(
+      ipc.invoke(TOP, 'hosting:invite', { room: 'r1', roomName: 'n'.repeat(81) }),
+    ).rejects.toThrow(/argument 0\.roomName/);
+    await expect(ipc.invoke(TOP, 'hosting:invite', { room: 'r1', roomName: 7 })).rejects.toThrow(
+      /argument 0\.roomName/,
     );
     await expect(ipc.invoke(TOP, 'hosting:invite', { lanUrl: 'h'.repeat(2_049) })).rejects.toThrow(
       /argument 0\.lanUrl/,
@@ -146,7 +154,7 @@ describe('hosting:invite and tls:pin-for arguments', () => {
       ipc.invoke({ url: 'https://evil.example/', parent: null }, 'tls:pin-for', 'https://a'),
     ).rejects.toThrow(/untrusted sender/);
     expect(calls).toEqual([]);
-    expect(rejected).toHaveLength(12);
+    expect(rejected).toHaveLength(14);
   });
 });
 

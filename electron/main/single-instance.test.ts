@@ -6,6 +6,7 @@ const invite = (host: string): Invite => ({
   host,
   port: 4000,
   room: null,
+  roomName: null,
   fingerprint: null,
   url: `http://${host}:4000`,
 });

@@ -38,11 +38,13 @@ export interface HostingInviteInput {
   lanUrl?: string | null;
   /** Room id to open after joining; null or omitted: none. */
   room?: string | null;
+  /** That room's name, shown to the invited colleague before they sign in; needs `room`. */
+  roomName?: string | null;
 }
 
 /** An invite to this computer's room, built by the main process (deep-link.ts). */
 export interface HostingInvite {
-  /** `parley://join?host=…&port=…[&room=…][&fingerprint=…]`, for colleagues with the app. */
+  /** `parley://join?host=…&port=…[&room=…[&name=…]][&fingerprint=…]`, for colleagues with the app. */
   link: string;
   /** The LAN URL it names (`https://10.0.0.5:4000`), for colleagues using a browser. */
   url: string;
@@ -144,6 +146,9 @@ export interface Invite {
   port: number;
   /** Room id to open after joining, if the invite names one. */
   room: string | null;
+  /** The room's name as the inviter's app wrote it: a label for "You were invited to …", never
+   * used for access (the room that opens is `room`, with the relay's own name). */
+  roomName: string | null;
   /** The host's certificate fingerprint (`AB:12:…`): the app refuses any other certificate
    * for this relay (electron/main/cert-pins.ts). */
   fingerprint: string | null;

@@ -21,6 +21,7 @@ function invite(over: Partial<Invite> = {}): Invite {
     host: '10.0.0.5',
     port: 4000,
     room: ROOM,
+    roomName: 'design',
     fingerprint: null,
     url: HERE,
     ...over,
@@ -124,7 +125,7 @@ describe('followInvites', () => {
     await h.settle();
     expect(h.store.getState().invite).toEqual({
       stage: 'sign-in',
-      invite: { serverUrl: HERE, address: '10.0.0.5:4000', room: ROOM },
+      invite: { serverUrl: HERE, address: '10.0.0.5:4000', room: ROOM, roomName: 'design' },
     });
     expect(h.pageStorage.get(INVITE_KEY)).not.toBeNull();
 
@@ -180,7 +181,7 @@ describe('followInvites', () => {
     h.deliver(invite());
     expect(h.store.getState().invite).toEqual({
       stage: 'confirm-switch',
-      invite: { serverUrl: HERE, address: '10.0.0.5:4000', room: ROOM },
+      invite: { serverUrl: HERE, address: '10.0.0.5:4000', room: ROOM, roomName: 'design' },
       current: '10.0.0.6:4000',
     });
     expect(h.pageStorage.get(INVITE_KEY)).toBeNull();

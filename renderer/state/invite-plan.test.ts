@@ -25,6 +25,7 @@ const valid: ValidInvite = {
   serverUrl: 'https://10.0.0.5:4000',
   address: '10.0.0.5:4000',
   room: ROOM,
+  roomName: null,
 };
 
 function chat(id: string): ChatState {
@@ -49,6 +50,10 @@ describe('readInvite', () => {
   it('accepts what deep-link.ts produces, building the origin with the URL parser', () => {
     expect(readInvite(invite)).toEqual(valid);
     expect(readInvite({ ...invite, room: null })).toEqual({ ...valid, room: null });
+    expect(readInvite({ ...invite, roomName: 'Design & Ops' })).toEqual({
+      ...valid,
+      roomName: 'Design & Ops',
+    });
     expect(
       readInvite({
         host: '[::1]',
@@ -57,10 +62,20 @@ describe('readInvite', () => {
         fingerprint: null,
         url: 'http://[::1]:4000',
       }),
-    ).toEqual({ serverUrl: 'http://[::1]:4000', address: '[::1]:4000', room: null });
+    ).toEqual({
+      serverUrl: 'http://[::1]:4000',
+      address: '[::1]:4000',
+      room: null,
+      roomName: null,
+    });
     expect(
       readInvite({ ...invite, host: 'Chat.Example', url: 'https://chat.example:4000' }),
-    ).toEqual({ serverUrl: 'https://chat.example:4000', address: 'chat.example:4000', room: ROOM });
+    ).toEqual({
+      serverUrl: 'https://chat.example:4000',
+      address: 'chat.example:4000',
+      room: ROOM,
+      roomName: null,
+    });
   });
 
   it('refuses anything that is not an http(s) origin agreeing with host and port', () => {
@@ -97,16 +112,29 @@ describe('readInvite', () => {
     ]) {
       expect(readInvite({ ...invite, room }), String(room)).toBeNull();
     }
+    // A room name is checked like deep-link.ts checks it, and only labels a room.
+    for (const roomName of ['', ' padded', 'n'.repeat(81), 'a\nb', 'a\u202eb', 7]) {
+      expect(readInvite({ ...invite, roomName }), JSON.stringify(roomName)).toBeNull();
+    }
+    expect(readInvite({ ...invite, room: null, roomName: 'design' })).toBeNull();
   });
 
   it('round-trips through the stored form', () => {
     expect(readInvite(JSON.parse(JSON.stringify(toInviteRecord(valid))))).toEqual(valid);
-    const plain = { serverUrl: 'http://chat.example', address: 'chat.example', room: null };
+    const named = { ...valid, roomName: 'design' };
+    expect(readInvite(JSON.parse(JSON.stringify(toInviteRecord(named))))).toEqual(named);
+    const plain = {
+      serverUrl: 'http://chat.example',
+      address: 'chat.example',
+      room: null,
+      roomName: null,
+    };
     expect(toInviteRecord(plain)).toEqual({
       url: 'http://chat.example',
       host: 'chat.example',
       port: 80,
       room: null,
+      roomName: null,
     });
     expect(readInvite(toInviteRecord(plain))).toEqual(plain);
   });
@@ -199,6 +227,9 @@ describe('texts', () => {
   it('says who invited where, and asks before switching', () => {
     expect(inviteHeadline(valid)).toBe(`You were invited to ${ROOM} on 10.0.0.5:4000`);
     expect(inviteHeadline({ ...valid, room: null })).toBe('You were invited to 10.0.0.5:4000');
+    expect(inviteHeadline({ ...valid, roomName: 'design' })).toBe(
+      'You were invited to #design on 10.0.0.5:4000',
+    );
     expect(switchQuestion(valid, '10.0.0.6:4000')).toBe(
       'Switch to 10.0.0.5:4000? You will sign out of 10.0.0.6:4000.',
     );

@@ -15,10 +15,14 @@ export interface ValidInvite {
   address: string;
   /** Room id (`[A-Za-z0-9_-]{1,64}`), or null when the invite names none. */
   room: string | null;
+  /** The room's name as the invite wrote it (a label, never used for access), or null. */
+  roomName: string | null;
 }
 
 /** The chat id rule of relay/PROTOCOL.md ("Chat topics"). */
 const ROOM_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** A room name an invite may carry: electron/main/deep-link.ts's rule, checked again here. */
+const ROOM_NAME = /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]{1,80}$/u;
 const MAX_URL_CHARS = 300;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -32,10 +36,19 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  */
 export function readInvite(raw: unknown): ValidInvite | null {
   if (!isRecord(raw)) return null;
-  const { url, host, port, room } = raw;
+  const { url, host, port, room, roomName } = raw;
   if (typeof url !== 'string' || url.length > MAX_URL_CHARS) return null;
   if (typeof host !== 'string' || typeof port !== 'number') return null;
   if (room !== null && (typeof room !== 'string' || !ROOM_ID.test(room))) return null;
+  // Optional (an invite kept by an older version has none); when present, a valid label or null.
+  const name =
+    typeof roomName === 'string' &&
+    room !== null &&
+    ROOM_NAME.test(roomName) &&
+    roomName.trim() === roomName
+      ? roomName
+      : null;
+  if (roomName !== undefined && roomName !== null && name === null) return null;
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -47,7 +60,7 @@ export function readInvite(raw: unknown): ValidInvite | null {
   if (parsed.pathname !== '/' || parsed.search !== '' || parsed.hash !== '') return null;
   const effectivePort = Number(parsed.port || (parsed.protocol === 'https:' ? 443 : 80));
   if (parsed.hostname.toLowerCase() !== host.toLowerCase() || effectivePort !== port) return null;
-  return { serverUrl: parsed.origin, address: parsed.host, room };
+  return { serverUrl: parsed.origin, address: parsed.host, room, roomName: name };
 }
 
 /** The bridge's invite shape again, for keeping an accepted invite (read back with readInvite). */
@@ -56,10 +69,17 @@ export function toInviteRecord(invite: ValidInvite): {
   host: string;
   port: number;
   room: string | null;
+  roomName: string | null;
 } {
   const url = new URL(invite.serverUrl);
   const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
-  return { url: url.origin, host: url.hostname, port, room: invite.room };
+  return {
+    url: url.origin,
+    host: url.hostname,
+    port,
+    room: invite.room,
+    roomName: invite.roomName,
+  };
 }
 
 /** True when both name the same relay origin (scheme, host and port). */
@@ -143,11 +163,14 @@ export function joinFailureNotice(code: string, address: string): string {
   }
 }
 
-/** "You were invited to general on 10.0.0.5:4000" (the room id as the invite names it). */
+/**
+ * "You were invited to #design on 10.0.0.5:4000": the room's name as the invite writes it (the
+ * room id when the invite carries no name; invites from Parley's own hosting panel do).
+ */
 export function inviteHeadline(invite: ValidInvite): string {
-  return invite.room === null
-    ? `You were invited to ${invite.address}`
-    : `You were invited to ${invite.room} on ${invite.address}`;
+  if (invite.room === null) return `You were invited to ${invite.address}`;
+  const room = invite.roomName === null ? invite.room : `#${invite.roomName}`;
+  return `You were invited to ${room} on ${invite.address}`;
 }
 
 /** The switch question: "Switch to 10.0.0.6:4000? You will sign out of 10.0.0.5:4000." */

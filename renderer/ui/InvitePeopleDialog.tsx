@@ -57,6 +57,7 @@ export function InvitePeopleDialog({ onClose }: { onClose: () => void }) {
   const lanUrl =
     chosenUrl !== null && lanUrls.includes(chosenUrl) ? chosenUrl : (lanUrls[0] ?? null);
   const roomId = room?.id ?? null;
+  const roomName = room?.name ?? null;
   const fingerprint = running ? hosting.tlsFingerprint : null;
   const port = running ? hosting.port : null;
 
@@ -66,7 +67,7 @@ export function InvitePeopleDialog({ onClose }: { onClose: () => void }) {
       return;
     }
     let live = true;
-    desktop.hosting.invite({ lanUrl, room: roomId }).then(
+    desktop.hosting.invite({ lanUrl, room: roomId, roomName }).then(
       (result) => live && setInvite(result),
       (error: unknown) => {
         console.warn('parley: building the invite failed', error);
@@ -78,7 +79,7 @@ export function InvitePeopleDialog({ onClose }: { onClose: () => void }) {
       live = false;
     };
     // The port and fingerprint change when hosting restarts: the invite must follow.
-  }, [desktop, running, lanUrl, roomId, port, fingerprint]);
+  }, [desktop, running, lanUrl, roomId, roomName, port, fingerprint]);
 
   async function copy(text: string, what: string): Promise<void> {
     const copied = await copyText(text);
