@@ -89,6 +89,23 @@ export class ChatService {
   }
 
   /** Every new user lands in the main room (seed 004). */
+  /**
+   * Signs a new user up: creates them and makes them a member of the main room in one commit.
+   * Null when the name is taken.
+   */
+  async createUser(name: string): Promise<StoredUser | null> {
+    const main = await this.#d.store.getMainChat();
+    const user = await this.#d.store.createUser({
+      id: newId(),
+      name,
+      now: new Date(),
+      joinChatId: main?.id ?? null,
+    });
+    if (user !== null && main !== null) this.#membershipChanged(main.id);
+    return user;
+  }
+
+  /** Makes a user the relay first hears of (an identity-provider user) a member of the main room. */
   async welcome(user: StoredUser): Promise<void> {
     const main = await this.#d.store.getMainChat();
     if (main !== null) await this.#addMember(main.id, user.id);

@@ -163,9 +163,8 @@ export function createHttpApi(
             );
           }
         } else {
-          user = await store.createUser({ id: newId(), name, now: new Date() });
+          user = await service.createUser(name);
           if (user === null) return failure('name_taken');
-          await service.welcome(user);
           deps.logger.info({ user: user.id }, 'user created');
         }
         signIns.succeeded(addressKey);

@@ -26,6 +26,7 @@ import type {
   AppendResult,
   Membership,
   NewChat,
+  NewUser,
   Store,
   StoredUser,
 } from './store.js';
@@ -392,11 +393,19 @@ export class PgStore implements Store {
     return row === undefined ? null : toUser(row);
   }
 
-  async createUser(user: { id: string; name: string; now: Date }): Promise<StoredUser | null> {
+  async createUser(user: NewUser): Promise<StoredUser | null> {
+    // One statement, so one commit: the membership row is inserted only when the user row was.
     const [row] = await this.#rows<UserRow>(
-      `INSERT INTO users (id, name, name_key, created_at) VALUES ($1, $2, $3, $4)
-       ON CONFLICT DO NOTHING RETURNING id, name, created_at`,
-      [user.id, user.name, nameKey(user.name), user.now],
+      `WITH u AS (
+         INSERT INTO users (id, name, name_key, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT DO NOTHING RETURNING id, name, created_at
+       ), m AS (
+         INSERT INTO chat_members (chat_id, user_id, read_seq, joined_at)
+         SELECT $5::text, u.id, 0, $4 FROM u WHERE $5::text IS NOT NULL
+         ON CONFLICT DO NOTHING
+       )
+       SELECT id, name, created_at FROM u`,
+      [user.id, user.name, nameKey(user.name), user.now, user.joinChatId ?? null],
     );
     return row === undefined ? null : toUser(row);
   }

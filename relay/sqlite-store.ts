@@ -21,6 +21,7 @@ import type {
   AppendResult,
   Membership,
   NewChat,
+  NewUser,
   Store,
   StoredUser,
 } from './store.js';
@@ -207,10 +208,20 @@ export class SqliteStore implements Store {
     return (this.#stmts.findUserByName.get(nameKey(name)) as StoredUser | undefined) ?? null;
   }
 
-  async createUser(user: { id: string; name: string; now: Date }): Promise<StoredUser | null> {
+  async createUser(user: NewUser): Promise<StoredUser | null> {
     const row = { id: user.id, name: user.name, created_at: user.now.toISOString() };
+    const joinChatId = user.joinChatId ?? null;
     try {
-      this.#stmts.insertUser.run({ ...row, name_key: nameKey(user.name) });
+      this.#db.transaction(() => {
+        this.#stmts.insertUser.run({ ...row, name_key: nameKey(user.name) });
+        if (joinChatId !== null) {
+          this.#stmts.insertMember.run({
+            chat_id: joinChatId,
+            user_id: user.id,
+            joined_at: row.created_at,
+          });
+        }
+      })();
     } catch (error) {
       if (isConstraintError(error)) return null;
       throw error;

@@ -136,6 +136,26 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
         expect(await store.findUserByName('ana')).toEqual(ana);
       });
 
+      it('signs a user up into a room in the same commit, and into nothing when the name is taken', async () => {
+        const main = await room({ name: 'general', isMain: true });
+        const ana = await store.createUser({
+          id: newId(),
+          name: 'Ana',
+          now: T0,
+          joinChatId: main.id,
+        });
+        expect(ana).not.toBeNull();
+        expect(await store.getMembership(main.id, ana?.id ?? '')).toEqual({ read_seq: 0 });
+        const otherId = newId();
+        expect(
+          await store.createUser({ id: otherId, name: 'ANA', now: at(1), joinChatId: main.id }),
+        ).toBeNull();
+        expect(await store.getUser(otherId)).toBeNull();
+        expect(await store.getMembership(main.id, otherId)).toBeNull();
+        const noRoom = await store.createUser({ id: newId(), name: 'Ben', now: at(2) });
+        expect(await store.getMembership(main.id, noRoom?.id ?? '')).toBeNull();
+      });
+
       it('returns null for unknown users', async () => {
         expect(await store.getUser(newId())).toBeNull();
         expect(await store.findUserByName('Nobody')).toBeNull();

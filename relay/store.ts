@@ -11,6 +11,14 @@ import type {
   WireMessage,
 } from './protocol/events.js';
 
+/** A sign-up: the user and, optionally, the room they join with it (the main room). */
+export interface NewUser {
+  id: string;
+  name: string;
+  now: Date;
+  joinChatId?: string | null;
+}
+
 export interface StoredUser {
   id: string;
   name: string;
@@ -64,8 +72,12 @@ export interface Store {
 
   getUser(id: string): Promise<StoredUser | null>;
   findUserByName(name: string): Promise<StoredUser | null>;
-  /** Creates a user; returns null when the name (case-insensitive) is taken. */
-  createUser(user: { id: string; name: string; now: Date }): Promise<StoredUser | null>;
+  /**
+   * Creates a user and, in the same transaction (one commit per sign-up), makes them a member of
+   * `joinChatId` when given (the main room). Returns null, creating nothing, when the name
+   * (case-insensitive) is taken.
+   */
+  createUser(user: NewUser): Promise<StoredUser | null>;
   /** For identity-provider users: creates or renames the user with this id. */
   upsertUser(user: { id: string; name: string; now: Date }): Promise<StoredUser>;
   listUsers(limit: number): Promise<StoredUser[]>;
