@@ -88,10 +88,9 @@ export class ChatService {
     });
   }
 
-  /** Every new user lands in the main room (seed 004). */
   /**
-   * Signs a new user up: creates them and makes them a member of the main room in one commit.
-   * Null when the name is taken.
+   * Signs a new user up: creates them and makes them a member of the main room in one commit
+   * (every new user lands in the main room, seed 004). Null when the name is taken.
    */
   async createUser(name: string): Promise<StoredUser | null> {
     const main = await this.#d.store.getMainChat();

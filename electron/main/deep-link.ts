@@ -11,6 +11,7 @@
  * cert-pins.ts refuses any other certificate for that relay.
  */
 import { normalizeFingerprint } from '../../relay/index.js';
+import { isInviteRoomName } from '../../relay/protocol/room-name.js';
 import type { Invite } from '../shared/bridge.js';
 import { fail, ok, type Result } from '../shared/result.js';
 
@@ -23,13 +24,6 @@ const HOST_NAME =
 const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)$/;
 const IPV6 = /^\[[0-9A-Fa-f:.]{2,45}\]$/;
 const ROOM = /^[A-Za-z0-9_-]{1,64}$/;
-/** A room name as a label: what the relay allows (1–80 characters), no control characters. */
-const ROOM_NAME = /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]{1,80}$/u;
-
-/** True for a room name an invite may carry (the same rule in the page: invite-plan.ts). */
-export function validRoomName(name: string): boolean {
-  return ROOM_NAME.test(name) && name.trim() === name;
-}
 const FINGERPRINT = /^(?:[0-9a-f]{2}:?){31}[0-9a-f]{2}$/i;
 
 function validHost(host: string): boolean {
@@ -67,7 +61,7 @@ export function parseDeepLink(link: string): Result<Invite> {
   }
   if (room !== null && !ROOM.test(room)) return fail('invalid_link', 'bad room id');
   const roomName = url.searchParams.get('name');
-  if (roomName !== null && (room === null || !validRoomName(roomName))) {
+  if (roomName !== null && (room === null || !isInviteRoomName(roomName))) {
     return fail('invalid_link', 'bad room name');
   }
   const fingerprintText = url.searchParams.get('fingerprint');

@@ -7,7 +7,8 @@
  */
 import type { HostingInvite, HostingInviteInput, HostingStatus } from '../shared/bridge.js';
 import { fail, ok, type Result } from '../shared/result.js';
-import { buildInviteLink, validRoomName } from './deep-link.js';
+import { isInviteRoomName } from '../../relay/protocol/room-name.js';
+import { buildInviteLink } from './deep-link.js';
 
 /** The invite for `status` (a running room), or why there is none, as a value. */
 export function hostingInvite(
@@ -36,7 +37,7 @@ export function hostingInvite(
     room: input.room ?? null,
     // Only a label: a name the link format cannot carry is left out (the invited colleague then
     // reads the room id), rather than refusing the invite.
-    roomName: roomName !== null && validRoomName(roomName) ? roomName : null,
+    roomName: roomName !== null && isInviteRoomName(roomName) ? roomName : null,
     fingerprint: status.tlsFingerprint,
   });
   return ok({ link, url, fingerprint: status.tlsFingerprint });

@@ -74,8 +74,8 @@ const hostingInviteInput = z.strictObject({
   // Must also be one of the running room's LAN URLs: checked by hostingInvite.
   lanUrl: address.nullable().optional(),
   room: chatId.nullable().optional(),
-  // A label; hostingInvite leaves out a name a link may not carry (deep-link.ts validRoomName).
-  roomName: z.string().max(80).nullable().optional(),
+  // A label; hostingInvite leaves out a name a link may not carry (isInviteRoomName).
+  roomName: z.string().max(HARD_LIMITS.chatNameChars).nullable().optional(),
 });
 
 const none = z.tuple([]);

@@ -4,3 +4,4 @@ export * from './events.js';
 export * from './topics.js';
 export * from './validate.js';
 export * from './mentions.js';
+export * from './room-name.js';

@@ -5,6 +5,7 @@
  * from the desktop bridge (parsed by electron/main/deep-link.ts) or from this page's session
  * storage: both are treated as untrusted and checked again here.
  */
+import { isInviteRoomName } from '../../relay/protocol/room-name.js';
 import type { ChatState, ConnectionStatus } from './types.js';
 
 /** An invite the renderer accepted: a relay origin and, perhaps, a room id. */
@@ -21,8 +22,6 @@ export interface ValidInvite {
 
 /** The chat id rule of relay/PROTOCOL.md ("Chat topics"). */
 const ROOM_ID = /^[A-Za-z0-9_-]{1,64}$/;
-/** A room name an invite may carry: electron/main/deep-link.ts's rule, checked again here. */
-const ROOM_NAME = /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]{1,80}$/u;
 const MAX_URL_CHARS = 300;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -40,15 +39,11 @@ export function readInvite(raw: unknown): ValidInvite | null {
   if (typeof url !== 'string' || url.length > MAX_URL_CHARS) return null;
   if (typeof host !== 'string' || typeof port !== 'number') return null;
   if (room !== null && (typeof room !== 'string' || !ROOM_ID.test(room))) return null;
-  // Optional (an invite kept by an older version has none); when present, a valid label or null.
-  const name =
-    typeof roomName === 'string' &&
-    room !== null &&
-    ROOM_NAME.test(roomName) &&
-    roomName.trim() === roomName
-      ? roomName
-      : null;
-  if (roomName !== undefined && roomName !== null && name === null) return null;
+  // A room's name labels the room, so it needs one; it may be missing (an invite kept by an
+  // older version of the app).
+  const name = roomName ?? null;
+  if (name !== null && (typeof name !== 'string' || room === null || !isInviteRoomName(name)))
+    return null;
   let parsed: URL;
   try {
     parsed = new URL(url);

@@ -9,7 +9,7 @@ interface IconButtonProps {
   /** Extra classes after `icon-button`. */
   className?: string;
   onClick: () => void;
-  /** The icon (an svg from icons.tsx). */
+  /** The icon (an svg from Icons.tsx). */
   children: ReactNode;
 }
 
