@@ -35,8 +35,11 @@ function errorCode(error: Error): string | undefined {
   return 'code' in error && typeof error.code === 'string' ? error.code : undefined;
 }
 
-/** Writes a JSON error answer and closes the connection. */
-function answerAndClose(socket: Duplex, refused: Failure): void {
+/**
+ * Writes a JSON error answer and closes the connection. An answer to HEAD carries the headers
+ * only (its Content-Length still names the body GET would have had).
+ */
+function answerAndClose(socket: Duplex, refused: Failure, head = false): void {
   const status = HTTP_STATUS[refused.code];
   const body = JSON.stringify({ error: { code: refused.code, message: refused.message } });
   socket.end(
@@ -48,7 +51,7 @@ function answerAndClose(socket: Duplex, refused: Failure): void {
       'X-Content-Type-Options: nosniff',
       'Connection: close',
       '',
-      body,
+      head ? '' : body,
     ].join('\r\n'),
   );
   // end() only half-closes: a peer that never closes its side would hold the socket.
@@ -84,7 +87,8 @@ export function answerClientErrors(server: Server, logger: Logger): void {
       socket.destroy();
       return;
     }
-    answerAndClose(socket, clientErrorFailure(code));
+    // The parser can refuse a request after its headers were read (a body cut short).
+    answerAndClose(socket, clientErrorFailure(code), current?.req.method === 'HEAD');
   });
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
     socket.on('error', (error) => logger.debug({ err: error }, 'connect socket error'));

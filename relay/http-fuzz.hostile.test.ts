@@ -348,6 +348,19 @@ describe('HTTP API under hostile requests', () => {
         'bad_request',
       ],
       [
+        // HEAD's answer has no body, even when the parser refuses the request after it began.
+        request({
+          label: 'HEAD truncated by Content-Length, then half-closed',
+          method: 'HEAD',
+          target: '/api/users',
+          body: [valid.subarray(0, 10)],
+          declared: valid.length,
+          halfClose: true,
+        }),
+        400,
+        null,
+      ],
+      [
         request({
           label: 'truncated chunked body, then half-closed',
           method: 'POST',
