@@ -197,6 +197,7 @@ describe('relay-issued tokens', () => {
       ['leave again', 'POST', `/api/chats/${roomId}/leave`, undefined],
       ['send', 'POST', `/api/chats/${roomId}/messages`, { content: 'x', mobile_ref_id: 'x' }],
       ['add self', 'POST', `/api/chats/${roomId}/members`, { user_id: leaver.user.id }],
+      ['search in the room', 'GET', `/api/search?q=leaving&chat_id=${roomId}`, undefined],
     ];
     for (const [what, method, path, body] of refusedHttp) {
       const res = await api(relay, leaver.token, method, path, body);
@@ -212,6 +213,8 @@ describe('relay-issued tokens', () => {
     }
     const chats = await api<{ chats: ChatInfo[] }>(relay, leaver.token, 'GET', '/api/chats');
     expect(chats.body.chats.map((chat) => chat.id)).not.toContain(roomId);
+    const found = await api(relay, leaver.token, 'GET', '/api/search?q=leaving');
+    expect(found).toMatchObject({ status: 200, body: { messages: [], next: null } });
     expect(JSON.stringify(client.frames)).not.toContain('after leaving');
     expect(stored()).toEqual(before);
   });
@@ -372,6 +375,7 @@ describe('relay-issued tokens', () => {
       ['GET', `/api/chats/${roomId}/messages`, undefined],
       ['POST', `/api/chats/${roomId}/messages`, { content: 'forged', mobile_ref_id: 'forged' }],
       ['POST', `/api/chats/${roomId}/read`, { seq: 1 }],
+      ['GET', '/api/search?q=hello', undefined],
     ];
     const before = stored();
     for (const [what, token] of Object.entries(bad)) {

@@ -9,8 +9,11 @@ import type {
   ChatSummary,
   CreateChatRequest,
   NotificationPayload,
+  SearchPage,
+  SearchQuery,
   WireMessage,
 } from './protocol/events.js';
+import { searchTerms } from './protocol/search-terms.js';
 import { chatTopic, notificationsTopics } from './protocol/topics.js';
 import type { Bus } from './bus.js';
 import type { Hub } from './hub.js';
@@ -305,6 +308,26 @@ export class ChatService {
         ? page.slice(0, limit)
         : page.slice(page.length > limit ? 1 : 0);
     return { ok: true, messages, has_more: hasMore };
+  }
+
+  /** Searches the user's chats (or one of them, if a member): newest matches first. */
+  async search(user: StoredUser, query: SearchQuery): Promise<Result<SearchPage>> {
+    const terms = searchTerms(query.q);
+    if (terms.length === 0)
+      return failure('invalid_payload', 'the search has no words (letters or digits)');
+    const chatId = query.chat_id ?? null;
+    if (chatId !== null) {
+      const access = await this.requireMember(chatId, user);
+      if (!access.ok) return access;
+    }
+    const page = await this.#d.store.searchMessages({
+      userId: user.id,
+      terms,
+      chatId,
+      before: query.before ?? null,
+      limit: query.limit ?? 20,
+    });
+    return 'ok' in page ? page : { ok: true, ...page };
   }
 
   async markRead(

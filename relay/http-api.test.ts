@@ -583,6 +583,69 @@ describe('HTTP API, relay-issued sessions', () => {
     expect(errorCode(denied.body)).toBe('not_member');
   });
 
+  it('GET /api/search finds words in the chats of the caller only, newest first, page by page', async () => {
+    const [ana, ben] = [await signIn(relay, fresh('Ana')), await signIn(relay, fresh('Ben'))];
+    const open = await createRoom(ana, 'public');
+    const closed = await createRoom(ana, 'private');
+    expect((await api(relay, ben.token, 'POST', `/api/chats/${open.id}/join`)).status).toBe(200);
+    // A word no other test posts, so the shared relay's other messages cannot match.
+    const word = `kumquat${counter}`;
+    for (let n = 1; n <= 5; n += 1)
+      expect((await post(ana, open.id, `${word} open ${n}`, `s${n}`)).status).toBe(201);
+    expect((await post(ana, closed.id, `${word.toUpperCase()} closed`, 's6')).status).toBe(201);
+
+    type Page = { messages: WireMessage[]; next: string | null };
+    const search = async (session: Session, query: string) => {
+      const res = await api<Page>(relay, session.token, 'GET', `/api/search?${query}`);
+      expect(res.status, query).toBe(200);
+      return { contents: res.body.messages.map((m) => m.content), next: res.body.next };
+    };
+    const q = `q=${encodeURIComponent(`${word.slice(0, -1)} OPEN`)}`;
+    const first = await search(ana, `${q}&limit=3`);
+    expect(first.contents).toEqual([`${word} open 5`, `${word} open 4`, `${word} open 3`]);
+    expect(first.next).not.toBeNull();
+    const second = await search(ana, `${q}&limit=3&before=${first.next ?? ''}`);
+    expect(second).toEqual({ contents: [`${word} open 2`, `${word} open 1`], next: null });
+
+    // Database query syntax is only words here: FTS5's OR and NEAR, quotes, stars, parentheses.
+    expect((await search(ana, `q=${encodeURIComponent(`"${word}" OR NEAR(*`)}`)).contents).toEqual(
+      [],
+    );
+    expect((await search(ana, `q=${word}&limit=1`)).contents).toEqual([
+      `${word.toUpperCase()} closed`,
+    ]);
+    expect((await search(ben, `q=${word}`)).contents).toHaveLength(5);
+    expect((await search(ben, `q=${word}+closed`)).contents).toEqual([]);
+    expect((await search(ana, `q=${word}&chat_id=${open.id}`)).contents).toHaveLength(5);
+    const [hit] = (
+      await api<Page>(relay, ana.token, 'GET', `/api/search?q=${word}&chat_id=${closed.id}`)
+    ).body.messages;
+    expect(hit).toMatchObject({ chat_id: closed.id, seq: 1, sender_name: ana.user.name });
+
+    const denied = await api(relay, ben.token, 'GET', `/api/search?q=${word}&chat_id=${closed.id}`);
+    expect(denied.status).toBe(403);
+    expect(errorCode(denied.body)).toBe('not_member');
+    expect((await api(relay, ben.token, 'POST', `/api/chats/${open.id}/leave`)).status).toBe(200);
+    expect((await search(ben, `q=${word}`)).contents).toEqual([]);
+
+    for (const query of [
+      '',
+      'q=',
+      'q=%22%20*%20(%20)%20-%20%5E',
+      `q=${'a'.repeat(257)}`,
+      `q=${word}&limit=0`,
+      `q=${word}&limit=51`,
+      `q=${word}&before=abc`,
+      `q=${word}&before=%27%3B%20DROP`,
+      `q=${word}&chat_id=`,
+    ]) {
+      const res = await api(relay, ana.token, 'GET', `/api/search?${query}`);
+      expect(res.status, query).toBe(400);
+      expect(errorCode(res.body), query).toBe('invalid_payload');
+    }
+    expect((await api(relay, '', 'GET', `/api/search?q=${word}`)).status).toBe(401);
+  });
+
   describe('POST /api/chats/:id/messages', () => {
     let ana: Session;
     let ben: Session;
@@ -962,6 +1025,27 @@ describe('HTTP API, sign-in rate limit', () => {
     expect(users.body.users).toEqual([first.user]);
     // Other routes are not affected.
     expect((await api(relay, first.token, 'GET', '/api/me')).status).toBe(200);
+  });
+});
+
+describe('HTTP API, search rate limit', () => {
+  let relay: TestRelay;
+  beforeAll(async () => {
+    relay = await startTestRelay({ limits: { searchesPerMinute: 3 } });
+  });
+  afterAll(async () => {
+    await relay.close();
+    removeDir(relay.dataDir);
+  });
+
+  it('answers 429 rate_limited after searchesPerMinute searches by one user', async () => {
+    const ana = await signIn(relay, 'Ana');
+    const statuses: number[] = [];
+    for (let n = 0; n < 5; n += 1)
+      statuses.push((await api(relay, ana.token, 'GET', '/api/search?q=hello')).status);
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
+    const ben = await signIn(relay, 'Ben');
+    expect((await api(relay, ben.token, 'GET', '/api/search?q=hello')).status).toBe(200);
   });
 });
 

@@ -10,6 +10,7 @@ import {
   createChatRequest,
   dmRequest,
   historyQuery,
+  searchQuery,
   readPayload,
   sendMessagePayload,
   sessionRequest,
@@ -78,6 +79,7 @@ export function createHttpApi(
   const { store, auth, service, limits } = deps;
   const signIns = new SignInGuard(limits.sessionAttemptsPerMinute, limits.sessionLockoutMs);
   const httpSends = new KeyedBuckets(limits.messagesPerSecond, limits.messageBurst);
+  const searches = new KeyedBuckets(limits.searchesPerMinute / 60, limits.searchesPerMinute);
   const roomCreations = new KeyedBuckets(
     limits.roomCreationsPerMinute / 60,
     limits.roomCreationsPerMinute,
@@ -305,6 +307,19 @@ export function createHttpApi(
         withBody(ctx, readPayload, async (data, user) => {
           const read = await service.markRead(user, ctx.params[0] ?? '', data.seq);
           return read.ok ? { body: { read_seq: read.read_seq } } : read;
+        }),
+    },
+    {
+      method: 'GET',
+      pattern: /^\/api\/search$/,
+      handler: (ctx) =>
+        withUser(ctx, async (user) => {
+          const query = validate(searchQuery, Object.fromEntries(ctx.url.searchParams));
+          if (!query.ok) return query;
+          if (!searches.take(user.id))
+            return failure('rate_limited', 'too many searches; wait a moment');
+          const page = await service.search(user, query.data);
+          return page.ok ? { body: { messages: page.messages, next: page.next } } : page;
         }),
     },
   ];

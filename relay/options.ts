@@ -63,6 +63,8 @@ export interface RelayLimits {
   sessionAttemptsPerMinute: number;
   /** Rooms one user may create per minute (and at once). */
   roomCreationsPerMinute: number;
+  /** Message searches one user may run per minute (and at once). */
+  searchesPerMinute: number;
   /**
    * First lockout of an address that used up its sign-in attempts; each further lockout within a
    * day doubles it, up to 64 times (relay/passcode.ts, SignInGuard).
@@ -174,6 +176,7 @@ export const DEFAULT_LIMITS: RelayLimits = {
   maxHttpBodyBytes: 256 * 1024,
   sessionAttemptsPerMinute: 10,
   roomCreationsPerMinute: 30,
+  searchesPerMinute: 120,
   sessionLockoutMs: 60_000,
 };
 

@@ -65,4 +65,10 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE INDEX pending_by_user ON pending_notifications (user_id, id);
   CREATE INDEX pending_by_chat ON pending_notifications (user_id, chat_id, seq);
   `,
+  // 2: message search. A GIN index over the words of every message outside ephemeral chats
+  // (the 'simple' configuration: lower-cased words, no stemming, no stop words).
+  `
+  CREATE INDEX messages_search ON messages USING gin (to_tsvector('simple', content))
+    WHERE expires_at IS NULL;
+  `,
 ];

@@ -125,7 +125,7 @@ describe('PgStore specifics', () => {
     const stores = await Promise.all(Array.from({ length: 4 }, () => openStore(schema)));
     try {
       const { rows } = await admin.query(
-        `SELECT version, count(*)::int AS n FROM ${schema}.schema_migrations GROUP BY version`,
+        `SELECT version, count(*)::int AS n FROM ${schema}.schema_migrations GROUP BY version ORDER BY version`,
       );
       expect(rows).toEqual(PG_MIGRATIONS.map((_, index) => ({ version: index + 1, n: 1 })));
     } finally {

@@ -15,8 +15,14 @@
  * with SQLite.
  */
 import pg from 'pg';
-import { failure } from './protocol/errors.js';
-import type { ChatInfo, ChatSummary, NotificationPayload, WireMessage } from './protocol/events.js';
+import { failure, type Failure } from './protocol/errors.js';
+import type {
+  ChatInfo,
+  ChatSummary,
+  NotificationPayload,
+  SearchPage,
+  WireMessage,
+} from './protocol/events.js';
 import { PG_MIGRATIONS } from './pg-migrations.js';
 import { dmKey, nameKey } from './sqlite-store.js';
 import type * as Rows from './store-rows.js';
@@ -27,6 +33,7 @@ import type {
   Membership,
   NewChat,
   NewUser,
+  SearchRequest,
   Store,
   StoredUser,
 } from './store.js';
@@ -779,6 +786,41 @@ export class PgStore implements Store {
     return rows.reverse().map(fromRow.message);
   }
 
+  async searchMessages(request: SearchRequest): Promise<SearchPage | Failure> {
+    const cursor = parseSearchCursor(request.before);
+    if (cursor === undefined)
+      return failure('invalid_payload', 'before is not a position this relay gave');
+    // Terms are letters, digits and marks only (searchTerms): no tsquery syntax can get in.
+    const query = request.terms.map((term) => `'${term}':*`).join(' & ');
+    const rows = await this.#rows<MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages m
+       JOIN chat_members cm ON cm.chat_id = m.chat_id AND cm.user_id = $1
+       JOIN users u ON u.id = m.sender_id
+       WHERE to_tsvector('simple', m.content) @@ to_tsquery('simple', $2)
+         AND m.expires_at IS NULL
+         AND ($3::text IS NULL OR m.chat_id = $3)
+         AND ($4::timestamptz IS NULL OR (m.created_at, m.id) < ($4, $5))
+       ORDER BY m.created_at DESC, m.id DESC LIMIT $6`,
+      [
+        request.userId,
+        query,
+        request.chatId,
+        cursor?.time ?? null,
+        cursor?.id ?? null,
+        request.limit + 1,
+      ],
+    );
+    const page = rows.slice(0, request.limit).map(fromRow.message);
+    const last = page.at(-1);
+    return {
+      messages: page,
+      next:
+        rows.length > request.limit && last !== undefined
+          ? `${last.timestamp}_${last.message_id}`
+          : null,
+    };
+  }
+
   async deleteExpired(now: Date): Promise<number> {
     const [row] = await this.#rows<{ count: number }>(
       `WITH gone AS (DELETE FROM messages WHERE expires_at <= $1 RETURNING chat_id, seq),
@@ -886,4 +928,13 @@ async function migrate(pool: pg.Pool, schema: string | null): Promise<void> {
   } finally {
     client.release();
   }
+}
+
+/** A search page's `next` on PostgreSQL: `<ISO time>_<message id>`; undefined when malformed. */
+function parseSearchCursor(before: string | null): { time: Date; id: string } | null | undefined {
+  if (before === null) return null;
+  const match = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)_([0-9a-f-]{1,64})$/.exec(before);
+  const time = new Date(match?.[1] ?? '');
+  if (match === null || Number.isNaN(time.getTime())) return undefined;
+  return { time, id: match[2] ?? '' };
 }

@@ -122,6 +122,61 @@ describe('SqliteStore specifics', () => {
     );
   });
 
+  it('indexes for search the messages of a database written before search existed', async () => {
+    const old = new Database(path);
+    old.exec(SQLITE_MIGRATIONS[0] ?? '');
+    old.pragma('user_version = 1');
+    const at = '2030-01-01T00:00:00.000Z';
+    old.exec(`INSERT INTO users VALUES ('u1', 'Ana', 'ana', '${at}');
+      INSERT INTO chats (id, kind, name, visibility, ephemeral_ttl_s, created_at)
+        VALUES ('c1', 'room', 'general', 'public', NULL, '${at}'),
+               ('c2', 'room', 'fleeting', 'public', 60, '${at}');
+      INSERT INTO chat_members VALUES ('c1', 'u1', 0, '${at}'), ('c2', 'u1', 0, '${at}');
+      INSERT INTO messages VALUES
+        ('c1', 1, 'm1', 'u1', 'old roadmap', 'r1', '${at}', NULL),
+        ('c1', 2, 'm2', 'u1', 'newer roadmap draft', 'r2', '2030-01-01T00:00:01.000Z', NULL),
+        ('c2', 1, 'm3', 'u1', 'roadmap secret', 'r3', '${at}', '2030-01-01T00:01:00.000Z');`);
+    old.close();
+
+    const store = open();
+    try {
+      const page = await store.searchMessages({
+        userId: 'u1',
+        terms: ['roadmap'],
+        chatId: null,
+        before: null,
+        limit: 10,
+      });
+      expect('ok' in page ? page : page.messages.map((m) => m.message_id)).toEqual(['m2', 'm1']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('searches without regard to accents, and finds runs of unspaced script by their start', async () => {
+    const store = open();
+    try {
+      const { ana, request } = await seed(store);
+      await store.appendMessages([request('Le Café est ouvert'), request('会議室の予約')]);
+      const found = async (terms: string[]) => {
+        const page = await store.searchMessages({
+          userId: ana.id,
+          terms,
+          chatId: null,
+          before: null,
+          limit: 10,
+        });
+        return 'ok' in page ? page : page.messages.map((m) => m.content);
+      };
+      expect(await found(['cafe'])).toEqual(['Le Café est ouvert']);
+      expect(await found(['ouvért'])).toEqual(['Le Café est ouvert']);
+      expect(await found(['会議'])).toEqual(['会議室の予約']);
+      expect(await found(['予約'])).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('refuses to open a database written by a newer relay, and leaves it untouched', () => {
     const newer = SQLITE_MIGRATIONS.length + 1;
     const db = new Database(path);

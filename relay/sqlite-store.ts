@@ -10,8 +10,14 @@
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
-import { failure } from './protocol/errors.js';
-import type { ChatInfo, ChatSummary, NotificationPayload, WireMessage } from './protocol/events.js';
+import { failure, type Failure } from './protocol/errors.js';
+import type {
+  ChatInfo,
+  ChatSummary,
+  NotificationPayload,
+  SearchPage,
+  WireMessage,
+} from './protocol/events.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import { storageFailure, storageOpenError } from './storage-errors.js';
 import type * as Rows from './store-rows.js';
@@ -22,6 +28,7 @@ import type {
   Membership,
   NewChat,
   NewUser,
+  SearchRequest,
   Store,
   StoredUser,
 } from './store.js';
@@ -426,6 +433,25 @@ export class SqliteStore implements Store {
     return rows.reverse().map(fromRow.message);
   }
 
+  async searchMessages(request: SearchRequest): Promise<SearchPage | Failure> {
+    const before = request.before === null ? Number.MAX_SAFE_INTEGER : Number(request.before);
+    if (!Number.isSafeInteger(before) || before < 1 || !/^\d+$/.test(request.before ?? '1'))
+      return failure('invalid_payload', 'before is not a position this relay gave');
+    const rows = this.#stmts.searchMessages.all({
+      user_id: request.userId,
+      match: request.terms.map((term) => `"${term}"*`).join(' '),
+      chat_id: request.chatId,
+      before,
+      limit: request.limit + 1,
+    }) as (MessageRow & { position: number })[];
+    const page = rows.slice(0, request.limit);
+    const last = page.at(-1);
+    return {
+      messages: page.map(fromRow.message),
+      next: rows.length > request.limit && last !== undefined ? String(last.position) : null,
+    };
+  }
+
   async deleteExpired(now: Date): Promise<number> {
     return this.#db.transaction(() => {
       this.#stmts.deleteExpiredPending.run(now.toISOString());
@@ -534,6 +560,16 @@ function prepareStatements(db: Db) {
     latestMessages: p(`SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id
       WHERE m.chat_id = @chat_id AND m.seq < @before AND ${NOT_EXPIRED}
       ORDER BY m.seq DESC LIMIT @limit`),
+    // Terms are letters, digits and marks only (searchTerms), each quoted as an FTS5 phrase.
+    searchMessages: p(`SELECT ${MESSAGE_COLUMNS}, s.rowid AS position
+      FROM message_search s
+      JOIN message_search_keys k ON k.rowid = s.rowid
+      JOIN chat_members cm ON cm.chat_id = k.chat_id AND cm.user_id = @user_id
+      JOIN messages m ON m.chat_id = k.chat_id AND m.seq = k.seq
+      JOIN users u ON u.id = m.sender_id
+      WHERE message_search MATCH @match AND s.rowid < @before
+        AND (@chat_id IS NULL OR k.chat_id = @chat_id)
+      ORDER BY s.rowid DESC LIMIT @limit`),
     deleteExpiredPending: p(`DELETE FROM pending_notifications WHERE EXISTS (
       SELECT 1 FROM messages m WHERE m.chat_id = pending_notifications.chat_id
         AND m.seq = pending_notifications.seq AND m.expires_at <= ?)`),

@@ -843,6 +843,122 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
       });
     });
 
+    describe('searchMessages', () => {
+      async function search(
+        userId: string,
+        terms: string[],
+        options: { chatId?: string; before?: string | null; limit?: number } = {},
+      ): Promise<{ contents: string[]; next: string | null }> {
+        const page = await store.searchMessages({
+          userId,
+          terms,
+          chatId: options.chatId ?? null,
+          before: options.before ?? null,
+          limit: options.limit ?? 50,
+        });
+        if ('ok' in page) throw new Error(`search failed: ${page.message}`);
+        return { contents: page.messages.map((m) => m.content), next: page.next };
+      }
+
+      it('finds messages holding every term as a word prefix, any case, newest first', async () => {
+        const ana = await user('Ana');
+        const chat = await room();
+        await store.addMember(chat.id, ana.id, T0);
+        const texts = [
+          'Deploying the release tonight',
+          'the RELEASE notes are up',
+          'released yesterday, deploy went fine',
+          'nothing to see here',
+          'prerelease builds are separate',
+        ];
+        for (const [index, content] of texts.entries())
+          await send({ chatId: chat.id, senderId: ana.id, content, now: at(index) });
+
+        expect((await search(ana.id, ['release'])).contents).toEqual([
+          texts[2],
+          texts[1],
+          texts[0],
+        ]);
+        expect((await search(ana.id, ['deploy', 'releas'])).contents).toEqual([texts[2], texts[0]]);
+        expect((await search(ana.id, ['notes', 'tonight'])).contents).toEqual([]);
+        expect((await search(ana.id, ['zebra'])).contents).toEqual([]);
+      });
+
+      it('searches only the chats the user is a member of now, or the one asked for', async () => {
+        const [ana, ben] = [await user('Ana'), await user('Ben')];
+        const shared = await room({ name: 'shared' });
+        const secret = await room({ name: 'secret', visibility: 'private' });
+        await store.addMember(shared.id, ana.id, T0);
+        await store.addMember(shared.id, ben.id, T0);
+        await store.addMember(secret.id, ana.id, T0);
+        await send({ chatId: shared.id, senderId: ana.id, content: 'budget for Q3', now: at(1) });
+        await send({ chatId: secret.id, senderId: ana.id, content: 'budget cuts', now: at(2) });
+
+        expect((await search(ana.id, ['budget'])).contents).toEqual([
+          'budget cuts',
+          'budget for Q3',
+        ]);
+        expect((await search(ben.id, ['budget'])).contents).toEqual(['budget for Q3']);
+        expect((await search(ben.id, ['budget'], { chatId: secret.id })).contents).toEqual([]);
+        expect((await search(ana.id, ['budget'], { chatId: shared.id })).contents).toEqual([
+          'budget for Q3',
+        ]);
+
+        await store.removeMember(shared.id, ben.id);
+        expect((await search(ben.id, ['budget'])).contents).toEqual([]);
+      });
+
+      it('pages through every match once, newest first, with the next position', async () => {
+        const ana = await user('Ana');
+        const chat = await room();
+        await store.addMember(chat.id, ana.id, T0);
+        // Two messages share each second: order within one second is the store's own, but
+        // every match must come exactly once.
+        for (let i = 0; i < 11; i += 1)
+          await send({ chatId: chat.id, senderId: ana.id, content: `match ${i}`, now: at(i >> 1) });
+        await send({ chatId: chat.id, senderId: ana.id, content: 'other', now: at(20) });
+
+        const seen: string[] = [];
+        let before: string | null = null;
+        let pages = 0;
+        do {
+          const page = await search(ana.id, ['match'], { before, limit: 4 });
+          seen.push(...page.contents);
+          before = page.next;
+          pages += 1;
+        } while (before !== null && pages < 10);
+        expect(pages).toBe(3);
+        expect(new Set(seen).size).toBe(11);
+        const second = (content: string): number => Number(content.split(' ')[1]) >> 1;
+        expect(seen.map(second)).toEqual([...seen.map(second)].sort((a, b) => b - a));
+      });
+
+      it('never finds messages of ephemeral chats', async () => {
+        const ana = await user('Ana');
+        const fleeting = await room({ ephemeralTtlS: 60 });
+        const lasting = await room();
+        await store.addMember(fleeting.id, ana.id, T0);
+        await store.addMember(lasting.id, ana.id, T0);
+        await send({ chatId: fleeting.id, senderId: ana.id, content: 'password hunter2' });
+        await send({ chatId: lasting.id, senderId: ana.id, content: 'password policy' });
+        expect((await search(ana.id, ['password'])).contents).toEqual(['password policy']);
+      });
+
+      it('refuses a position it did not give, changing nothing', async () => {
+        const ana = await user('Ana');
+        for (const before of ['x', '-1', '2030-13-01T00:00:00.000Z_abc', '1.5']) {
+          const page = await store.searchMessages({
+            userId: ana.id,
+            terms: ['a'],
+            chatId: null,
+            before,
+            limit: 5,
+          });
+          expect(page, before).toMatchObject({ ok: false, code: 'invalid_payload' });
+        }
+      });
+    });
+
     describe('pending notifications', () => {
       it('names a DM notification after its sender', async () => {
         const ana = await user('Ana');

@@ -7,6 +7,7 @@ import type {
   ChatInfo,
   ChatSummary,
   NotificationPayload,
+  SearchPage,
   Visibility,
   WireMessage,
 } from './protocol/events.js';
@@ -59,6 +60,18 @@ export interface AppendRequest {
 }
 
 export type AppendResult = { ok: true; message: WireMessage; duplicate: boolean } | Failure;
+
+/** A message search, scoped to the chats `userId` is a member of. */
+export interface SearchRequest {
+  userId: string;
+  /** From searchTerms(): at least one; a message must contain every one (as a prefix). */
+  terms: readonly string[];
+  /** Only this chat (still only if `userId` is a member). */
+  chatId: string | null;
+  /** The `next` of the previous page. */
+  before: string | null;
+  limit: number;
+}
 
 export interface Membership {
   read_seq: number;
@@ -122,6 +135,12 @@ export interface Store {
     limit: number,
     now: Date,
   ): Promise<WireMessage[]>;
+  /**
+   * Messages containing every term, newest first, from the chats the user is a member of now.
+   * Messages of ephemeral chats are never indexed, so never found. A `before` this store did not
+   * give answers `invalid_payload`.
+   */
+  searchMessages(request: SearchRequest): Promise<SearchPage | Failure>;
   /** Deletes expired messages of ephemeral chats; returns how many went. */
   deleteExpired(now: Date): Promise<number>;
 

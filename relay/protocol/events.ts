@@ -13,6 +13,10 @@ export const HARD_LIMITS = {
   chatNameChars: 80,
   historyPage: 500,
   ackIds: 1_000,
+  searchChars: 256,
+  searchTerms: 8,
+  searchTermChars: 64,
+  searchPage: 50,
 } as const;
 
 const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -71,6 +75,18 @@ export const historyQuery = z.object({
   limit: z.coerce.number().int().min(1).max(HARD_LIMITS.historyPage).optional(),
 });
 export type HistoryQuery = z.infer<typeof historyQuery>;
+
+/** `GET /api/search`: `before` is the `next` of the previous page, as the relay gave it. */
+export const searchQuery = z.object({
+  q: z.string().max(HARD_LIMITS.searchChars),
+  chat_id: id.optional(),
+  before: z
+    .string()
+    .regex(/^[0-9A-Za-z:.\-_]{1,80}$/)
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(HARD_LIMITS.searchPage).optional(),
+});
+export type SearchQuery = z.infer<typeof searchQuery>;
 
 // ---- relay → client --------------------------------------------------------------------------
 
@@ -170,6 +186,12 @@ export type PresenceState = Record<string, { metas: PresenceMeta[] }>;
 export interface PresenceDiff {
   joins: PresenceState;
   leaves: PresenceState;
+}
+
+/** `GET /api/search`: matches newest first; `next` fetches the older ones (null: no more). */
+export interface SearchPage {
+  messages: WireMessage[];
+  next: string | null;
 }
 
 export interface ChatSummary extends ChatInfo {

@@ -5,3 +5,4 @@ export * from './topics.js';
 export * from './validate.js';
 export * from './mentions.js';
 export * from './room-name.js';
+export * from './search-terms.js';
