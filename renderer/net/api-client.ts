@@ -3,6 +3,7 @@ import type {
   ChatInfo,
   ChatSummary,
   MessageSent,
+  SearchPage,
   UserInfo,
   WireMessage,
 } from '../../relay/protocol/events.js';
@@ -99,6 +100,10 @@ export class ApiClient {
       'GET',
       `/api/chats/${encodeURIComponent(chatId)}/messages?${params.toString()}`,
     );
+  }
+  search(query: { q: string; chat_id?: string; before?: string; limit?: number }) {
+    const params = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)]));
+    return this.request<SearchPage>('GET', `/api/search?${params.toString()}`);
   }
   send(chatId: string, input: { content: string; mobile_ref_id: string }) {
     return this.request<MessageSent & { message: WireMessage }>(

@@ -383,3 +383,56 @@ describe('ParleyClient with an offline history cache', () => {
     expect(store.getState().timelines[chatId]?.messages.map((m) => m.seq)).toEqual([1, 2, 3, 4]);
   });
 });
+
+describe('ParleyClient search and reveal', () => {
+  it('finds a message far back and loads just enough history to show it, sharing page loads', async () => {
+    const unlimited = { messagesPerSecond: 1_000_000, messageBurst: 1_000_000 };
+    const relay = await startTestRelay({ limits: { ...LIMITS, ...unlimited } });
+    cleanups.push(() => relay.close());
+    cleanups.push(() => removeDir(relay.dataDir));
+    const ana = await signedIn(relay, 'Ana');
+    const chatId = mainChatId(ana.store);
+    await until(() => joined(ana.store, chatId));
+    const seeder = await signIn(relay, 'Seeder');
+    const post = async (content: string, ref: string) => {
+      const res = await api(relay, seeder.token, 'POST', `/api/chats/${chatId}/messages`, {
+        content,
+        mobile_ref_id: ref,
+      });
+      expect(res.status).toBe(201);
+    };
+    await post('the budget spreadsheet', 'first');
+    let next = 1;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        for (let n = next++; n <= 1_200; n = next++) await post(`filler ${n}`, `f${n}`);
+      }),
+    );
+    await until(() => (ana.store.getState().timelines[chatId]?.syncedSeq ?? 0) === 1_201);
+
+    const found = await ana.client.search({ q: 'BUDG' });
+    expect(found.ok && found.data.messages.map((m) => [m.seq, m.content])).toEqual([
+      [1, 'the budget spreadsheet'],
+    ]);
+    const scoped = await ana.client.search({ q: 'budget', chatId: 'not-a-chat-of-ana' });
+    expect(scoped).toMatchObject({ ok: false, code: 'not_found' });
+
+    // The list asks for older pages at the same time: both share each request.
+    const beside = ana.client.loadOlder(chatId);
+    expect(ana.client.loadOlder(chatId)).toBe(beside);
+    expect(await ana.client.revealMessage(chatId, 1)).toBe(true);
+    const timeline = ana.store.getState().timelines[chatId];
+    expect(timeline?.messages[0]?.seq).toBe(1);
+    expect(timeline?.messages.map((m) => m.seq)).toEqual(
+      Array.from({ length: 1_201 }, (_, i) => i + 1),
+    );
+    expect(ana.store.getState()).toMatchObject({
+      activeChatId: chatId,
+      focus: { chatId, seq: 1 },
+    });
+    // A seq that is not there (never was, or expired) reveals nothing, and says so.
+    expect(await ana.client.revealMessage(chatId, 5_000)).toBe(false);
+    ana.client.openChat(null);
+    expect(ana.store.getState().focus).toBeNull();
+  });
+});

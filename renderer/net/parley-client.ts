@@ -13,6 +13,7 @@ import type {
   MessageSent,
   NotificationPayload,
   PendingNotifications,
+  SearchPage,
   TypingUpdate,
   UserInfo,
   WireMessage,
@@ -80,6 +81,10 @@ const SESSION_KEY = 'parley.session';
 const DEVICE_KEY = 'parley.device';
 const TYPING_RENEW_MS = 3_000;
 const TYPING_IDLE_MS = 4_000;
+/** Search results per page. */
+const SEARCH_PAGE = 20;
+/** Most history pages loaded to reach a search result (20,000 messages back at 500 a page). */
+const REVEAL_MAX_PAGES = 40;
 /** Older history per page: the relay's maximum, so a long scroll needs few round trips. */
 const HISTORY_PAGE = 500;
 
@@ -134,6 +139,8 @@ export class ParleyClient {
   #retryAttempt = 0;
   #expiryTimer: ReturnType<typeof setInterval> | null = null;
   readonly #typing = new Map<string, { sentAt: number; idle: ReturnType<typeof setTimeout> }>();
+  /** The older-history page loading per chat, so concurrent callers share it. */
+  readonly #olderLoads = new Map<string, Promise<void>>();
   readonly #backoff: (attempt: number) => number;
 
   constructor(options: ClientOptions) {
@@ -737,8 +744,16 @@ export class ParleyClient {
     else void this.#api?.read(chatId, seq);
   }
 
-  /** Loads the page before the oldest message in view. */
-  async loadOlder(chatId: string): Promise<void> {
+  /** Loads the page before the oldest message in view; a call while one loads waits for it. */
+  loadOlder(chatId: string): Promise<void> {
+    const inFlight = this.#olderLoads.get(chatId);
+    if (inFlight !== undefined) return inFlight;
+    const load = this.#loadOlderPage(chatId).finally(() => this.#olderLoads.delete(chatId));
+    this.#olderLoads.set(chatId, load);
+    return load;
+  }
+
+  async #loadOlderPage(chatId: string): Promise<void> {
     const state = this.store.getState();
     const timeline = state.timelines[chatId];
     if (timeline === undefined || !timeline.hasOlder || timeline.loadingOlder || this.#api === null)
@@ -754,6 +769,40 @@ export class ParleyClient {
       return;
     }
     this.store.getState().actions.prependOlder(chatId, page.data.messages, page.data.has_more);
+  }
+
+  // ---- search ------------------------------------------------------------------------------
+
+  /** One page of message search (relay/PROTOCOL.md, "Search"): newest first. */
+  search(query: { q: string; chatId?: string; before?: string }): Promise<ApiResult<SearchPage>> {
+    return this.#requireApi().search({
+      q: query.q,
+      limit: SEARCH_PAGE,
+      ...(query.chatId === undefined ? {} : { chat_id: query.chatId }),
+      ...(query.before === undefined ? {} : { before: query.before }),
+    });
+  }
+
+  /**
+   * Opens the chat at one message (a search result): loads older pages until it is in the
+   * timeline (at most REVEAL_MAX_PAGES), then asks the list to scroll to it and mark it.
+   * Returns false when it could not be loaded (gone, or further back than the limit).
+   */
+  async revealMessage(chatId: string, seq: number): Promise<boolean> {
+    this.openChat(chatId);
+    for (let page = 0; page <= REVEAL_MAX_PAGES; page += 1) {
+      const timeline = this.store.getState().timelines[chatId];
+      if (timeline === undefined) break;
+      if (timeline.messages.some((message) => message.seq === seq)) {
+        this.store.getState().actions.focusMessage(chatId, seq);
+        return true;
+      }
+      const oldest = timeline.messages[0]?.seq;
+      if (!timeline.hasOlder || (oldest !== undefined && oldest < seq) || page === REVEAL_MAX_PAGES)
+        break;
+      await this.loadOlder(chatId);
+    }
+    return false;
   }
 
   // ---- directory: users, rooms, DMs --------------------------------------------------------

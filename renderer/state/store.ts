@@ -38,6 +38,8 @@ export interface ParleyState {
   invite: PendingInvite | null;
   /** Why the invited room could not be opened, shown in the workspace until dismissed. */
   inviteNotice: string | null;
+  /** A message to scroll to and mark (a search result); `nonce` repeats a request for the same. */
+  focus: FocusedMessage | null;
   actions: ParleyActions;
 }
 
@@ -49,6 +51,12 @@ export interface ParleyState {
 export type PendingInvite =
   | { stage: 'sign-in' | 'open-room'; invite: ValidInvite }
   | { stage: 'confirm-switch'; invite: ValidInvite; current: string };
+
+export interface FocusedMessage {
+  chatId: string;
+  seq: number;
+  nonce: number;
+}
 
 export interface ParleyActions {
   setStatus(status: ConnectionStatus, error?: ConnectionError | null): void;
@@ -83,6 +91,7 @@ export interface ParleyActions {
   expireMessages(now: number): void;
   setOutboxCount(count: number): void;
   openDialog(dialog: Dialog): void;
+  focusMessage(chatId: string, seq: number): void;
   setWindowFocused(focused: boolean): void;
   setHosting(status: HostingStatus): void;
   setInvite(invite: PendingInvite | null): void;
@@ -113,6 +122,7 @@ function signedOutState(): Omit<ParleyState, 'actions'> {
     hosting: null,
     invite: null,
     inviteNotice: null,
+    focus: null,
   };
 }
 
@@ -192,7 +202,12 @@ export function createParleyStore(): ParleyStore {
             activeChatId: s.activeChatId === chatId ? null : s.activeChatId,
           };
         }),
-      openChat: (chatId) => set({ activeChatId: chatId, dialog: null }),
+      openChat: (chatId) =>
+        set((s) => ({
+          activeChatId: chatId,
+          dialog: null,
+          focus: s.focus?.chatId === chatId ? s.focus : null,
+        })),
       setUnread: (chatId, unread, readSeq) =>
         set((s) => {
           const chat = s.chats[chatId];
@@ -280,6 +295,8 @@ export function createParleyStore(): ParleyStore {
         }),
       setOutboxCount: (count) => set({ outboxCount: count }),
       openDialog: (dialog) => set({ dialog }),
+      focusMessage: (chatId, seq) =>
+        set((s) => ({ focus: { chatId, seq, nonce: (s.focus?.nonce ?? 0) + 1 } })),
       setWindowFocused: (focused) => set({ windowFocused: focused }),
       setHosting: (status) => set({ hosting: status }),
       setInvite: (invite) => set({ invite }),

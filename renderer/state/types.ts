@@ -43,6 +43,7 @@ export type Dialog =
   | 'new-dm'
   | 'browse-rooms'
   | 'quick-switcher'
+  | 'search'
   /** Desktop only: this computer's room, its addresses, fingerprint and invite. */
   | 'invite-people'
   /** Desktop only: the current relay's address and pinned certificate. */

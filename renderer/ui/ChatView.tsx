@@ -5,9 +5,11 @@ import { AddPeopleDialog } from './AddPeopleDialog.js';
 import { PresenceDot } from './Avatar.js';
 import { dmPeer } from './chat-peer.js';
 import { Composer } from './Composer.js';
-import { HashIcon, LeaveIcon, LockIcon, TimerIcon, UserPlusIcon } from './Icons.js';
+import { IconButton } from './IconButton.js';
+import { HashIcon, LeaveIcon, LockIcon, SearchIcon, TimerIcon, UserPlusIcon } from './Icons.js';
 import { MessageList } from './MessageList.js';
-import { useClient, useParley, useParleyShallow } from './parley-context.js';
+import { useActions, useClient, useParley, useParleyShallow } from './parley-context.js';
+import { SEARCH_KEYS } from './shortcuts.js';
 import { TypingLine } from './TypingLine.js';
 
 export function ChatView({ chatId }: { chatId: string }) {
@@ -27,6 +29,7 @@ export function ChatView({ chatId }: { chatId: string }) {
 
 function ChatHeader({ chatId }: { chatId: string }) {
   const client = useClient();
+  const actions = useActions();
   const chat = useParley((s) => s.chats[chatId]);
   const title = useParley((s) => {
     const c = s.chats[chatId];
@@ -79,34 +82,43 @@ function ChatHeader({ chatId }: { chatId: string }) {
           ) : null}
         </div>
       </div>
-      {isRoom ? (
-        <div className="chat-head-actions">
-          {/* Everyone is in the main room already: nobody to add, and it cannot be left. */}
-          {!chat.is_main ? (
-            <button
-              type="button"
-              className="button ghost small"
-              onClick={() => setAdding(true)}
-              title="Add people to this room"
-            >
-              <UserPlusIcon />
-              Add people
-            </button>
-          ) : null}
-          {!chat.is_main ? (
-            <button
-              type="button"
-              className="button ghost small"
-              onClick={() => void leave()}
-              disabled={leaving}
-              title="Leave this room"
-            >
-              <LeaveIcon />
-              Leave room
-            </button>
-          ) : null}
-        </div>
-      ) : null}
+      <div className="chat-head-actions">
+        <IconButton
+          label="Search messages"
+          title={`Search messages (${SEARCH_KEYS.label})`}
+          onClick={() => actions.openDialog('search')}
+        >
+          <SearchIcon />
+        </IconButton>
+        {/* Everyone is in the main room already: nobody to add, and it cannot be left. */}
+        {isRoom ? (
+          <>
+            {!chat.is_main ? (
+              <button
+                type="button"
+                className="button ghost small"
+                onClick={() => setAdding(true)}
+                title="Add people to this room"
+              >
+                <UserPlusIcon />
+                Add people
+              </button>
+            ) : null}
+            {!chat.is_main ? (
+              <button
+                type="button"
+                className="button ghost small"
+                onClick={() => void leave()}
+                disabled={leaving}
+                title="Leave this room"
+              >
+                <LeaveIcon />
+                Leave room
+              </button>
+            ) : null}
+          </>
+        ) : null}
+      </div>
       {adding ? (
         <AddPeopleDialog chatId={chatId} roomName={title} onClose={() => setAdding(false)} />
       ) : null}

@@ -93,6 +93,24 @@ export function MessageList({ chatId }: { chatId: string }) {
     previousLastKey.current = lastKey;
   }, [lastKey, lastIsOwnPending, virtualizer]);
 
+  // A search result to show: scrolled to the middle once per request, and marked.
+  const focus = useParley((s) => (s.focus?.chatId === chatId ? s.focus : null));
+  const focusIndex =
+    focus === null
+      ? -1
+      : rows.findIndex(
+          (row) =>
+            row.kind === 'message' &&
+            row.message.status === 'sent' &&
+            row.message.seq === focus.seq,
+        );
+  const shownFocus = useRef(0);
+  useLayoutEffect(() => {
+    if (focus === null || focusIndex < 0 || shownFocus.current === focus.nonce) return;
+    shownFocus.current = focus.nonce;
+    virtualizer.scrollToIndex(focusIndex, { align: 'center' });
+  }, [focus, focusIndex, virtualizer]);
+
   const loadOlder = useCallback(() => {
     if (hasOlder && !loadingOlder) void client.loadOlder(chatId);
   }, [client, chatId, hasOlder, loadingOlder]);
@@ -171,7 +189,8 @@ export function MessageList({ chatId }: { chatId: string }) {
                   key={item.key}
                   data-index={item.index}
                   ref={virtualizer.measureElement}
-                  className="message-row"
+                  className={item.index === focusIndex ? 'message-row is-focused' : 'message-row'}
+                  aria-current={item.index === focusIndex ? 'true' : undefined}
                 >
                   {row.kind === 'day' ? (
                     <DaySeparator at={row.at} />

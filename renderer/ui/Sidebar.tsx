@@ -28,9 +28,7 @@ import {
   useServices,
 } from './parley-context.js';
 import { IconButton } from './IconButton.js';
-
-const IS_MAC = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform);
-export const MOD_KEY_LABEL = IS_MAC ? '⌘K' : 'Ctrl K';
+import { QUICK_SWITCHER_KEYS } from './shortcuts.js';
 
 export function Sidebar() {
   const actions = useActions();
@@ -70,12 +68,12 @@ export function Sidebar() {
         type="button"
         className="switcher-trigger"
         aria-label="Quick switcher"
-        aria-keyshortcuts={IS_MAC ? 'Meta+K' : 'Control+K'}
+        aria-keyshortcuts={QUICK_SWITCHER_KEYS.aria}
         onClick={() => actions.openDialog('quick-switcher')}
       >
         <SearchIcon />
         <span className="switcher-text">Jump to…</span>
-        <kbd>{MOD_KEY_LABEL}</kbd>
+        <kbd>{QUICK_SWITCHER_KEYS.label}</kbd>
       </button>
 
       <HostingCard />

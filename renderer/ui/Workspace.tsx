@@ -1,6 +1,6 @@
 /**
  * The signed-in layout: sidebar, the open chat, the dialog of the moment, and the global keys
- * (Ctrl/Cmd+K quick switcher, Alt+↑/↓ previous/next chat). The tab title carries the unread
+ * (Ctrl/Cmd+K quick switcher, Ctrl/Cmd+Shift+F message search, Alt+↑/↓ previous/next chat). The tab title carries the unread
  * total.
  */
 import { useEffect } from 'react';
@@ -13,6 +13,7 @@ import { NewRoomDialog } from './NewRoomDialog.js';
 import { OfflineBanner } from './OfflineBanner.js';
 import { useActions, useClient, useParley, useServices } from './parley-context.js';
 import { QuickSwitcher } from './QuickSwitcher.js';
+import { SearchDialog } from './SearchDialog.js';
 import { Sidebar } from './Sidebar.js';
 
 export function Workspace() {
@@ -34,6 +35,11 @@ export function Workspace() {
         event.preventDefault();
         const current = store.getState().dialog;
         actions.openDialog(current === 'quick-switcher' ? null : 'quick-switcher');
+        return;
+      }
+      if (mod && !event.altKey && event.shiftKey && event.key.toLowerCase() === 'f') {
+        event.preventDefault();
+        actions.openDialog(store.getState().dialog === 'search' ? null : 'search');
         return;
       }
       if (event.altKey && !mod && (event.key === 'ArrowUp' || event.key === 'ArrowDown')) {
@@ -72,6 +78,7 @@ export function Workspace() {
       {dialog === 'new-dm' ? <NewMessageDialog onClose={close} /> : null}
       {dialog === 'browse-rooms' ? <BrowseRoomsDialog onClose={close} /> : null}
       {dialog === 'quick-switcher' ? <QuickSwitcher onClose={close} /> : null}
+      {dialog === 'search' ? <SearchDialog onClose={close} /> : null}
     </div>
   );
 }

@@ -1,0 +1,298 @@
+/**
+ * Ctrl/Cmd+Shift+F, or the search button of a chat: searches the messages of one's chats on the
+ * relay (relay/PROTOCOL.md, "Search"), newest first, as one types (after a short pause). ↑/↓ move,
+ * Enter opens the chat at that message, Esc closes; "All chats" or only the open one. Results
+ * show the chat, sender, time and an excerpt with the matching words marked (as text).
+ */
+import { useEffect, useId, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import type { WireMessage } from '../../relay/protocol/events.js';
+import { searchTerms } from '../../relay/protocol/search-terms.js';
+import { chatTitle } from '../state/selectors.js';
+import { Dialog } from './Dialog.js';
+import { HashIcon, LockIcon } from './Icons.js';
+import { useClient, useParley, useParleyShallow } from './parley-context.js';
+import { searchSnippet } from './search-snippet.js';
+import { dayLabel, formatDateTime, formatTime } from './time-format.js';
+
+/** Pause after the last keystroke before the relay is asked. */
+const TYPING_PAUSE_MS = 250;
+
+type Scope = 'all' | 'chat';
+
+interface Results {
+  /** The words searched (for marking), or null before the first answer. */
+  terms: string[];
+  messages: WireMessage[];
+  next: string | null;
+}
+
+export function SearchDialog({ onClose }: { onClose: () => void }) {
+  const client = useClient();
+  const activeChatId = useParley((s) => s.activeChatId);
+  const activeTitle = useParley((s) => {
+    const chat = s.activeChatId === null ? undefined : s.chats[s.activeChatId];
+    return chat === undefined ? null : chatTitle(s, chat);
+  });
+  const [query, setQuery] = useState('');
+  const [scope, setScope] = useState<Scope>('all');
+  const [results, setResults] = useState<Results | null>(null);
+  const [loading, setLoading] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [index, setIndex] = useState(0);
+  // Answers can arrive out of order: only the latest request's is shown.
+  const latest = useRef(0);
+  const listId = useId();
+  const inputId = useId();
+
+  const terms = useMemo(() => searchTerms(query), [query]);
+  const chatId = scope === 'chat' && activeChatId !== null ? activeChatId : undefined;
+  const termsKey = terms.join(' ');
+
+  useEffect(() => {
+    const request = (latest.current += 1);
+    if (termsKey === '') {
+      setResults(null);
+      setLoading(false);
+      setError(null);
+      return;
+    }
+    setLoading(true);
+    const timer = setTimeout(() => {
+      void client
+        .search({ q: termsKey, ...(chatId === undefined ? {} : { chatId }) })
+        .then((page) => {
+          if (request !== latest.current) return;
+          setLoading(false);
+          setIndex(0);
+          if (page.ok) {
+            setError(null);
+            setResults({ terms: termsKey.split(' '), ...page.data });
+          } else {
+            setError(page.message);
+          }
+        });
+    }, TYPING_PAUSE_MS);
+    return () => clearTimeout(timer);
+  }, [client, termsKey, chatId]);
+
+  async function loadMore() {
+    if (results === null || results.next === null || loading) return;
+    const request = (latest.current += 1);
+    setLoading(true);
+    const page = await client.search({
+      q: results.terms.join(' '),
+      before: results.next,
+      ...(chatId === undefined ? {} : { chatId }),
+    });
+    if (request !== latest.current) return;
+    setLoading(false);
+    if (!page.ok) {
+      setError(page.message);
+      return;
+    }
+    setResults({
+      ...results,
+      messages: [...results.messages, ...page.data.messages],
+      next: page.data.next,
+    });
+  }
+
+  const messages = results?.messages ?? [];
+  const selected = Math.min(index, Math.max(0, messages.length - 1));
+
+  function open(message: WireMessage | undefined) {
+    if (message === undefined) return;
+    // Opening the chat closes the dialog (the store clears it).
+    void client.revealMessage(message.chat_id, message.seq);
+  }
+
+  function onKeyDown(event: KeyboardEvent<HTMLInputElement>) {
+    if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
+      event.preventDefault();
+      const step = event.key === 'ArrowDown' ? 1 : -1;
+      setIndex((selected + step + messages.length) % Math.max(1, messages.length));
+    } else if (event.key === 'Enter') {
+      event.preventDefault();
+      open(messages[selected]);
+    }
+  }
+
+  const optionId = (i: number) => `${listId}-opt-${i}`;
+  const status = statusLine({ terms, loading, error, results, scope, activeTitle });
+
+  return (
+    <Dialog title="Search messages" onClose={onClose} className="dialog-switcher dialog-search">
+      <label htmlFor={inputId} className="sr-only">
+        Search messages
+      </label>
+      <input
+        id={inputId}
+        type="text"
+        role="searchbox"
+        className="switcher-input"
+        placeholder="Search messages…"
+        autoComplete="off"
+        spellCheck={false}
+        maxLength={256}
+        aria-controls={listId}
+        aria-activedescendant={messages.length > 0 ? optionId(selected) : undefined}
+        value={query}
+        onChange={(e) => setQuery(e.target.value)}
+        onKeyDown={onKeyDown}
+      />
+      {activeChatId !== null && activeTitle !== null ? (
+        <div className="search-scope" role="radiogroup" aria-label="Where to search">
+          <ScopeButton current={scope} value="all" onPick={setScope}>
+            All chats
+          </ScopeButton>
+          <ScopeButton current={scope} value="chat" onPick={setScope}>
+            In {activeTitle}
+          </ScopeButton>
+        </div>
+      ) : null}
+      <ul id={listId} className="switcher-list search-results" role="listbox" aria-label="Results">
+        {messages.map((message, i) => (
+          <SearchResult
+            key={message.message_id}
+            id={optionId(i)}
+            message={message}
+            terms={results?.terms ?? []}
+            selected={i === selected}
+            onHover={() => i !== selected && setIndex(i)}
+            onOpen={() => open(message)}
+          />
+        ))}
+      </ul>
+      {status === null ? null : (
+        <p className="muted picker-empty" role="status">
+          {status}
+        </p>
+      )}
+      {results !== null && results.next !== null && !loading ? (
+        <button
+          type="button"
+          className="button ghost small search-more"
+          onClick={() => void loadMore()}
+        >
+          Show older results
+        </button>
+      ) : null}
+      <p className="switcher-hint" aria-hidden="true">
+        <kbd>↑</kbd>
+        <kbd>↓</kbd> to move · <kbd>Enter</kbd> to open · <kbd>Esc</kbd> to close
+      </p>
+    </Dialog>
+  );
+}
+
+function statusLine(input: {
+  terms: string[];
+  loading: boolean;
+  error: string | null;
+  results: Results | null;
+  scope: Scope;
+  activeTitle: string | null;
+}): string | null {
+  if (input.terms.length === 0) return 'Type words to find messages in your chats.';
+  if (input.error !== null) return `Search failed: ${input.error}`;
+  if (input.loading) return 'Searching…';
+  if (input.results !== null && input.results.messages.length === 0) {
+    const where =
+      input.scope === 'chat' && input.activeTitle !== null ? ` in ${input.activeTitle}` : '';
+    return `No messages match “${input.terms.join(' ')}”${where}.`;
+  }
+  return null;
+}
+
+function ScopeButton({
+  current,
+  value,
+  onPick,
+  children,
+}: {
+  current: Scope;
+  value: Scope;
+  onPick: (scope: Scope) => void;
+  children: string | string[];
+}) {
+  return (
+    <button
+      type="button"
+      role="radio"
+      aria-checked={current === value}
+      className={`chip search-scope-option${current === value ? ' is-selected' : ''}`}
+      onClick={() => onPick(value)}
+    >
+      {children}
+    </button>
+  );
+}
+
+function SearchResult({
+  id,
+  message,
+  terms,
+  selected,
+  onHover,
+  onOpen,
+}: {
+  id: string;
+  message: WireMessage;
+  terms: string[];
+  selected: boolean;
+  onHover: () => void;
+  onOpen: () => void;
+}) {
+  const chat = useParleyShallow((s) => {
+    const c = s.chats[message.chat_id];
+    return c === undefined
+      ? { title: 'a chat', kind: 'room', visibility: 'public' }
+      : { title: chatTitle(s, c), kind: c.kind, visibility: c.visibility };
+  });
+  const snippet = useMemo(() => searchSnippet(message.content, terms), [message.content, terms]);
+  const at = Date.parse(message.timestamp);
+  return (
+    <li
+      id={id}
+      role="option"
+      aria-selected={selected}
+      className={`search-result${selected ? ' is-selected' : ''}`}
+      onMouseMove={onHover}
+      onClick={onOpen}
+    >
+      <div className="search-result-head">
+        <span className="switcher-option-icon" aria-hidden="true">
+          {chat.kind === 'room' ? (
+            chat.visibility === 'private' ? (
+              <LockIcon />
+            ) : (
+              <HashIcon />
+            )
+          ) : null}
+        </span>
+        <span className="search-result-chat">{chat.title}</span>
+        <span className="search-result-sender">{message.sender_name}</span>
+        <time
+          className="search-result-time"
+          dateTime={message.timestamp}
+          title={formatDateTime(at)}
+        >
+          {dayLabel(at, Date.now()).short}, {formatTime(at)}
+        </time>
+      </div>
+      <p className="search-result-text">
+        {snippet.clippedStart ? '… ' : null}
+        {snippet.parts.map((part, i) =>
+          part.hit ? (
+            <mark key={i} className="search-hit">
+              {part.text}
+            </mark>
+          ) : (
+            part.text
+          ),
+        )}
+        {snippet.clippedEnd ? ' …' : null}
+      </p>
+    </li>
+  );
+}
