@@ -61,8 +61,10 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   `,
   // 2: message search. FTS5 without its own copy of the text (content=''): the text stays in
   // `messages`, the index maps words to a rowid, and `message_search_keys` maps that rowid to
-  // the message. Messages of ephemeral chats (expires_at set) are never indexed, so expiry
-  // never has to delete from the index. Existing messages are indexed oldest first.
+  // the message. A send only adds its key (the trigger); relay/sqlite-search-index.ts indexes
+  // the keys in batches, off the send path, existing messages included (keys oldest first).
+  // Messages of ephemeral chats (expires_at set) are never indexed, so expiry never has to
+  // delete from the index. `message_search_progress` holds the last key indexed.
   `
   CREATE TABLE message_search_keys (
     rowid INTEGER PRIMARY KEY,
@@ -72,15 +74,16 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE VIRTUAL TABLE message_search USING fts5 (
     content, content = '', tokenize = 'unicode61 remove_diacritics 2'
   );
-  CREATE TRIGGER messages_search_index AFTER INSERT ON messages WHEN NEW.expires_at IS NULL
+  CREATE TABLE message_search_progress (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    indexed_upto INTEGER NOT NULL
+  );
+  INSERT INTO message_search_progress VALUES (1, 0);
+  CREATE TRIGGER messages_search_key AFTER INSERT ON messages WHEN NEW.expires_at IS NULL
   BEGIN
     INSERT INTO message_search_keys (chat_id, seq) VALUES (NEW.chat_id, NEW.seq);
-    INSERT INTO message_search (rowid, content) VALUES (last_insert_rowid(), NEW.content);
   END;
   INSERT INTO message_search_keys (chat_id, seq)
     SELECT chat_id, seq FROM messages WHERE expires_at IS NULL ORDER BY created_at, chat_id, seq;
-  INSERT INTO message_search (rowid, content)
-    SELECT k.rowid, m.content FROM message_search_keys k
-    JOIN messages m ON m.chat_id = k.chat_id AND m.seq = k.seq;
   `,
 ];

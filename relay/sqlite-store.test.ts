@@ -177,6 +177,41 @@ describe('SqliteStore specifics', () => {
     }
   });
 
+  it('indexes sends for search in the background, batch after batch, off the send path', async () => {
+    const store = open();
+    try {
+      const { ana, request } = await seed(store);
+      const indexed = () =>
+        inspect(
+          (db) =>
+            db.prepare('SELECT indexed_upto FROM message_search_progress').pluck().get() as number,
+        );
+      // More than one batch of 1,000, in batches of sends like the message writer's.
+      for (let batch = 0; batch < 5; batch += 1) {
+        const sent = await store.appendMessages(
+          Array.from({ length: 500 }, (_, i) => request(`note ${batch * 500 + i}`)),
+        );
+        expect(sent.every((result) => result.ok)).toBe(true);
+      }
+      // The send's own transaction only queued the keys.
+      expect(indexed()).toBeLessThan(2_500);
+      const deadline = Date.now() + 10_000;
+      while (indexed() < 2_500 && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(indexed()).toBe(2_500);
+      const page = await store.searchMessages({
+        userId: ana.id,
+        terms: ['2499'],
+        chatId: null,
+        before: null,
+        limit: 5,
+      });
+      expect('ok' in page ? page : page.messages.map((m) => m.content)).toEqual(['note 2499']);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('refuses to open a database written by a newer relay, and leaves it untouched', () => {
     const newer = SQLITE_MIGRATIONS.length + 1;
     const db = new Database(path);

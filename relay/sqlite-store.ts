@@ -19,6 +19,7 @@ import type {
   WireMessage,
 } from './protocol/events.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
+import { SqliteSearchIndex } from './sqlite-search-index.js';
 import { storageFailure, storageOpenError } from './storage-errors.js';
 import type * as Rows from './store-rows.js';
 import { MESSAGE_COLUMNS, UNREAD_COUNT_CAP, rowMappers } from './store-rows.js';
@@ -80,6 +81,7 @@ export class SqliteStore implements Store {
   readonly #maxPendingPerUser: number;
   readonly #stmts: ReturnType<typeof prepareStatements>;
   readonly #appendBatch: (requests: readonly AppendRequest[]) => AppendResult[];
+  readonly #search: SqliteSearchIndex;
 
   constructor(options: SqliteStoreOptions) {
     this.#dir = options.path === ':memory:' ? null : dirname(options.path);
@@ -125,6 +127,7 @@ export class SqliteStore implements Store {
       }
       return results;
     });
+    this.#search = new SqliteSearchIndex(this.#db);
   }
 
   /** For tests and operations: `PRAGMA integrity_check`. */
@@ -376,7 +379,9 @@ export class SqliteStore implements Store {
 
   async appendMessages(requests: readonly AppendRequest[]): Promise<AppendResult[]> {
     try {
-      return this.#appendBatch(requests);
+      const results = this.#appendBatch(requests);
+      this.#search.schedule();
+      return results;
     } catch (error) {
       this.#rollbackLeftover(error);
       const refused =
@@ -437,6 +442,8 @@ export class SqliteStore implements Store {
     const before = request.before === null ? Number.MAX_SAFE_INTEGER : Number(request.before);
     if (!Number.isSafeInteger(before) || before < 1 || !/^\d+$/.test(request.before ?? '1'))
       return failure('invalid_payload', 'before is not a position this relay gave');
+    // What was sent a moment ago is found too.
+    this.#search.catchUp();
     const rows = this.#stmts.searchMessages.all({
       user_id: request.userId,
       match: request.terms.map((term) => `"${term}"*`).join(' '),
@@ -485,6 +492,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    this.#search.close();
     if (this.#db.open) this.#db.close();
   }
 }
