@@ -62,7 +62,15 @@ export interface StormConfig {
   timeoutMs: number;
 }
 
-export type ScenarioConfig = FanoutConfig | IdleConfig | DurableConfig | StormConfig;
+export interface SearchConfig {
+  kind: 'search';
+  target: Target;
+  /** Messages sent (over HTTP, by one user) before searching. */
+  messages: number;
+  rooms: number;
+}
+
+export type ScenarioConfig = FanoutConfig | IdleConfig | DurableConfig | StormConfig | SearchConfig;
 
 /** Latency summary in milliseconds. */
 export interface Percentiles {
@@ -142,7 +150,27 @@ export interface StormResult {
   errorKinds: Record<string, number>;
 }
 
-export type ScenarioResult = FanoutResult | IdleResult | DurableResult | StormResult;
+export interface SearchQueryResult {
+  name: string;
+  /** How many messages match, as text ("1", "10%"). */
+  matches: string;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+export interface SearchResult {
+  kind: 'search';
+  messages: number;
+  rooms: number;
+  seedS: number;
+  /** The first search, right after the last send: it indexes what was still pending. */
+  firstSearchMs: number;
+  queries: SearchQueryResult[];
+  cpuPerSearchUs: number;
+  rssMb: number;
+}
+
+export type ScenarioResult = FanoutResult | IdleResult | DurableResult | StormResult | SearchResult;
 
 /** Messages between the orchestrator and the generator process. */
 export type ToGenerator = { type: 'run'; config: ScenarioConfig };

@@ -18,6 +18,8 @@ import { PendingError, startTarget, type PeerName, type StartOptions } from './t
 import { runUiScenario } from './ui/ui-bench.js';
 
 const suite = parseSuite(process.argv.slice(2));
+/** Rooms the search scenario's messages are spread over (the searcher is in all of them). */
+const SEARCH_ROOMS = 20;
 // Ctrl-C or a kill ends the run through process.exit, whose hook (spawn.ts) stops the servers.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 const log = (message: string): void => {
@@ -42,8 +44,13 @@ async function measure(
   peer: PeerName,
   build: (target: Awaited<ReturnType<typeof startTarget>>['target']) => ScenarioConfig,
   nodes?: number,
+  parleyFlags?: readonly string[],
 ): Promise<ScenarioResult> {
-  const running = await startTarget(peer, startOptions(peer, nodes));
+  const options = startOptions(peer, nodes);
+  const running = await startTarget(
+    peer,
+    parleyFlags === undefined ? options : { ...options, parleyFlags },
+  );
   try {
     return await runGenerator(build(running.target), (message) => log(`  ${peer}: ${message}`));
   } finally {
@@ -67,6 +74,8 @@ function sortKey(result: AnyResult): number {
       return result.ackedPerSecond;
     case 'storm':
       return result.allJoinedMs;
+    case 'search':
+      return result.cpuPerSearchUs;
     case 'sqlite-baseline':
       return result.insertsPerSecond;
     case 'ui':
@@ -200,6 +209,21 @@ async function runSuite(s: Suite): Promise<Row[]> {
           rmSync(dir, { recursive: true, force: true });
         }
       })),
+    );
+  }
+  if (s.scenarios.includes('search')) {
+    const label = `search: ${s.searchMessages} messages in ${SEARCH_ROOMS} rooms`;
+    // Only Parley searches; the messages are sent with --durability normal, since what is
+    // measured is the searching, not the sending.
+    rows.push(
+      ...(await compare(label, 'search', ['parley'], () =>
+        measure(
+          'parley',
+          (target) => ({ kind: 'search', target, messages: s.searchMessages, rooms: SEARCH_ROOMS }),
+          undefined,
+          ['--durability', 'normal'],
+        ),
+      )),
     );
   }
   if (s.scenarios.includes('storm')) {

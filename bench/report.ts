@@ -140,6 +140,40 @@ export function markdownTables(rows: readonly Row[]): string {
       ),
     );
   }
+  const search = rows.filter((row) => row.group === 'search');
+  for (const row of search) {
+    const r = row.result;
+    if (r?.kind !== 'search') {
+      parts.push(table(['search', 'peer', 'note'], [[row.scenario, row.peer, row.note ?? '']]));
+      continue;
+    }
+    parts.push(
+      table(
+        [
+          'search',
+          'peer',
+          'seeded in s',
+          'first search after the last send ms',
+          'CPU per search µs',
+          'relay RSS MB',
+        ],
+        [
+          [
+            row.scenario,
+            row.peer,
+            f1(r.seedS),
+            f1(r.firstSearchMs),
+            f0(r.cpuPerSearchUs),
+            f0(r.rssMb),
+          ],
+        ],
+      ),
+      table(
+        ['search query (one at a time, over HTTP)', 'messages matching', 'p50 ms', 'p99 ms'],
+        r.queries.map((q) => [q.name, q.matches, f1(q.p50Ms), f1(q.p99Ms)]),
+      ),
+    );
+  }
   const storm = rows.filter((row) => row.group === 'storm');
   if (storm.length > 0) {
     parts.push(

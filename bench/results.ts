@@ -1,5 +1,11 @@
 /** One invocation's results: what `npm run bench` writes to .bench/ and prints. */
-import type { DurableResult, FanoutResult, IdleResult, StormResult } from './config.js';
+import type {
+  DurableResult,
+  FanoutResult,
+  IdleResult,
+  SearchResult,
+  StormResult,
+} from './config.js';
 
 export interface BaselineResult {
   kind: 'sqlite-baseline';
@@ -23,12 +29,18 @@ export interface UiResult {
 }
 
 export type AnyResult =
-  FanoutResult | IdleResult | DurableResult | StormResult | BaselineResult | UiResult;
+  | FanoutResult
+  | IdleResult
+  | DurableResult
+  | StormResult
+  | SearchResult
+  | BaselineResult
+  | UiResult;
 
 export interface Row {
   /** Scenario label, e.g. "fan-out 1000 members @ 50 msg/s". */
   scenario: string;
-  group: 'fanout' | 'saturated' | 'idle' | 'durable' | 'storm' | 'cluster' | 'ui';
+  group: 'fanout' | 'saturated' | 'idle' | 'durable' | 'search' | 'storm' | 'cluster' | 'ui';
   peer: string;
   /** The run shown (the median when repeated), or null when the run could not happen. */
   result: AnyResult | null;

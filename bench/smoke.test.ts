@@ -4,7 +4,14 @@
  * (performance is measured by `npm run bench`, never in tests).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DurableResult, FanoutResult, IdleResult, StormResult, Target } from './config.js';
+import type {
+  DurableResult,
+  FanoutResult,
+  IdleResult,
+  SearchResult,
+  StormResult,
+  Target,
+} from './config.js';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -90,7 +97,7 @@ describe.each(PEERS)('bench harness against %s', (peer) => {
   });
 });
 
-describe('idle memory, connect storm and durable sends (Parley)', () => {
+describe('idle memory, connect storm, durable sends and search (Parley)', () => {
   it('counts idle memory of joined connections and a connect storm', async () => {
     const idle = (await runGenerator({
       kind: 'idle',
@@ -122,4 +129,25 @@ describe('idle memory, connect storm and durable sends (Parley)', () => {
     expect(result.acked).toBeGreaterThan(0);
     expect(result.errors).toBe(0);
   });
+
+  it('sends messages, then searches them with every kind of query', async () => {
+    // The generator fails unless the last message sent is found by its own word.
+    const result = (await runGenerator({
+      kind: 'search',
+      target: target('parley'),
+      messages: 50,
+      rooms: 2,
+    })) as SearchResult;
+    expect(result.messages).toBe(50);
+    expect(result.queries.map((q) => q.name)).toEqual([
+      'one match',
+      'common word',
+      'prefix',
+      'two words',
+      'no match',
+      'common word, one room',
+    ]);
+    for (const query of result.queries) expect(query.p99Ms).toBeGreaterThanOrEqual(query.p50Ms);
+    expect(result.cpuPerSearchUs).toBeGreaterThan(0);
+  }, 30_000);
 });

@@ -6,13 +6,22 @@ import { parseArgs } from 'node:util';
 import type { PeerName } from './targets.js';
 
 export type ScenarioName =
-  'fanout' | 'saturated' | 'idle' | 'durable' | 'storm' | 'cluster' | 'cluster-storm' | 'ui';
+  | 'fanout'
+  | 'saturated'
+  | 'idle'
+  | 'durable'
+  | 'search'
+  | 'storm'
+  | 'cluster'
+  | 'cluster-storm'
+  | 'ui';
 /** What `npm run bench` runs without `--only`. */
 export const SCENARIOS: readonly ScenarioName[] = [
   'fanout',
   'saturated',
   'idle',
   'durable',
+  'search',
   'storm',
   'cluster',
   'ui',
@@ -42,6 +51,8 @@ export interface Suite {
   roomSize: number;
   durableSenders: number;
   durableSeconds: number;
+  /** Messages sent before the search scenario searches them. */
+  searchMessages: number;
   storm: number;
   clusterNodes: number;
   cluster: FanoutSpec;
@@ -68,6 +79,7 @@ export const BENCH_USAGE = `npm run bench -- [options]
   --idle N,...               idle connections (default 1000,10000)
   --room-size N              members per room in the idle scenario (default 100)
   --durable-senders N        concurrent senders in the durable scenario (default 32)
+  --search-messages N        messages searched in the search scenario (default 100000)
   --storm N                  clients in the connect storm (default 5000)
   --cluster M@R              fan-out across nodes (default 1000@20)
   --cluster-nodes N          nodes per cluster (default 2)
@@ -108,6 +120,7 @@ export function parseSuite(argv: readonly string[]): Suite {
       idle: { type: 'string' },
       'room-size': { type: 'string' },
       'durable-senders': { type: 'string' },
+      'search-messages': { type: 'string' },
       storm: { type: 'string' },
       cluster: { type: 'string' },
       'cluster-nodes': { type: 'string' },
@@ -162,6 +175,7 @@ export function parseSuite(argv: readonly string[]): Suite {
     roomSize: one(values['room-size'], 100),
     durableSenders: one(values['durable-senders'], 32),
     durableSeconds: quick ? 2 : 10,
+    searchMessages: one(values['search-messages'], quick ? 20_000 : 100_000),
     storm: one(values.storm, quick ? 1000 : 5000),
     clusterNodes: one(values['cluster-nodes'], 2),
     cluster: values.cluster === undefined ? { members: 1000, rate: 20 } : spec(values.cluster),

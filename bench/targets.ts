@@ -41,6 +41,7 @@ const BENCH_LIMITS: readonly (readonly [name: string, value: number])[] = [
   ['maxConnectionsPerAddress', 100_000],
   // The idle scenario creates a room per 100 clients.
   ['roomCreationsPerMinute', 100_000],
+  ['searchesPerMinute', 1_000_000],
 ];
 
 /**

@@ -6,6 +6,7 @@ import type { FromGenerator, ScenarioConfig, ScenarioResult, ToGenerator } from 
 import { runDurable } from './durable.js';
 import { runFanout } from './fanout.js';
 import { runIdle } from './idle.js';
+import { runSearch } from './search.js';
 import { runStorm } from './storm.js';
 
 function reply(message: FromGenerator): Promise<void> {
@@ -26,6 +27,8 @@ function run(config: ScenarioConfig): Promise<ScenarioResult> {
       return runDurable(config);
     case 'storm':
       return runStorm(config);
+    case 'search':
+      return runSearch(config);
   }
 }
 
