@@ -4,7 +4,9 @@
  * every `message_sent` "sent" is stored exactly once with its seq; seqs per chat stay gap-free;
  * the file passes `PRAGMA integrity_check`; nothing reaches a client before it is committed;
  * a client resuming with `since_seq` gets exactly what it missed, in order; resending the
- * unacknowledged outbox with the same `mobile_ref_id` (as the real client does) never duplicates.
+ * unacknowledged outbox with the same `mobile_ref_id` (as the real client does) never duplicates;
+ * the search index keeps one key per stored message and exactly the keys up to its recorded
+ * progress indexed, and at the end finds every acknowledged message once, as itself.
  *
  * The kill moments come from a seeded PRNG; the seed is printed. Replay a failure with
  * `PARLEY_CRASH_SEED=<seed> npx vitest run --config vitest.hostile.config.ts relay/crash.hostile.test.ts`.
@@ -23,6 +25,7 @@ import type {
   MessageSent,
   WireMessage,
 } from './protocol/events.js';
+import { SqliteSearchIndex } from './sqlite-search-index.js';
 import {
   RawClient,
   api,
@@ -253,7 +256,61 @@ function checkDatabaseFile(dataDir: string): void {
         top: chat.last_seq,
       });
     }
+    // The search index: one key per message, each for a stored message, and exactly the keys
+    // up to the recorded progress indexed (a batch and its progress commit together).
+    const keys = db
+      .prepare(
+        `SELECT count(*) AS keys, count(DISTINCT k.chat_id || ':' || k.seq) AS distinct_keys,
+           count(m.seq) AS stored, coalesce(max(k.rowid), 0) AS top
+         FROM message_search_keys k LEFT JOIN messages m ON m.chat_id = k.chat_id AND m.seq = k.seq`,
+      )
+      .get() as { keys: number; distinct_keys: number; stored: number; top: number };
+    const messages = db.prepare('SELECT count(*) FROM messages').pluck().get() as number;
+    expect(keys).toEqual({
+      keys: messages,
+      distinct_keys: messages,
+      stored: messages,
+      top: messages,
+    });
+    const progress = db
+      .prepare('SELECT indexed_upto FROM message_search_progress')
+      .pluck()
+      .get() as number;
+    const indexed = db.prepare('SELECT count(*) FROM message_search').pluck().get() as number;
+    expect(indexed).toBe(progress);
+    expect(progress).toBeLessThanOrEqual(messages);
   } finally {
+    db.close();
+  }
+}
+
+/**
+ * After the last clean stop: indexes whatever is pending, then finds every acknowledged
+ * message by its whole text (an exact phrase), exactly once, as the message it is.
+ */
+function checkSearchIndex(
+  dataDir: string,
+  sent: Map<string, Sent>,
+  acked: Map<string, Acked>,
+): void {
+  const db = new Database(joinPath(dataDir, 'parley.db'));
+  const index = new SqliteSearchIndex(db);
+  try {
+    index.catchUp(Number.MAX_SAFE_INTEGER);
+    const find = db.prepare(
+      `SELECT k.chat_id AS chatId, k.seq FROM message_search s
+       JOIN message_search_keys k ON k.rowid = s.rowid WHERE message_search MATCH ?`,
+    );
+    for (const [id, where] of acked) {
+      // Every word in order (searchTerms would drop the repeated ones).
+      const words = (sent.get(id)?.content ?? '').toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+      expect(words.length, id).toBeGreaterThan(0);
+      expect(find.all(`"${words.join(' ')}"`), id).toEqual([
+        { chatId: where.chatId, seq: where.seq },
+      ]);
+    }
+  } finally {
+    index.close();
     db.close();
   }
 }
@@ -577,6 +634,7 @@ describe('crash (hostile, slow)', () => {
         relay.child.kill('SIGTERM');
         expect(await relay.exited).toEqual({ code: 0, signal: null });
         checkDatabaseFile(dataDir);
+        checkSearchIndex(dataDir, sent, acked);
       } finally {
         removeDir(dataDir);
       }
