@@ -389,6 +389,15 @@ describe('cluster (in-process nodes, real Redis and PostgreSQL)', () => {
       await sender.waitFor(() => sender.lastSeq(main) === seqs.length, 10_000, 'every message');
       expect(ids(sender.delivered.get(main) ?? [])).toEqual(ids(stored));
     }
+    // Any node finds a message sent through another (one PostgreSQL index).
+    const found = await api<{ messages: { content: string }[] }>(
+      started[2] as RunningRelay,
+      (sessions[0] as Session).token,
+      'GET',
+      `/api/search?q=s0+39&chat_id=${main}`,
+    );
+    expect(found.status).toBe(200);
+    expect(found.body.messages.map((message) => message.content)).toContain('s0 #39');
   });
 
   it('resumes delivery by itself after Redis restarts mid-traffic, and loses nothing', async () => {

@@ -68,7 +68,7 @@ export function SearchDialog({ onClose }: { onClose: () => void }) {
             setError(null);
             setResults({ terms: termsKey.split(' '), ...page.data });
           } else {
-            setError(page.message);
+            setError(searchError(page));
           }
         });
     }, TYPING_PAUSE_MS);
@@ -87,7 +87,7 @@ export function SearchDialog({ onClose }: { onClose: () => void }) {
     if (request !== latest.current) return;
     setLoading(false);
     if (!page.ok) {
-      setError(page.message);
+      setError(searchError(page));
       return;
     }
     setResults({
@@ -183,6 +183,12 @@ export function SearchDialog({ onClose }: { onClose: () => void }) {
       </p>
     </Dialog>
   );
+}
+
+/** What a failed search says: the relay's own words, except where the reader needs other ones. */
+function searchError(failure: { code: string; message: string }): string {
+  if (failure.code === 'unreachable') return 'the server cannot be reached right now.';
+  return failure.message;
 }
 
 function statusLine(input: {
