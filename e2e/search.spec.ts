@@ -3,6 +3,7 @@
  * in the reader's chats only, newest first, marks the matching words and shows markup as text;
  * Enter on an old result opens its chat scrolled to that message (1,200 messages back, so
  * pages of history load first) and marks it; the chat header's button searches one chat.
+ * The quick switcher shares the search dialog's keyboard handling, so it is driven here too.
  */
 import { createRoom, createSession, mainRoomId, postMessage } from './support/api.js';
 import { expect, test } from './support/fixtures.js';
@@ -85,4 +86,33 @@ test('finds messages in my chats and opens one far back in its chat', async ({ p
   await expect(results).toHaveCount(0);
   await page.keyboard.press('Escape');
   await expect(dialog).toBeHidden();
+});
+
+test('the quick switcher filters chats as one types; arrows move, Enter opens', async ({
+  people,
+  relay,
+}) => {
+  const ana = await people.join('Ana');
+  const { token } = await ana.session();
+  await createRoom(relay.url, token, 'design');
+  await createRoom(relay.url, token, 'design-review');
+  // Rooms made on another device appear at the next start.
+  await ana.page.reload();
+  await expect(ana.chatEntry('design-review')).toBeVisible();
+
+  await ana.page.keyboard.press('Control+K');
+  const dialog = ana.page.getByRole('dialog', { name: 'Quick switcher' });
+  await dialog.getByRole('textbox', { name: 'Search chats' }).fill('desig');
+  const options = dialog.getByRole('listbox', { name: 'Chats' }).getByRole('option');
+  await expect(options).toHaveCount(2);
+  await expect(options.nth(0)).toHaveAttribute('aria-selected', 'true');
+  // Down from the last wraps to the first; up from the first to the last.
+  await ana.page.keyboard.press('ArrowUp');
+  await expect(options.nth(1)).toHaveAttribute('aria-selected', 'true');
+  const chosen = (await options.nth(1).textContent()) ?? '';
+  await ana.page.keyboard.press('Enter');
+  await expect(dialog).toBeHidden();
+  await expect(
+    ana.chatHeading(chosen.includes('review') ? 'design-review' : 'design'),
+  ).toBeVisible();
 });

@@ -2,7 +2,7 @@
  * Ctrl/Cmd+K: type to filter chats, ↑/↓ to move, Enter to open, Esc to close. The text box keeps
  * focus; the highlighted option is exposed with aria-activedescendant.
  */
-import { useId, useMemo, useState, type KeyboardEvent } from 'react';
+import { useMemo, useState } from 'react';
 import { chatTitle, sortedChats } from '../state/selectors.js';
 import type { ChatState } from '../state/types.js';
 import { dmPeer } from './chat-peer.js';
@@ -11,6 +11,8 @@ import { Dialog } from './Dialog.js';
 import { rankByQuery } from './fuzzy-match.js';
 import { HashIcon, LockIcon } from './Icons.js';
 import { useClient, useParley, useParleyShallow } from './parley-context.js';
+import { SwitcherHint, SwitcherInput } from './SwitcherInput.js';
+import { useActiveOption } from './use-active-option.js';
 
 interface Entry {
   chat: ChatState;
@@ -24,9 +26,6 @@ export function QuickSwitcher({ onClose }: { onClose: () => void }) {
   const activeChatId = useParley((s) => s.activeChatId);
   const myId = useParley((s) => s.me?.id ?? null);
   const [query, setQuery] = useState('');
-  const [index, setIndex] = useState(0);
-  const listId = useId();
-  const inputId = useId();
 
   const entries = useMemo(() => {
     const all: Entry[] = chats.map((chat, i) => ({ chat, title: titles[i] ?? chat.name }));
@@ -41,47 +40,23 @@ export function QuickSwitcher({ onClose }: { onClose: () => void }) {
     return rankByQuery(all, query, (e) => e.title);
   }, [chats, titles, query, activeChatId]);
 
-  const selected = Math.min(index, Math.max(0, entries.length - 1));
-
-  function open(entry: Entry | undefined) {
-    if (entry === undefined) return;
-    // Opening a chat closes the dialog (the store clears it).
-    client.openChat(entry.chat.id);
-  }
-
-  function onKeyDown(event: KeyboardEvent<HTMLInputElement>) {
-    if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
-      event.preventDefault();
-      const step = event.key === 'ArrowDown' ? 1 : -1;
-      setIndex((selected + step + entries.length) % Math.max(1, entries.length));
-    } else if (event.key === 'Enter') {
-      event.preventDefault();
-      open(entries[selected]);
-    }
-  }
-
-  const optionId = (i: number) => `${listId}-opt-${i}`;
+  // Opening a chat closes the dialog (the store clears it).
+  const open = (entry: Entry) => client.openChat(entry.chat.id);
+  const active = useActiveOption(entries, open);
+  const { selected, setIndex, listId, optionId } = active;
 
   return (
     <Dialog title="Quick switcher" onClose={onClose} className="dialog-switcher">
-      <label htmlFor={inputId} className="sr-only">
-        Search chats
-      </label>
-      <input
-        id={inputId}
-        type="text"
-        className="switcher-input"
+      <SwitcherInput
+        label="Search chats"
         placeholder="Jump to a room or person…"
-        autoComplete="off"
-        spellCheck={false}
-        aria-controls={listId}
-        aria-activedescendant={entries.length > 0 ? optionId(selected) : undefined}
         value={query}
-        onChange={(e) => {
-          setQuery(e.target.value);
+        onChange={(value) => {
+          setQuery(value);
           setIndex(0);
         }}
-        onKeyDown={onKeyDown}
+        active={active}
+        count={entries.length}
       />
       <ul id={listId} className="switcher-list" role="listbox" aria-label="Chats">
         {entries.map((entry, i) => (
@@ -118,10 +93,7 @@ export function QuickSwitcher({ onClose }: { onClose: () => void }) {
       {entries.length === 0 ? (
         <p className="muted picker-empty">No chat matches “{query.trim()}”.</p>
       ) : null}
-      <p className="switcher-hint" aria-hidden="true">
-        <kbd>↑</kbd>
-        <kbd>↓</kbd> to move · <kbd>Enter</kbd> to open · <kbd>Esc</kbd> to close
-      </p>
+      <SwitcherHint />
     </Dialog>
   );
 }

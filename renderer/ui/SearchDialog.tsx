@@ -4,7 +4,7 @@
  * Enter opens the chat at that message, Esc closes; "All chats" or only the open one. Results
  * show the chat, sender, time and an excerpt with the matching words marked (as text).
  */
-import { useEffect, useId, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import type { WireMessage } from '../../relay/protocol/events.js';
 import { searchTerms } from '../../relay/protocol/search-terms.js';
 import { chatTitle } from '../state/selectors.js';
@@ -13,6 +13,8 @@ import { HashIcon, LockIcon } from './Icons.js';
 import { useClient, useParley, useParleyShallow } from './parley-context.js';
 import { searchSnippet } from './search-snippet.js';
 import { dayLabel, formatDateTime, formatTime } from './time-format.js';
+import { SwitcherHint, SwitcherInput } from './SwitcherInput.js';
+import { useActiveOption } from './use-active-option.js';
 
 /** Pause after the last keystroke before the relay is asked. */
 const TYPING_PAUSE_MS = 250;
@@ -38,11 +40,13 @@ export function SearchDialog({ onClose }: { onClose: () => void }) {
   const [results, setResults] = useState<Results | null>(null);
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const [index, setIndex] = useState(0);
   // Answers can arrive out of order: only the latest request's is shown.
   const latest = useRef(0);
-  const listId = useId();
-  const inputId = useId();
+  const messages = results?.messages ?? [];
+  // Opening the chat closes the dialog (the store clears it).
+  const open = (message: WireMessage) => void client.revealMessage(message.chat_id, message.seq);
+  const active = useActiveOption(messages, open);
+  const { selected, setIndex, listId, optionId } = active;
 
   const terms = useMemo(() => searchTerms(query), [query]);
   const chatId = scope === 'chat' && activeChatId !== null ? activeChatId : undefined;
@@ -97,48 +101,19 @@ export function SearchDialog({ onClose }: { onClose: () => void }) {
     });
   }
 
-  const messages = results?.messages ?? [];
-  const selected = Math.min(index, Math.max(0, messages.length - 1));
-
-  function open(message: WireMessage | undefined) {
-    if (message === undefined) return;
-    // Opening the chat closes the dialog (the store clears it).
-    void client.revealMessage(message.chat_id, message.seq);
-  }
-
-  function onKeyDown(event: KeyboardEvent<HTMLInputElement>) {
-    if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
-      event.preventDefault();
-      const step = event.key === 'ArrowDown' ? 1 : -1;
-      setIndex((selected + step + messages.length) % Math.max(1, messages.length));
-    } else if (event.key === 'Enter') {
-      event.preventDefault();
-      open(messages[selected]);
-    }
-  }
-
-  const optionId = (i: number) => `${listId}-opt-${i}`;
   const status = statusLine({ terms, loading, error, results, scope, activeTitle });
 
   return (
     <Dialog title="Search messages" onClose={onClose} className="dialog-switcher dialog-search">
-      <label htmlFor={inputId} className="sr-only">
-        Search messages
-      </label>
-      <input
-        id={inputId}
-        type="text"
-        role="searchbox"
-        className="switcher-input"
+      <SwitcherInput
+        label="Search messages"
         placeholder="Search messages…"
-        autoComplete="off"
-        spellCheck={false}
+        role="searchbox"
         maxLength={256}
-        aria-controls={listId}
-        aria-activedescendant={messages.length > 0 ? optionId(selected) : undefined}
         value={query}
-        onChange={(e) => setQuery(e.target.value)}
-        onKeyDown={onKeyDown}
+        onChange={setQuery}
+        active={active}
+        count={messages.length}
       />
       {activeChatId !== null && activeTitle !== null ? (
         <div className="search-scope" role="radiogroup" aria-label="Where to search">
@@ -177,10 +152,7 @@ export function SearchDialog({ onClose }: { onClose: () => void }) {
           Show older results
         </button>
       ) : null}
-      <p className="switcher-hint" aria-hidden="true">
-        <kbd>↑</kbd>
-        <kbd>↓</kbd> to move · <kbd>Enter</kbd> to open · <kbd>Esc</kbd> to close
-      </p>
+      <SwitcherHint />
     </Dialog>
   );
 }
