@@ -16,7 +16,9 @@ export type BusEvent =
   | {
       type: 'membership';
       chatId: string;
-      /** Users who lost access: their open subscriptions to the chat are closed. */
+      /** Users who became members: their devices are told (chat_added). */
+      addedUserIds: string[];
+      /** Users who lost access: their open subscriptions to the chat are closed (chat_removed). */
       removedUserIds: string[];
     };
 

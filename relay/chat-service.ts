@@ -103,7 +103,7 @@ export class ChatService {
       now: new Date(),
       joinChatId: main?.id ?? null,
     });
-    if (user !== null && main !== null) this.#membershipChanged(main.id);
+    if (user !== null && main !== null) this.#membershipChanged(main.id, { added: [user.id] });
     return user;
   }
 
@@ -237,7 +237,7 @@ export class ChatService {
       createdBy: user.id,
       now: new Date(),
     });
-    this.#membershipChanged(chat.id);
+    this.#membershipChanged(chat.id, { added: [user.id] });
     return { ok: true, chat };
   }
 
@@ -251,7 +251,7 @@ export class ChatService {
       userB: other.id,
       now: new Date(),
     });
-    this.#membershipChanged(chat.id);
+    this.#membershipChanged(chat.id, { added: [user.id, other.id] });
     return { ok: true, chat };
   }
 
@@ -281,7 +281,7 @@ export class ChatService {
     if (access.chat.kind === 'dm') return failure('invalid_payload', 'a DM cannot be left');
     await this.#d.store.removeMember(chatId, user.id);
     // Open subscriptions of the leaver are closed too: nobody reads a chat they left.
-    this.#membershipChanged(chatId, [user.id]);
+    this.#membershipChanged(chatId, { removed: [user.id] });
     return { ok: true };
   }
 
@@ -350,11 +350,21 @@ export class ChatService {
 
   async #addMember(chatId: string, userId: string): Promise<void> {
     await this.#d.store.addMember(chatId, userId, new Date());
-    this.#membershipChanged(chatId);
+    this.#membershipChanged(chatId, { added: [userId] });
   }
 
-  #membershipChanged(chatId: string, removedUserIds: string[] = []): void {
+  /**
+   * Tells every node: members are read afresh, the removed users' subscriptions close, and the
+   * devices of users added or removed hear of it on their notifications topic (chat_added,
+   * chat_removed), so a room made, joined or left on one device shows on the others at once.
+   */
+  #membershipChanged(chatId: string, change: { added?: string[]; removed?: string[] }): void {
     this.#d.members.invalidate(chatId);
-    this.#d.bus.publish({ type: 'membership', chatId, removedUserIds });
+    this.#d.bus.publish({
+      type: 'membership',
+      chatId,
+      addedUserIds: change.added ?? [],
+      removedUserIds: change.removed ?? [],
+    });
   }
 }

@@ -32,6 +32,8 @@ export const busEventSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('membership'),
     chatId: shortId,
+    // Absent from nodes of an older version during a rolling upgrade.
+    addedUserIds: z.array(shortId).max(10_000).default([]),
     removedUserIds: z.array(shortId).max(10_000),
   }),
 ]);

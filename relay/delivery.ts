@@ -116,10 +116,22 @@ export function startDelivery(deps: DeliveryDeps): () => void {
         );
         return;
       }
-      case 'membership':
+      case 'membership': {
         deps.members.invalidate(event.chatId);
         for (const userId of event.removedUserIds) deps.revoke(userId, event.chatId);
+        const payload = { chat_id: event.chatId };
+        const tell = (userIds: readonly string[], name: 'chat_added' | 'chat_removed') => {
+          for (const userId of userIds) {
+            for (const inbox of notificationsTopics(userId)) {
+              if (hub.subscribers(inbox).size > 0)
+                hub.broadcast(inbox, encodeFrame(null, null, inbox, name, payload));
+            }
+          }
+        };
+        tell(event.addedUserIds, 'chat_added');
+        tell(event.removedUserIds, 'chat_removed');
         return;
+      }
     }
   }
 

@@ -427,3 +427,57 @@ describe('@mentions', () => {
     }
   });
 });
+
+describe('chat_added and chat_removed', () => {
+  it("tell every device of a user when they become a member of a chat or leave one, and nobody else's", async () => {
+    const ana = await newUser('Ana');
+    const ben = await newUser('Ben');
+    const cy = await newUser('Cy');
+    const watch = async (session: Session, device: string) => {
+      const channel = phoenix(session, device).channel(`notifications:${session.user.id}`, {});
+      const added = collect<{ chat_id: string }>(channel, 'chat_added');
+      const removed = collect<{ chat_id: string }>(channel, 'chat_removed');
+      expect((await join(channel)).status).toBe('ok');
+      return { added, removed, ids: (list: { chat_id: string }[]) => list.map((e) => e.chat_id) };
+    };
+    const anaPhone = await watch(ana, 'ana-phone');
+    const anaLaptop = await watch(ana, 'ana-laptop');
+    const benPhone = await watch(ben, 'ben-phone');
+    const cyPhone = await watch(cy, 'cy-phone');
+
+    // Ana makes a room (on some device): all her devices hear of it.
+    const room = await roomWith(ana, []);
+    await until(() => anaPhone.added.length === 1 && anaLaptop.added.length === 1);
+    expect(anaPhone.ids(anaPhone.added)).toEqual([room.id]);
+    // She adds Ben; Ben starts a DM with Cy; Cy opens a public room of Ana's.
+    expect(
+      (
+        await api(relay, ana.token, 'POST', `/api/chats/${room.id}/members`, {
+          user_id: ben.user.id,
+        })
+      ).status,
+    ).toBe(200);
+    const dm = await api<{ chat: ChatInfo }>(relay, ben.token, 'POST', '/api/dms', {
+      user_id: cy.user.id,
+    });
+    const open = await api<{ chat: ChatInfo }>(relay, ana.token, 'POST', '/api/chats', {
+      name: `open-${userCount}`,
+      visibility: 'public',
+    });
+    expect(
+      (await api(relay, cy.token, 'POST', `/api/chats/${open.body.chat.id}/join`)).status,
+    ).toBe(200);
+    await until(() => benPhone.added.length === 2 && cyPhone.added.length === 2);
+    expect(benPhone.ids(benPhone.added)).toEqual([room.id, dm.body.chat.id]);
+    expect(cyPhone.ids(cyPhone.added)).toEqual([dm.body.chat.id, open.body.chat.id]);
+
+    // Ben leaves the room: his devices hear of it; Ana, still in it, hears nothing of it.
+    expect((await api(relay, ben.token, 'POST', `/api/chats/${room.id}/leave`)).status).toBe(200);
+    await until(() => benPhone.removed.length === 1);
+    expect(benPhone.ids(benPhone.removed)).toEqual([room.id]);
+    await until(() => anaPhone.added.length === 2, 5_000, 'the open room');
+    expect(anaPhone.ids(anaPhone.added)).toEqual([room.id, open.body.chat.id]);
+    expect(anaPhone.removed).toEqual([]);
+    expect(cyPhone.removed).toEqual([]);
+  });
+});

@@ -205,6 +205,35 @@ describe('RedisBus', () => {
     }
   });
 
+  it('carries membership changes, and reads those of older nodes that name no added users', async () => {
+    const a = await bus('node-a');
+    const b = await bus('node-b');
+    const raw = new Redis(redis.url);
+    try {
+      const seen = nextEvents(b, 2);
+      a.publish({ type: 'membership', chatId: 'c1', addedUserIds: ['u2'], removedUserIds: [] });
+      await raw.publish(
+        'parley:bus',
+        JSON.stringify({
+          v: 1,
+          n: 'node-old',
+          b: 'boot-1',
+          s: 1,
+          t: Date.now(),
+          e: { type: 'membership', chatId: 'c2', removedUserIds: ['u3'] },
+        }),
+      );
+      expect(await seen).toEqual(
+        expect.arrayContaining([
+          { type: 'membership', chatId: 'c1', addedUserIds: ['u2'], removedUserIds: [] },
+          { type: 'membership', chatId: 'c2', addedUserIds: [], removedUserIds: ['u3'] },
+        ]),
+      );
+    } finally {
+      raw.disconnect();
+    }
+  });
+
   it('keeps clusters on different channels apart', async () => {
     const a = await bus('node-a', { channel: 'cluster-1' });
     const b = await bus('node-b', { channel: 'cluster-2' });

@@ -188,6 +188,11 @@ export interface PresenceDiff {
   leaves: PresenceState;
 }
 
+/** `chat_added` / `chat_removed` on `notifications:<user_id>`: a membership of this user changed. */
+export interface ChatMembershipChange {
+  chat_id: string;
+}
+
 /** `GET /api/search`: matches newest first; `next` fetches the older ones (null: no more). */
 export interface SearchPage {
   messages: WireMessage[];
@@ -220,6 +225,8 @@ export const EVENTS = {
   pendingNotifications: 'pending_notifications',
   pendingNotification: 'pending_notification',
   ackNotifications: 'ack_notifications',
+  chatAdded: 'chat_added',
+  chatRemoved: 'chat_removed',
 } as const;
 
 export const PROTOCOL_VERSION = 1;

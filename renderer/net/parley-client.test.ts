@@ -436,3 +436,40 @@ describe('ParleyClient search and reveal', () => {
     expect(ana.store.getState().focus).toBeNull();
   });
 });
+
+describe('ParleyClient and memberships changed elsewhere', () => {
+  it('shows a chat made, joined or added on another device at once, and drops one left there', async () => {
+    const relay = await relayUp();
+    cleanups.push(() => removeDir(relay.dataDir));
+    const ana = await signedIn(relay, 'Ana');
+    const ben = await signIn(relay, 'Ben');
+    const anaElsewhere = ana.client.savedSession()?.token ?? '';
+    const chats = () => Object.values(ana.store.getState().chats).map((chat) => chat.name);
+
+    // Another device of Ana's makes a room: this one shows it and joins it.
+    const made = await api<{ chat: ChatSummary }>(relay, anaElsewhere, 'POST', '/api/chats', {
+      name: 'planning',
+      visibility: 'private',
+    });
+    expect(made.status).toBe(201);
+    await until(() => chats().includes('planning'), 5_000, 'the room made elsewhere');
+    await until(() => joined(ana.store, made.body.chat.id), 5_000, 'joined');
+
+    // Ben adds her to his room.
+    const his = await api<{ chat: ChatSummary }>(relay, ben.token, 'POST', '/api/chats', {
+      name: 'launch',
+      visibility: 'private',
+    });
+    await api(relay, ben.token, 'POST', `/api/chats/${his.body.chat.id}/members`, {
+      user_id: ana.store.getState().me?.id,
+    });
+    await until(() => chats().includes('launch'), 5_000, 'the room she was added to');
+
+    // She leaves "planning" on the other device while it is open here: the main room opens.
+    ana.client.openChat(made.body.chat.id);
+    await api(relay, anaElsewhere, 'POST', `/api/chats/${made.body.chat.id}/leave`);
+    await until(() => !chats().includes('planning'), 5_000, 'the room left elsewhere');
+    expect(ana.store.getState().activeChatId).toBe(mainChatId(ana.store));
+    expect(chats().sort()).toEqual(['general', 'launch']);
+  });
+});

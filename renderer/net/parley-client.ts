@@ -9,6 +9,7 @@
 import { Presence, Socket, type Channel } from 'phoenix';
 import type {
   ChatJoinReply,
+  ChatMembershipChange,
   ChatSummary,
   MessageSent,
   NotificationPayload,
@@ -370,6 +371,12 @@ export class ParleyClient {
   #joinNotifications(socket: Socket, userId: string): Channel {
     const channel = socket.channel(`notifications:${userId}`, {});
     channel.on('new_notification', (payload: NotificationPayload) => this.#onNotification(payload));
+    // A membership changed on some device (this one included): a new chat is loaded and
+    // joined, a chat left disappears.
+    channel.on('chat_added', (payload: ChatMembershipChange) => {
+      if (this.store.getState().chats[payload.chat_id] === undefined) void this.#loadDirectory();
+    });
+    channel.on('chat_removed', (payload: ChatMembershipChange) => this.#forget(payload.chat_id));
     channel.on('pending_notifications', (payload: PendingNotifications) => {
       const items = payload.notifications;
       if (items.length === 0) return;
@@ -888,10 +895,21 @@ export class ParleyClient {
   async leaveRoom(chatId: string): Promise<ApiResult<null>> {
     const left = await this.#requireApi().leaveChat(chatId);
     if (!left.ok) return left;
+    this.#forget(chatId);
+    return { ok: true, data: null };
+  }
+
+  /** Drops a chat one is no longer in; if it was open, the main room opens instead. */
+  #forget(chatId: string): void {
     this.#links.get(chatId)?.channel.leave();
     this.#links.delete(chatId);
-    this.store.getState().actions.removeChat(chatId);
-    return { ok: true, data: null };
+    const { actions, activeChatId } = this.store.getState();
+    if (this.store.getState().chats[chatId] === undefined) return;
+    actions.removeChat(chatId);
+    if (activeChatId === chatId) {
+      const main = Object.values(this.store.getState().chats).find((chat) => chat.is_main);
+      if (main !== undefined) this.openChat(main.id);
+    }
   }
 
   publicRooms() {
