@@ -288,7 +288,9 @@ const markdown = [
   `${report.machine}; ${startedAt.toISOString().slice(0, 10)}; \`npm run bench${suite.quick ? ' -- --quick' : ''}${suite.repeat > 1 ? ` -- --repeat ${suite.repeat}` : ''}\`; 1-minute load average ${report.load.before.toFixed(2)} before, ${report.load.after.toFixed(2)} after.`,
   markdownTables(rows),
   targetsMarkdown(report.targets),
-].join('\n\n');
+]
+  .filter((part) => part !== '')
+  .join('\n\n');
 mkdirSync(suite.outDir, { recursive: true });
 const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
 writeFileSync(join(suite.outDir, `results-${stamp}.json`), JSON.stringify(report, null, 2));

@@ -407,7 +407,9 @@ export function checkTargets(rows: readonly Row[]): TargetCheck[] {
   return checks;
 }
 
+/** The target checks as a table; empty when the scenarios run have no targets (search alone). */
 export function targetsMarkdown(checks: readonly TargetCheck[]): string {
+  if (checks.length === 0) return '';
   return table(
     ['target', 'measured', 'met'],
     checks.map((check) => [
