@@ -251,7 +251,9 @@ export class ChatService {
       userB: other.id,
       now: new Date(),
     });
-    this.#membershipChanged(chat.id, { added: [user.id, other.id] });
+    // The other user hears of the DM with its first message (new_notification), not before:
+    // opening a DM and writing nothing should not show them an empty conversation.
+    this.#membershipChanged(chat.id, { added: [user.id] });
     return { ok: true, chat };
   }
 
