@@ -54,11 +54,14 @@ describe('proc-stats', () => {
         `const end = Date.now() + 400; while (Date.now() < end); setTimeout(() => {}, ${idleMs});`,
       ]);
     const before = spinThenIdle(1_500);
+    // Listen for each exit from the start: a child that exits before an `await once(...)` on it
+    // begins would never be seen to exit (this timed out once in CI, on a slow start of `during`).
+    const beforeExited = once(before, 'exit');
     await sleep(900);
     const meter = new TreeCpuMeter([process.pid]);
     const during = spinThenIdle(400);
     await once(during, 'exit');
-    await once(before, 'exit');
+    await beforeExited;
     const used = meter.stop();
     // `during` spun ~0.4 s inside the window; `before` spun before it, so it adds ~nothing.
     expect(used).toBeGreaterThan(0.25);
