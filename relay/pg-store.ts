@@ -810,15 +810,11 @@ export class PgStore implements Store {
         request.limit + 1,
       ],
     );
-    const page = rows.slice(0, request.limit).map(fromRow.message);
-    const last = page.at(-1);
-    return {
-      messages: page,
-      next:
-        rows.length > request.limit && last !== undefined
-          ? `${last.timestamp}_${last.message_id}`
-          : null,
-    };
+    return fromRow.searchPage(
+      rows,
+      request.limit,
+      (row) => `${row.created_at.toISOString()}_${row.id}`,
+    );
   }
 
   async deleteExpired(now: Date): Promise<number> {

@@ -56,6 +56,18 @@ const fromRow = rowMappers<string, number>({
   flag: (value) => value === 1,
 });
 
+/**
+ * A search page's `next` on SQLite: the index rowid of the last result shown; the top of the
+ * index when there is none; undefined when it is not one this relay could have given.
+ */
+function parseSearchPosition(before: string | null): number | undefined {
+  if (before === null) return Number.MAX_SAFE_INTEGER;
+  const position = Number(before);
+  return /^\d+$/.test(before) && Number.isSafeInteger(position) && position >= 1
+    ? position
+    : undefined;
+}
+
 /** The key that makes display names unique regardless of case and surrounding spaces. */
 export function nameKey(name: string): string {
   return name.normalize('NFKC').trim().toLocaleLowerCase('en');
@@ -439,8 +451,8 @@ export class SqliteStore implements Store {
   }
 
   async searchMessages(request: SearchRequest): Promise<SearchPage | Failure> {
-    const before = request.before === null ? Number.MAX_SAFE_INTEGER : Number(request.before);
-    if (!Number.isSafeInteger(before) || before < 1 || !/^\d+$/.test(request.before ?? '1'))
+    const before = parseSearchPosition(request.before);
+    if (before === undefined)
       return failure('invalid_payload', 'before is not a position this relay gave');
     // What was sent a moment ago is found too.
     this.#search.catchUp();
@@ -451,12 +463,7 @@ export class SqliteStore implements Store {
       before,
       limit: request.limit + 1,
     }) as (MessageRow & { position: number })[];
-    const page = rows.slice(0, request.limit);
-    const last = page.at(-1);
-    return {
-      messages: page.map(fromRow.message),
-      next: rows.length > request.limit && last !== undefined ? String(last.position) : null,
-    };
+    return fromRow.searchPage(rows, request.limit, (row) => String(row.position));
   }
 
   async deleteExpired(now: Date): Promise<number> {

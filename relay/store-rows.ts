@@ -3,7 +3,7 @@
  * drivers differ only in how a time and a flag come back (SQLite: ISO text and 0/1;
  * PostgreSQL through `pg`: Date and boolean), which a {@link RowCodec} says.
  */
-import type { ChatInfo, NotificationPayload, WireMessage } from './protocol/events.js';
+import type { ChatInfo, NotificationPayload, SearchPage, WireMessage } from './protocol/events.js';
 
 export interface ChatRow<Time, Flag> {
   id: string;
@@ -52,6 +52,17 @@ export const UNREAD_COUNT_CAP = 9_999;
 /** Row → wire mappers for one driver's codec. */
 export function rowMappers<Time, Flag>(codec: RowCodec<Time, Flag>) {
   const { time, flag } = codec;
+  const message = (row: MessageRow<Time>): WireMessage => ({
+    chat_id: row.chat_id,
+    message_id: row.id,
+    seq: row.seq,
+    content: row.content,
+    sender_id: row.sender_id,
+    sender_name: row.sender_name,
+    timestamp: time(row.created_at),
+    expires_at: row.expires_at === null ? null : time(row.expires_at),
+    mobile_ref_id: row.mobile_ref_id,
+  });
   return {
     chat: (row: ChatRow<Time, Flag>): ChatInfo => ({
       id: row.id,
@@ -64,17 +75,7 @@ export function rowMappers<Time, Flag>(codec: RowCodec<Time, Flag>) {
       last_seq: row.last_seq,
       created_at: time(row.created_at),
     }),
-    message: (row: MessageRow<Time>): WireMessage => ({
-      chat_id: row.chat_id,
-      message_id: row.id,
-      seq: row.seq,
-      content: row.content,
-      sender_id: row.sender_id,
-      sender_name: row.sender_name,
-      timestamp: time(row.created_at),
-      expires_at: row.expires_at === null ? null : time(row.expires_at),
-      mobile_ref_id: row.mobile_ref_id,
-    }),
+    message,
     pending: (row: PendingRow<Time, Flag>): NotificationPayload => ({
       id: row.id,
       chat_id: row.chat_id,
@@ -87,5 +88,21 @@ export function rowMappers<Time, Flag>(codec: RowCodec<Time, Flag>) {
       timestamp: time(row.created_at),
       mentioned: flag(row.mentioned),
     }),
+    /**
+     * A search page from rows read with `limit + 1` (the extra row only says that more exist);
+     * `position` is the store's `next` for the last row shown.
+     */
+    searchPage: <Row extends MessageRow<Time>>(
+      rows: readonly Row[],
+      limit: number,
+      position: (row: Row) => string,
+    ): SearchPage => {
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      return {
+        messages: page.map(message),
+        next: rows.length > limit && last !== undefined ? position(last) : null,
+      };
+    },
   };
 }
