@@ -209,17 +209,31 @@ const MESSAGE_SENT = Buffer.from('"message_sent"');
 const JOIN_RETRIES = 30;
 const PHX_REPLY = Buffer.from('"phx_reply"');
 
-async function postJson<T>(url: string, body: unknown, token?: string): Promise<T> {
+/** One JSON request to the relay's HTTP API; anything but 2xx throws with the answer. */
+async function requestJson<T>(
+  method: 'GET' | 'POST',
+  url: string,
+  body: unknown,
+  token: string | undefined,
+): Promise<T> {
   const res = await fetch(url, {
-    method: 'POST',
+    method,
     headers: {
-      'content-type': 'application/json',
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
     },
-    body: JSON.stringify(body),
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
-  if (!res.ok) throw new Error(`POST ${url}: ${res.status} ${await res.text()}`);
+  if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`);
   return (await res.json()) as T;
+}
+
+export function postJson<T>(url: string, body: unknown, token?: string): Promise<T> {
+  return requestJson<T>('POST', url, body, token);
+}
+
+export function getJson<T>(url: string, token: string): Promise<T> {
+  return requestJson<T>('GET', url, undefined, token);
 }
 
 /** Runs `task` for 0..count-1 with at most `width` at a time. */

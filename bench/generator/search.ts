@@ -6,6 +6,7 @@
  */
 import type { SearchConfig, SearchQueryResult, SearchResult } from '../config.js';
 import { cpuSeconds, rssBytes } from '../proc-stats.js';
+import { getJson, inParallel, postJson } from './clients.js';
 import { percentiles, sleep } from './stats.js';
 
 /** Concurrent senders while seeding. */
@@ -16,26 +17,6 @@ const SEARCHES = 40;
 const COMMON_EVERY = 10;
 const TOPICS = ['deploy', 'budget', 'lunch', 'review', 'incident', 'roadmap', 'hiring', 'design'];
 
-async function call<T>(
-  base: string,
-  token: string | null,
-  method: 'GET' | 'POST',
-  path: string,
-  body?: unknown,
-): Promise<T> {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      ...(token === null ? {} : { authorization: `Bearer ${token}` }),
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const json = (await res.json()) as T;
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
-
 function content(n: number): string {
   const topic = TOPICS[n % TOPICS.length] ?? 'misc';
   const common = n % COMMON_EVERY === 0 ? ' status' : '';
@@ -45,36 +26,33 @@ function content(n: number): string {
 export async function runSearch(config: SearchConfig): Promise<SearchResult> {
   const base = config.target.httpUrl;
   if (base === null) throw new Error('search needs the HTTP API');
-  const { token } = await call<{ token: string }>(base, null, 'POST', '/api/session', {
+  const { token } = await postJson<{ token: string }>(`${base}/api/session`, {
     name: 'Searcher',
     device_unique_id: 'bench-search',
   });
   const rooms: string[] = [];
   for (let r = 0; r < config.rooms; r += 1) {
-    const { chat } = await call<{ chat: { id: string } }>(base, token, 'POST', '/api/chats', {
-      name: `search-${r}`,
-      visibility: 'public',
-    });
+    const { chat } = await postJson<{ chat: { id: string } }>(
+      `${base}/api/chats`,
+      { name: `search-${r}`, visibility: 'public' },
+      token,
+    );
     rooms.push(chat.id);
   }
 
   const seedStarted = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: SEEDERS }, async () => {
-      for (let n = next++; n < config.messages; n = next++) {
-        await call(base, token, 'POST', `/api/chats/${rooms[n % rooms.length] ?? ''}/messages`, {
-          content: content(n),
-          mobile_ref_id: `s${n}`,
-        });
-      }
-    }),
+  await inParallel(config.messages, SEEDERS, (n) =>
+    postJson(
+      `${base}/api/chats/${rooms[n % rooms.length] ?? ''}/messages`,
+      { content: content(n), mobile_ref_id: `s${n}` },
+      token,
+    ),
   );
   const seedS = (performance.now() - seedStarted) / 1000;
 
   const search = async (query: string): Promise<{ ms: number; count: number }> => {
     const started = performance.now();
-    const page = await call<{ messages: unknown[] }>(base, token, 'GET', `/api/search?${query}`);
+    const page = await getJson<{ messages: unknown[] }>(`${base}/api/search?${query}`, token);
     return { ms: performance.now() - started, count: page.messages.length };
   };
   const last = config.messages - 1;
