@@ -376,7 +376,9 @@ export class ParleyClient {
     channel.on('chat_added', (payload: ChatMembershipChange) => {
       if (this.store.getState().chats[payload.chat_id] === undefined) void this.#loadDirectory();
     });
-    channel.on('chat_removed', (payload: ChatMembershipChange) => this.#forget(payload.chat_id));
+    channel.on('chat_removed', (payload: ChatMembershipChange) =>
+      this.#onChatRemoved(payload.chat_id),
+    );
     channel.on('pending_notifications', (payload: PendingNotifications) => {
       const items = payload.notifications;
       if (items.length === 0) return;
@@ -781,7 +783,11 @@ export class ParleyClient {
   // ---- search ------------------------------------------------------------------------------
 
   /** One page of message search (relay/PROTOCOL.md, "Search"): newest first. */
-  search(query: { q: string; chatId?: string; before?: string }): Promise<ApiResult<SearchPage>> {
+  search(query: {
+    q: string;
+    chatId?: string | undefined;
+    before?: string | undefined;
+  }): Promise<ApiResult<SearchPage>> {
     return this.#requireApi().search({
       q: query.q,
       limit: SEARCH_PAGE,
@@ -835,11 +841,7 @@ export class ParleyClient {
     for (const chat of chats) actions.upsertChat(chat);
     const known = new Set(chats.map((c) => c.id));
     for (const id of Object.keys(this.store.getState().chats)) {
-      if (!known.has(id)) {
-        this.#links.get(id)?.channel.leave();
-        this.#links.delete(id);
-        actions.removeChat(id);
-      }
+      if (!known.has(id)) this.#forget(id);
     }
     for (const chat of chats) this.#link(chat.id);
     if (this.store.getState().activeChatId === null) {
@@ -899,17 +901,19 @@ export class ParleyClient {
     return { ok: true, data: null };
   }
 
-  /** Drops a chat one is no longer in; if it was open, the main room opens instead. */
+  /** Drops a chat one is no longer in: its subscription and its state. */
   #forget(chatId: string): void {
     this.#links.get(chatId)?.channel.leave();
     this.#links.delete(chatId);
-    const { actions, activeChatId } = this.store.getState();
-    if (this.store.getState().chats[chatId] === undefined) return;
-    actions.removeChat(chatId);
-    if (activeChatId === chatId) {
-      const main = Object.values(this.store.getState().chats).find((chat) => chat.is_main);
-      if (main !== undefined) this.openChat(main.id);
-    }
+    this.store.getState().actions.removeChat(chatId);
+  }
+
+  /** A chat left on another device: dropped here too; if it was open, the main room opens. */
+  #onChatRemoved(chatId: string): void {
+    const wasOpen = this.store.getState().activeChatId === chatId;
+    this.#forget(chatId);
+    const main = Object.values(this.store.getState().chats).find((chat) => chat.is_main);
+    if (wasOpen && main !== undefined) this.openChat(main.id);
   }
 
   publicRooms() {

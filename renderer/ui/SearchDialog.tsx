@@ -22,7 +22,7 @@ const TYPING_PAUSE_MS = 250;
 type Scope = 'all' | 'chat';
 
 interface Results {
-  /** The words searched (for marking), or null before the first answer. */
+  /** The words these results were found by (marked in them; searched again for more). */
   terms: string[];
   messages: WireMessage[];
   next: string | null;
@@ -62,19 +62,17 @@ export function SearchDialog({ onClose }: { onClose: () => void }) {
     }
     setLoading(true);
     const timer = setTimeout(() => {
-      void client
-        .search({ q: termsKey, ...(chatId === undefined ? {} : { chatId }) })
-        .then((page) => {
-          if (request !== latest.current) return;
-          setLoading(false);
-          setIndex(0);
-          if (page.ok) {
-            setError(null);
-            setResults({ terms: termsKey.split(' '), ...page.data });
-          } else {
-            setError(searchError(page));
-          }
-        });
+      void client.search({ q: termsKey, chatId }).then((page) => {
+        if (request !== latest.current) return;
+        setLoading(false);
+        setIndex(0);
+        if (page.ok) {
+          setError(null);
+          setResults({ terms: termsKey.split(' '), ...page.data });
+        } else {
+          setError(searchError(page));
+        }
+      });
     }, TYPING_PAUSE_MS);
     return () => clearTimeout(timer);
   }, [client, termsKey, chatId]);
@@ -83,11 +81,7 @@ export function SearchDialog({ onClose }: { onClose: () => void }) {
     if (results === null || results.next === null || loading) return;
     const request = (latest.current += 1);
     setLoading(true);
-    const page = await client.search({
-      q: results.terms.join(' '),
-      before: results.next,
-      ...(chatId === undefined ? {} : { chatId }),
-    });
+    const page = await client.search({ q: results.terms.join(' '), chatId, before: results.next });
     if (request !== latest.current) return;
     setLoading(false);
     if (!page.ok) {
