@@ -25,6 +25,7 @@ import type {
   MessageSent,
   WireMessage,
 } from './protocol/events.js';
+import { SEARCH_WORD } from './protocol/search-terms.js';
 import { SqliteSearchIndex } from './sqlite-search-index.js';
 import {
   RawClient,
@@ -303,7 +304,7 @@ function checkSearchIndex(
     );
     for (const [id, where] of acked) {
       // Every word in order (searchTerms would drop the repeated ones).
-      const words = (sent.get(id)?.content ?? '').toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+      const words = (sent.get(id)?.content ?? '').toLowerCase().match(SEARCH_WORD) ?? [];
       expect(words.length, id).toBeGreaterThan(0);
       expect(find.all(`"${words.join(' ')}"`), id).toEqual([
         { chatId: where.chatId, seq: where.seq },

@@ -7,10 +7,11 @@
  */
 import { HARD_LIMITS } from './events.js';
 
-const WORD = /[\p{L}\p{N}\p{M}]+/gu;
+/** A word, for searching: used with `match` and `matchAll` only (it is global, so stateful). */
+export const SEARCH_WORD = /[\p{L}\p{N}\p{M}]+/gu;
 
 export function searchTerms(query: string): string[] {
-  const words = query.normalize('NFKC').toLowerCase().match(WORD) ?? [];
+  const words = query.normalize('NFKC').toLowerCase().match(SEARCH_WORD) ?? [];
   const unique = [...new Set(words.map((word) => word.slice(0, HARD_LIMITS.searchTermChars)))];
   return unique.slice(0, HARD_LIMITS.searchTerms);
 }

@@ -6,6 +6,7 @@
  * ignored, as on SQLite. The whole word is marked. Pure and DOM-free; the parts are rendered as
  * React text, never HTML.
  */
+import { SEARCH_WORD } from '../../relay/protocol/search-terms.js';
 
 export interface SnippetPart {
   text: string;
@@ -19,8 +20,6 @@ export interface Snippet {
   clippedEnd: boolean;
 }
 
-const WORD = /[\p{L}\p{N}\p{M}]+/gu;
-
 function fold(text: string): string {
   return text.normalize('NFKC').toLowerCase().normalize('NFD').replace(/\p{M}/gu, '');
 }
@@ -30,7 +29,7 @@ export function findHits(content: string, terms: readonly string[]): [number, nu
   const folded = terms.map(fold).filter((term) => term.length > 0);
   if (folded.length === 0) return [];
   const hits: [number, number][] = [];
-  for (const match of content.matchAll(WORD)) {
+  for (const match of content.matchAll(SEARCH_WORD)) {
     const word = fold(match[0]);
     if (folded.some((term) => word.startsWith(term)))
       hits.push([match.index, match.index + match[0].length]);
