@@ -13,6 +13,7 @@ import type {
   SearchQuery,
   WireMessage,
 } from './protocol/events.js';
+import { checkMessageContent } from './protocol/message-content.js';
 import { searchTerms } from './protocol/search-terms.js';
 import { chatTopic, notificationsTopics } from './protocol/topics.js';
 import type { Bus } from './bus.js';
@@ -143,14 +144,8 @@ export class ChatService {
   }
 
   validateContent(content: string): Failure | null {
-    if (content.trim().length === 0) return failure('empty_message');
-    if (content.length > this.#d.limits.maxMessageChars) {
-      return failure(
-        'message_too_long',
-        `messages are at most ${this.#d.limits.maxMessageChars} characters`,
-      );
-    }
-    return null;
+    const problem = checkMessageContent(content, this.#d.limits.maxMessageChars);
+    return problem === null ? null : failure(problem.code, problem.message);
   }
 
   /** The send pipeline: check, persist (group commit), then broadcast. */

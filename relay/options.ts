@@ -3,6 +3,7 @@
  * `RelayOptionsError` (code `ERR_RELAY_OPTION`) before anything starts.
  */
 import type { Logger } from 'pino';
+import { DEFAULT_MAX_MESSAGE_CHARS } from './protocol/message-content.js';
 import { trustProxyProblem, type TrustProxy } from './trust-proxy.js';
 
 /** Limits a client cannot exceed. Documented in relay/PROTOCOL.md ("Limits"). */
@@ -151,7 +152,7 @@ export const SOCKET_MARGIN = 1_024;
 
 export const DEFAULT_LIMITS: RelayLimits = {
   maxPayloadBytes: 64 * 1024,
-  maxMessageChars: 8_000,
+  maxMessageChars: DEFAULT_MAX_MESSAGE_CHARS,
   messagesPerSecond: 20,
   messageBurst: 50,
   typingPerSecond: 4,

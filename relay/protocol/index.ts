@@ -4,5 +4,6 @@ export * from './events.js';
 export * from './topics.js';
 export * from './validate.js';
 export * from './mentions.js';
+export * from './message-content.js';
 export * from './room-name.js';
 export * from './search-terms.js';
