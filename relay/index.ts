@@ -17,4 +17,5 @@ export {
   fingerprintFromElectron,
 } from './tls-fingerprint.js';
 export { RELAY_VERSION } from './version.js';
+export { lanIPv4Addresses } from './lan-addresses.js';
 export { StorageOpenError, type StorageOpenErrorCode } from './storage-errors.js';

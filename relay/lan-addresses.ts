@@ -1,6 +1,10 @@
-/** This computer's IPv4 LAN addresses, for the URLs a host shows to colleagues. */
+/**
+ * This computer's IPv4 LAN addresses, for the URLs a host shows to colleagues (the CLI's start
+ * banner, the desktop app's hosting panel) and the names a generated certificate covers.
+ */
 import { networkInterfaces } from 'node:os';
 
+/** Every non-internal IPv4 address of every interface, in the order the OS lists them. */
 export function lanIPv4Addresses(): string[] {
   const out: string[] = [];
   for (const entries of Object.values(networkInterfaces())) {

@@ -16,9 +16,10 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { hostname, networkInterfaces } from 'node:os';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { lanIPv4Addresses } from './lan-addresses.js';
 import { RelayOptionsError, type TlsOptions } from './options.js';
 import { fingerprintOfDer } from './tls-fingerprint.js';
 
@@ -63,12 +64,7 @@ export function certificateNames(): { dns: string[]; ips: string[] } {
     dns.push(name);
     if (!name.includes('.')) dns.push(`${name}.local`);
   }
-  const ips = ['127.0.0.1', '::1'];
-  for (const entries of Object.values(networkInterfaces())) {
-    for (const entry of entries ?? []) {
-      if (entry.family === 'IPv4' && !entry.internal) ips.push(entry.address);
-    }
-  }
+  const ips = ['127.0.0.1', '::1', ...lanIPv4Addresses()];
   return { dns: [...new Set(dns)], ips: [...new Set(ips)] };
 }
 

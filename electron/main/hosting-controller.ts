@@ -8,10 +8,14 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { PROTOCOL_VERSION } from '../../relay/protocol/events.js';
-import { RELAY_VERSION, startRelay, type RunningRelay } from '../../relay/index.js';
+import {
+  RELAY_VERSION,
+  lanIPv4Addresses,
+  startRelay,
+  type RunningRelay,
+} from '../../relay/index.js';
 import type { HostingStartInput, HostingStatus } from '../shared/bridge.js';
 import { fail, ok, type Result } from '../shared/result.js';
-import { lanIPv4Addresses } from './lan-addresses.js';
 import type { Mdns, MdnsPublication } from './mdns.js';
 import { loadOrCreateRelayId } from './relay-id.js';
 
