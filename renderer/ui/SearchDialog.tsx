@@ -8,10 +8,11 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import type { WireMessage } from '../../relay/protocol/events.js';
 import { searchTerms } from '../../relay/protocol/search-terms.js';
 import { chatTitle } from '../state/selectors.js';
+import { dmPeer } from './chat-peer.js';
 import { Dialog } from './Dialog.js';
 import { HashIcon, LockIcon } from './Icons.js';
 import { useClient, useParley, useParleyShallow } from './parley-context.js';
-import { searchSnippet } from './search-snippet.js';
+import { resultHeading, searchSnippet } from './search-snippet.js';
 import { dayLabel, formatDateTime, formatTime } from './time-format.js';
 import { SwitcherHint, SwitcherInput } from './SwitcherInput.js';
 import { useActiveOption } from './use-active-option.js';
@@ -218,8 +219,20 @@ function SearchResult({
   const chat = useParleyShallow((s) => {
     const c = s.chats[message.chat_id];
     return c === undefined
-      ? { title: 'a chat', kind: 'room', visibility: 'public' }
-      : { title: chatTitle(s, c), kind: c.kind, visibility: c.visibility };
+      ? { title: 'a chat', kind: 'room' as const, visibility: 'public', peerId: null }
+      : {
+          title: chatTitle(s, c),
+          kind: c.kind,
+          visibility: c.visibility,
+          peerId: c.kind === 'dm' ? dmPeer(c, s.me?.id ?? null) : null,
+        };
+  });
+  const heading = resultHeading({
+    chatKind: chat.kind,
+    chatTitle: chat.title,
+    peerId: chat.peerId,
+    senderId: message.sender_id,
+    senderName: message.sender_name,
   });
   const snippet = useMemo(() => searchSnippet(message.content, terms), [message.content, terms]);
   const at = Date.parse(message.timestamp);
@@ -242,8 +255,8 @@ function SearchResult({
             )
           ) : null}
         </span>
-        <span className="search-result-chat">{chat.title}</span>
-        <span className="search-result-sender">{message.sender_name}</span>
+        <span className="search-result-chat">{heading.chat}</span>
+        <span className="search-result-sender">{heading.sender}</span>
         <time
           className="search-result-time"
           dateTime={message.timestamp}

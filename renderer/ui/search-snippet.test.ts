@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { searchTerms } from '../../relay/protocol/search-terms.js';
-import { findHits, searchSnippet } from './search-snippet.js';
+import { findHits, resultHeading, searchSnippet } from './search-snippet.js';
 
 const marked = (content: string, query: string, maxChars?: number): string => {
   const snippet = searchSnippet(content, searchTerms(query), maxChars);
@@ -47,5 +47,30 @@ describe('searchSnippet', () => {
       [11, 18],
     ]);
     expect(findHits('anything', [])).toEqual([]);
+  });
+});
+
+describe('resultHeading', () => {
+  const dm = { chatKind: 'dm', chatTitle: 'Bo', peerId: 'bo' } as const;
+
+  it('names the other person of a DM once, whoever wrote the message', () => {
+    const fromBo = resultHeading({ ...dm, senderId: 'bo', senderName: 'Bo' });
+    expect(fromBo).toEqual({ chat: 'Direct message', sender: 'Bo' });
+    const fromMe = resultHeading({ ...dm, senderId: 'me', senderName: 'Ana' });
+    expect(fromMe).toEqual({ chat: 'Direct message with Bo', sender: 'You' });
+    for (const heading of [fromBo, fromMe])
+      expect(`${heading.chat} ${heading.sender}`.match(/Bo/g)).toHaveLength(1);
+  });
+
+  it('says the room and the author for rooms', () => {
+    expect(
+      resultHeading({
+        chatKind: 'room',
+        chatTitle: 'design',
+        peerId: null,
+        senderId: 'bo',
+        senderName: 'Bo',
+      }),
+    ).toEqual({ chat: 'design', sender: 'Bo' });
   });
 });

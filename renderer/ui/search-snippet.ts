@@ -68,3 +68,26 @@ export function searchSnippet(content: string, terms: readonly string[], maxChar
   if (at < end) parts.push({ text: content.slice(at, end), hit: false });
   return { parts, clippedStart: start > 0, clippedEnd: end < content.length };
 }
+
+/** The two labels above a search result: where it was posted and who wrote it. */
+export interface ResultHeading {
+  chat: string;
+  sender: string;
+}
+
+/**
+ * A DM is named after the other person, who is also the author of half its messages: their
+ * name is said once. Their messages read "Direct message · Bo"; one's own "Direct message with
+ * Bo · You". Rooms say the room and the author.
+ */
+export function resultHeading(input: {
+  chatKind: 'room' | 'dm';
+  chatTitle: string;
+  peerId: string | null;
+  senderId: string;
+  senderName: string;
+}): ResultHeading {
+  if (input.chatKind === 'room') return { chat: input.chatTitle, sender: input.senderName };
+  if (input.senderId === input.peerId) return { chat: 'Direct message', sender: input.senderName };
+  return { chat: `Direct message with ${input.chatTitle}`, sender: 'You' };
+}
