@@ -55,15 +55,14 @@ export const sessionRequest = z.object({
 });
 export type SessionRequest = z.infer<typeof sessionRequest>;
 
+/** The shortest and longest time after which a vanishing room's messages may vanish (seconds). */
+export const EPHEMERAL_TTL_MIN_S = 1;
+export const EPHEMERAL_TTL_MAX_S = 30 * 24 * 3600;
+
 export const createChatRequest = z.object({
   name: z.string().min(1).max(HARD_LIMITS.chatNameChars),
   visibility: z.enum(['public', 'private']),
-  ephemeral_ttl_s: z
-    .number()
-    .int()
-    .min(1)
-    .max(30 * 24 * 3600)
-    .optional(),
+  ephemeral_ttl_s: z.number().int().min(EPHEMERAL_TTL_MIN_S).max(EPHEMERAL_TTL_MAX_S).optional(),
 });
 export type CreateChatRequest = z.infer<typeof createChatRequest>;
 
