@@ -25,6 +25,12 @@ const TEXT_FRAME = { binary: false } as const;
 /** Inbound frames waiting to be handled on one connection. */
 export const MAX_INBOX_FRAMES = 256;
 
+/**
+ * How long a closed connection's peer has to answer the close handshake (or, a slow reader, to
+ * read up to the close frame) before its socket is cut; also the relay's shutdown deadline.
+ */
+export const CLOSE_HANDSHAKE_GRACE_MS = 2_000;
+
 export interface ConnectionInit {
   id: string;
   socket: WebSocket;
@@ -180,7 +186,7 @@ export class Connection implements WriteBatch {
     this.#closed = true;
     this.#socket.close(code, reason);
     // A peer that never answers the close handshake is cut after a grace period.
-    setTimeout(() => this.#socket.terminate(), 2_000).unref();
+    setTimeout(() => this.#socket.terminate(), CLOSE_HANDSHAKE_GRACE_MS).unref();
   }
 
   /** Marks the socket gone (the server saw it close). */

@@ -4,10 +4,13 @@
  * Durability across kill -9 is crash.hostile.test.ts (20 random kills, resume, resends).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { Agent, request as httpsRequest } from 'node:https';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { USAGE } from './cli-args.js';
 import type { ChatSummary } from './protocol/events.js';
 import { RawClient, api, signIn } from './testing/relay-harness.js';
 import {
@@ -15,11 +18,57 @@ import {
   killAllRelayProcesses,
   spawnCli,
   startRelayProcess,
+  untilListening,
   type Exit,
 } from './testing/relay-process.js';
 
 /** Always runs: no child outlives its test, whether it passed or not. */
 afterEach(killAllRelayProcesses);
+
+/**
+ * mDNS advertising must never run in tests outside a network namespace: every test process gets
+ * --no-mdns once the CLI knows it (it is being added beside this; absent, nothing advertises).
+ */
+const NO_MDNS: readonly string[] = USAGE.includes('--no-mdns') ? ['--no-mdns'] : [];
+
+/** A test's bound on how long stopping may take: the relay's own deadline is about 2 s. */
+const STOP_BOUND_MS = 3_000;
+
+/** Resolves once `socket` connected. */
+function connected(socket: Socket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    socket.once('connect', resolve).once('error', reject);
+  });
+}
+
+/** One https request to the relay's self-signed certificate; its status and body. */
+function httpsCall(
+  url: string,
+  options: { method?: string; body?: unknown; agent?: Agent } = {},
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      url,
+      {
+        method: options.method ?? 'GET',
+        // Shutdown, not TLS, is under test here; tls.hostile.test.ts pins the certificate.
+        rejectUnauthorized: false,
+        ...(options.agent === undefined ? {} : { agent: options.agent }),
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 describe('process (slow)', () => {
   it('closes sockets with 1001 on SIGTERM and exits with code 0', async () => {
@@ -45,6 +94,69 @@ describe('process (slow)', () => {
       expect.arrayContaining(['stopping', 'relay closed']),
     );
     expect(relay.stderr()).toBe('');
+  });
+
+  it('stops within about 2 s on SIGTERM whatever its TLS port holds: idle TCP, a half TLS handshake, keep-alive HTTPS, a WebSocket that never answers the close', async () => {
+    // Host mode (TLS): before the fix one idle TCP connection held the exit for 11 s (the TLS
+    // handshake timeout), because Node's HTTP layer does not see sockets before their handshake.
+    const relay = await untilListening(
+      spawnCli([...BASE_RELAY_ARGS.filter((arg) => arg !== '--plain'), '--memory', ...NO_MDNS]),
+    );
+    const url = `https://127.0.0.1:${relay.port}`;
+    const sockets: Socket[] = [];
+    const track = <T extends Socket>(socket: T): T => {
+      socket.on('error', () => {
+        // Cut by the relay as it stops: expected, and the exit time is what is asserted.
+      });
+      sockets.push(socket);
+      return socket;
+    };
+
+    const idle = track(connect(relay.port, '127.0.0.1'));
+    await connected(idle);
+    // A TLS record header and the start of a ClientHello, then nothing more.
+    const halfHandshake = track(connect(relay.port, '127.0.0.1'));
+    await connected(halfHandshake);
+    halfHandshake.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03]));
+
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const health = await httpsCall(`${url}/healthz`, { agent });
+    expect(health.status).toBe(200);
+    expect(health.headers.connection).toBe('keep-alive');
+
+    const session = await httpsCall(`${url}/api/session`, {
+      method: 'POST',
+      body: { name: 'Mute', device_unique_id: 'mute-1' },
+    });
+    expect(session.status).toBe(201);
+    const { token } = JSON.parse(session.body) as { token: string };
+    // A WebSocket whose peer stops reading: it never answers the relay's close frame.
+    const mute = track(
+      tlsConnect({ port: relay.port, host: '127.0.0.1', rejectUnauthorized: false }),
+    );
+    await new Promise<void>((resolve, reject) => {
+      mute.once('secureConnect', resolve).once('error', reject);
+    });
+    mute.write(
+      `GET /socket/websocket?vsn=2.0.0&token=${token} HTTP/1.1\r\nHost: 127.0.0.1\r\n` +
+        'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    );
+    const switched = await new Promise<string>((resolve) => {
+      mute.once('data', (chunk: Buffer) => resolve(chunk.toString('latin1')));
+    });
+    expect(switched).toMatch(/^HTTP\/1\.1 101 /);
+    mute.pause();
+
+    const started = performance.now();
+    relay.child.kill('SIGTERM');
+    const exit = await relay.exited;
+    const tookMs = Math.round(performance.now() - started);
+    console.log(`SIGTERM to exit with 4 open connections: ${tookMs} ms`);
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(tookMs).toBeLessThan(STOP_BOUND_MS);
+    agent.destroy();
+    for (const socket of sockets) socket.destroy();
   });
 
   it('exits with code 2 and prints the usage for bad flags', async () => {

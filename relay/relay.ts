@@ -12,6 +12,7 @@ import { Auth } from './auth.js';
 import { backendsReady, defaultNodeId, openBus, openStore } from './backends.js';
 import { ChatService } from './chat-service.js';
 import { answerClientErrors } from './client-errors.js';
+import { CLOSE_HANDSHAKE_GRACE_MS } from './connection.js';
 import { AddressLimit, HTTP_SERVER_TIMEOUTS } from './connection-limits.js';
 import { startClusterNode } from './cluster.js';
 import { startDelivery } from './delivery.js';
@@ -21,6 +22,7 @@ import { createStaticHandler } from './static-files.js';
 import { createLogger } from './logger.js';
 import { MembershipCache } from './membership-cache.js';
 import { MessageWriter } from './message-writer.js';
+import { OpenSockets } from './open-sockets.js';
 import { RelayMetrics } from './metrics.js';
 import { ObservedHub } from './observed-hub.js';
 import { resolveOptions, type RelayOptions, type RelayOptionsInput } from './options.js';
@@ -37,6 +39,11 @@ import { RELAY_VERSION } from './version.js';
 
 /** While storage refuses writes, at most one log line per this interval (with a count). */
 const STORAGE_LOG_INTERVAL_MS = 10_000;
+/**
+ * On close, how long an HTTP request already being answered has to finish before every socket
+ * that is not a WebSocket (idle, mid-TLS-handshake, keep-alive, a slow download) is cut.
+ */
+const HTTP_CLOSE_GRACE_MS = 500;
 
 export interface RunningRelay {
   /** Base HTTP URL, e.g. http://127.0.0.1:4000 (https://… with TLS) */
@@ -200,6 +207,8 @@ export async function startRelay(input: RelayOptionsInput = {}): Promise<Running
           handle,
         );
   addressLimit.attach(server);
+  const openSockets = new OpenSockets();
+  openSockets.attach(server);
   // The backstop for sockets that never become WebSockets, from however many addresses: beyond
   // maxSockets Node closes a new socket at once (PROTOCOL.md, "Limits").
   server.maxConnections = limits.maxSockets;
@@ -264,14 +273,19 @@ export async function startRelay(input: RelayOptionsInput = {}): Promise<Running
     const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
     sockets.closeAll(CLOSE_CODES.GOING_AWAY, 'relay shutting down');
     server.closeIdleConnections();
+    // server.close() waits for every socket, and Node's HTTP layer alone cannot end them all
+    // (open-sockets.ts): a request being answered may finish, then the rest is cut; WebSockets
+    // get the close handshake's grace, and so does an upgrade still checking its token.
+    const graces = [
+      setTimeout(() => openSockets.destroy({ upgraded: false }), HTTP_CLOSE_GRACE_MS),
+      setTimeout(() => openSockets.destroy(), CLOSE_HANDSHAKE_GRACE_MS),
+    ];
     await writer.drain();
     stopDelivery();
     cluster?.close();
     await bus.close();
-    // Sockets that do not finish the close handshake are cut after the grace period.
-    const grace = setTimeout(() => server.closeAllConnections(), 2_500);
     await serverClosed;
-    clearTimeout(grace);
+    for (const grace of graces) clearTimeout(grace);
     await store.close();
     logger.info('relay closed');
   }
