@@ -85,8 +85,12 @@ export interface FanoutResult {
   kind: 'fanout';
   messages: number;
   expectedDeliveries: number;
+  /** Distinct (receiver, message) deliveries; a repeat counts only in `duplicates`. */
   deliveries: number;
+  /** Expected deliveries that never arrived. */
   lost: number;
+  /** Deliveries of a message to a receiver that already had it. */
+  duplicates: number;
   /** Deliveries per second the room would get if the server kept up. */
   expectedPerSecond: number;
   /** Deliveries received / (last delivery − first send). */

@@ -39,6 +39,7 @@ function fanoutLine(row: Row, result: FanoutResult): string[] {
     row.peer,
     `${f0(result.achievedPerSecond)} / ${f0(result.expectedPerSecond)}`,
     f0(result.lost),
+    f0(result.duplicates),
     f1(result.latency.p50),
     f1(result.latency.p95),
     f1(result.latency.p99),
@@ -67,6 +68,7 @@ export function markdownTables(rows: readonly Row[]): string {
           'peer',
           'deliveries/s (achieved / expected)',
           'lost',
+          'duplicated',
           'p50 ms',
           'p95 ms',
           'p99 ms',
@@ -308,12 +310,22 @@ export function checkTargets(rows: readonly Row[]): TargetCheck[] {
       (row.peer === 'parley' || row.peer === 'parley-cluster') && row.result?.kind === 'fanout',
   );
   if (lossRows.length > 0) {
-    const lost = lossRows.reduce((sum, row) => sum + (row.result as FanoutResult).lost, 0);
-    checks.push({
-      target: 'no message lost (Parley, every fan-out run)',
-      measured: `${f0(lost)} lost`,
-      met: lost === 0,
-    });
+    const sum = (count: (result: FanoutResult) => number): number =>
+      lossRows.reduce((total, row) => total + count(row.result as FanoutResult), 0);
+    const lost = sum((result) => result.lost);
+    const duplicates = sum((result) => result.duplicates);
+    checks.push(
+      {
+        target: 'no message lost (Parley, every fan-out run)',
+        measured: `${f0(lost)} lost`,
+        met: lost === 0,
+      },
+      {
+        target: 'no delivery duplicated (Parley, every fan-out run)',
+        measured: `${f0(duplicates)} duplicated`,
+        met: duplicates === 0,
+      },
+    );
   }
   for (const scenario of scenarios('idle')) {
     const parley = find(rows, scenario, 'parley', 'idle');

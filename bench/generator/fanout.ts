@@ -34,6 +34,11 @@ export async function runFanout(
   const sentAt = new Float64Array(all);
   const lastAt = new Float64Array(all);
   const counts = new Uint32Array(all);
+  // Which messages each client has had, one bit each: a second delivery of a message to the
+  // same client is a duplicate, never a delivery that makes up for one lost elsewhere.
+  const words = Math.ceil(all / 32);
+  const seen = new Uint32Array(words * members);
+  let duplicates = 0;
   const latencies = new Float64Array(Math.min(MAX_SAMPLES, total * perMessage));
   let samples = 0;
   let warmReceived = 0;
@@ -42,9 +47,16 @@ export async function runFanout(
   let sendErrors = 0;
   let closed = 0;
 
-  for (const client of clients) {
+  clients.forEach((client, clientIndex) => {
     client.onDelivery = (index) => {
       if (index >= all) return;
+      const word = clientIndex * words + (index >>> 5);
+      const bit = 1 << (index & 31);
+      if (((seen[word] as number) & bit) !== 0) {
+        if (index >= warm) duplicates += 1;
+        return;
+      }
+      seen[word] = (seen[word] as number) | bit;
       const now = performance.now();
       counts[index] = (counts[index] as number) + 1;
       lastAt[index] = now;
@@ -65,7 +77,7 @@ export async function runFanout(
     client.onClose = () => {
       closed += 1;
     };
-  }
+  });
 
   let sendLag = 0;
   async function sendPhase(from: number, to: number): Promise<void> {
@@ -128,6 +140,7 @@ export async function runFanout(
     expectedDeliveries: expected,
     deliveries: received,
     lost: expected - received,
+    duplicates,
     expectedPerSecond: rate * perMessage,
     achievedPerSecond,
     latency: percentiles(latencies, samples),
