@@ -9,11 +9,21 @@ describe('avatar helpers', () => {
     expect(initials('   ')).toBe('?');
   });
 
-  it('gives a stable colour slot in range', () => {
-    expect(colorSlot('user-1')).toBe(colorSlot('user-1'));
-    for (const id of ['a', 'b', 'c', 'user-42', '']) {
-      expect(colorSlot(id)).toBeGreaterThanOrEqual(0);
-      expect(colorSlot(id)).toBeLessThan(8);
+  it('derives the colour slot from FNV-1a of the id, the same on every screen and device', () => {
+    // FNV-1a 32-bit test vectors (the hash is the slot when there are 2^32 slots).
+    expect(colorSlot('', 2 ** 32)).toBe(0x811c9dc5);
+    expect(colorSlot('a', 2 ** 32)).toBe(0xe40c292c);
+    expect(colorSlot('foobar', 2 ** 32)).toBe(0xbf9cf968);
+    expect(colorSlot('a')).toBe(0xe40c292c % 8);
+  });
+
+  it('spreads users over every colour', () => {
+    const perSlot = new Array<number>(8).fill(0);
+    for (let i = 0; i < 800; i++) {
+      const slot = colorSlot(`user-${i}`);
+      perSlot[slot] = (perSlot[slot] ?? 0) + 1;
     }
+    expect(perSlot).toHaveLength(8);
+    for (const count of perSlot) expect(count).toBeGreaterThan(50);
   });
 });
