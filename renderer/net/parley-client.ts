@@ -20,6 +20,13 @@ import type {
   WireMessage,
 } from '../../relay/protocol/events.js';
 import { findMentions } from '../../relay/protocol/mentions.js';
+import {
+  DEFAULT_MAX_MESSAGE_CHARS,
+  isBlankMessage,
+  isPermanentSendError,
+  messageChars,
+  outgoingContent,
+} from '../../relay/protocol/message-content.js';
 import type { ParleyStore } from '../state/store.js';
 import { lastSeq } from '../state/timeline.js';
 import { ApiClient, type ApiResult } from './api-client.js';
@@ -68,16 +75,9 @@ export function historyScope(session: Pick<SavedSession, 'serverUrls' | 'user'>)
 }
 
 export type SendResult =
-  { ok: true; mobileRefId: string } | { ok: false; code: 'empty' | 'outbox_full' | 'no_chat' };
+  | { ok: true; mobileRefId: string }
+  | { ok: false; code: 'empty' | 'too_long' | 'outbox_full' | 'no_chat' };
 
-/** Relay refusals that a resend cannot fix: the message is marked failed. */
-const FINAL_ERRORS = new Set([
-  'message_too_long',
-  'empty_message',
-  'invalid_payload',
-  'not_member',
-  'not_found',
-]);
 const SESSION_KEY = 'parley.session';
 const DEVICE_KEY = 'parley.device';
 const TYPING_RENEW_MS = 3_000;
@@ -538,8 +538,10 @@ export class ParleyClient {
 
   /** Shows the message at once as pending and queues it; it is sent when the chat is joined. */
   send(chatId: string, content: string): SendResult {
-    const text = content.replace(/\s+$/, '');
-    if (text.trim().length === 0) return { ok: false, code: 'empty' };
+    const text = outgoingContent(content);
+    if (isBlankMessage(text)) return { ok: false, code: 'empty' };
+    // The relay would refuse it for good; the composer says so before it gets here.
+    if (messageChars(text) > DEFAULT_MAX_MESSAGE_CHARS) return { ok: false, code: 'too_long' };
     const state = this.store.getState();
     if (state.chats[chatId] === undefined || state.me === null || this.#outbox === null)
       return { ok: false, code: 'no_chat' };
@@ -663,14 +665,15 @@ export class ParleyClient {
           resolve('done');
         })
         .receive('error', (reply: { reason?: string; message?: string }) => {
-          if (FINAL_ERRORS.has(reply.reason ?? '')) {
+          // A refusal that a resend cannot fix marks the message failed (the UI offers Edit and
+          // Delete); anything else is retried with backoff, same mobile_ref_id.
+          const code = reply.reason ?? '';
+          if (isPermanentSendError(code)) {
             this.#outbox?.remove(item.mobileRefId);
-            actions.setPendingStatus(
-              item.chatId,
-              item.mobileRefId,
-              'failed',
-              reply.message ?? reply.reason ?? 'refused',
-            );
+            actions.setPendingStatus(item.chatId, item.mobileRefId, 'failed', {
+              code,
+              message: reply.message ?? code,
+            });
             this.#syncOutboxCount();
             return resolve('done');
           }

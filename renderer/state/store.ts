@@ -13,6 +13,7 @@ import type {
   ConnectionError,
   ConnectionStatus,
   Dialog,
+  SendFailure,
   Timeline,
   UiMessage,
 } from './types.js';
@@ -85,7 +86,7 @@ export interface ParleyActions {
     chatId: string,
     mobileRefId: string,
     status: 'pending' | 'failed',
-    error?: string,
+    failure?: SendFailure,
   ): void;
   removePending(chatId: string, mobileRefId: string): void;
   expireMessages(now: number): void;

@@ -75,8 +75,15 @@ describe('timeline', () => {
       status: 'pending' as const,
     };
     let t = addPending(emptyTimeline(), pending);
-    t = setPendingStatus(t, 'x', 'failed', 'message_too_long');
-    expect(t.pending[0]).toMatchObject({ status: 'failed', error: 'message_too_long' });
+    t = setPendingStatus(t, 'x', 'failed', {
+      code: 'message_too_long',
+      message: 'messages are at most 8000 characters',
+    });
+    expect(t.pending[0]).toMatchObject({
+      status: 'failed',
+      error: 'messages are at most 8000 characters',
+      errorCode: 'message_too_long',
+    });
     t = setPendingStatus(t, 'x', 'pending');
     expect(t.pending[0]?.status).toBe('pending');
     expect(removePending(t, 'x').pending).toHaveLength(0);

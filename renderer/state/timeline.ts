@@ -2,7 +2,7 @@
  * Pure timeline updates: confirmed messages ordered by seq without duplicates, own pending
  * messages after them, resume point tracking. No React, no I/O; unit-tested.
  */
-import type { Timeline, UiMessage, WireMessage } from './types.js';
+import type { SendFailure, Timeline, UiMessage, WireMessage } from './types.js';
 
 /** Messages kept in memory per chat; older ones are dropped and paged back in on scroll. */
 export const MAX_TIMELINE_MESSAGES = 20_000;
@@ -113,13 +113,17 @@ export function setPendingStatus(
   timeline: Timeline,
   mobileRefId: string,
   status: 'pending' | 'failed',
-  error?: string,
+  failure?: SendFailure,
 ): Timeline {
   return {
     ...timeline,
     pending: timeline.pending.map((m) =>
       m.mobile_ref_id === mobileRefId
-        ? { ...m, status, ...(error === undefined ? {} : { error }) }
+        ? {
+            ...m,
+            status,
+            ...(failure === undefined ? {} : { error: failure.message, errorCode: failure.code }),
+          }
         : m,
     ),
   };

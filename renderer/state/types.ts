@@ -5,8 +5,19 @@ import type { ChatInfo, UserInfo, WireMessage } from '../../relay/protocol/event
 export interface UiMessage extends WireMessage {
   /** `sent`: stored by the relay (has a real seq). `pending`: queued or in flight. `failed`: refused. */
   status: 'sent' | 'pending' | 'failed';
-  /** For failed messages: why, from the relay's error codes. */
+  /** For failed messages: why, in the relay's words. */
   error?: string;
+  /**
+   * For failed messages: the relay's error code (relay/protocol/errors.ts), which says whether
+   * sending again could succeed (`isPermanentSendError`).
+   */
+  errorCode?: string;
+}
+
+/** Why the relay refused one of our messages: its error code and its words. */
+export interface SendFailure {
+  code: string;
+  message: string;
 }
 
 export interface ChatState extends ChatInfo {

@@ -15,6 +15,7 @@ import { buildRows, type MessageRow } from './message-rows.js';
 import { prepareMentions } from './message-text.js';
 import { DaySeparator, MessageItem, type MessageActions } from './MessageRow.js';
 import { useClient, useParley } from './parley-context.js';
+import { useDrafts } from './use-drafts.js';
 
 const EMPTY_TIMELINE = emptyTimeline();
 /** Space above the first message: the "beginning of the chat" or loading line, and its day. */
@@ -33,6 +34,7 @@ function estimate(row: MessageRow | undefined): number {
 
 export function MessageList({ chatId }: { chatId: string }) {
   const client = useClient();
+  const drafts = useDrafts();
   const timeline = useParley((s) => s.timelines[chatId]) ?? EMPTY_TIMELINE;
   const myId = useParley((s) => s.me?.id ?? null);
   const users = useParley((s) => s.users);
@@ -135,9 +137,13 @@ export function MessageList({ chatId }: { chatId: string }) {
   const actions = useMemo<MessageActions>(
     () => ({
       retry: (ref) => void client.retry(chatId, ref),
+      edit: (ref, content) => {
+        drafts.restore(chatId, content);
+        client.discard(chatId, ref);
+      },
       discard: (ref) => client.discard(chatId, ref),
     }),
-    [client, chatId],
+    [client, chatId, drafts],
   );
 
   const items = virtualizer.getVirtualItems();

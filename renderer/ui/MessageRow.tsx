@@ -1,5 +1,6 @@
 /** The rows of the message list: day separators and messages (with own-message state). */
 import { memo } from 'react';
+import { isPermanentSendError } from '../../relay/protocol/message-content.js';
 import type { UiMessage } from '../state/types.js';
 import { Avatar } from './Avatar.js';
 import type { MentionIndex } from './message-text.js';
@@ -16,7 +17,10 @@ export const DaySeparator = memo(function DaySeparator({ at }: { at: number }) {
 });
 
 export interface MessageActions {
+  /** Sends a failed message again (offered only when sending again can succeed). */
   retry(mobileRefId: string): void;
+  /** Puts a failed message's text back into the composer and removes the message. */
+  edit(mobileRefId: string, content: string): void;
   discard(mobileRefId: string): void;
 }
 
@@ -83,19 +87,31 @@ export const MessageItem = memo(function MessageItem({
             {message.error === undefined ? null : (
               <span className="msg-failed-reason">{message.error}</span>
             )}
-            <button
-              type="button"
-              className="link-button"
-              onClick={() => actions.retry(message.mobile_ref_id)}
-            >
-              Retry
-            </button>
+            {/* Retry only where sending again can succeed; otherwise the text goes back to the
+                composer to be changed. */}
+            {isPermanentSendError(message.errorCode ?? '') ? (
+              <button
+                type="button"
+                className="link-button"
+                onClick={() => actions.edit(message.mobile_ref_id, message.content)}
+              >
+                Edit
+              </button>
+            ) : (
+              <button
+                type="button"
+                className="link-button"
+                onClick={() => actions.retry(message.mobile_ref_id)}
+              >
+                Retry
+              </button>
+            )}
             <button
               type="button"
               className="link-button subtle"
               onClick={() => actions.discard(message.mobile_ref_id)}
             >
-              Discard
+              Delete
             </button>
           </div>
         ) : null}
