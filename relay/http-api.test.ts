@@ -3,8 +3,11 @@
  * (relay-issued sessions, passcode, sign-in rate limit) and in company mode (HS256 secret,
  * RS256 and EdDSA public keys, a JWKS URL served by a local HTTP server).
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join as joinPath } from 'node:path';
 import {
   SignJWT,
   exportJWK,
@@ -958,6 +961,62 @@ describe('HTTP API, relay-issued sessions', () => {
       expect(health.headers.get('content-type')).toMatch(/^application\/json/);
       expect((await rawRequest(relay, 'GET', '/readyz')).body).toEqual({ ok: true });
     });
+  });
+});
+
+describe('HTTP API beside the web client', () => {
+  const INDEX = '<!doctype html><title>Parley</title>';
+  let web: string;
+  let relay: TestRelay;
+  beforeAll(async () => {
+    web = mkdtempSync(joinPath(tmpdir(), 'parley-web-'));
+    writeFileSync(joinPath(web, 'index.html'), INDEX);
+    relay = await startTestRelay({ webDir: web });
+  });
+  afterAll(async () => {
+    await relay.close();
+    removeDir(relay.dataDir);
+    removeDir(web);
+  });
+
+  it('answers every unknown path under /api/ with a JSON 404 for every method, never the page', async () => {
+    // Regression: these got index.html with 200 (the web client's fallback for its own routes).
+    const paths = [
+      '/api/nonexistent',
+      '/api',
+      '/api/',
+      '/api//me',
+      '/api/me/',
+      '/api/chats/x/y/z',
+      '/api/nonexistent.js',
+      '/api/index.html',
+      '/%61pi/nonexistent',
+    ];
+    for (const path of paths) {
+      for (const method of ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']) {
+        const res = await rawRequest(relay, method, path);
+        expect(res.status, `${method} ${path}`).toBe(404);
+        expect(res.headers.get('content-type'), `${method} ${path}`).toBe(
+          'application/json; charset=utf-8',
+        );
+        expect(errorCode(res.body), `${method} ${path}`).toBe('not_found');
+      }
+      const head = await rawRequest(relay, 'HEAD', path);
+      expect(head.status, `HEAD ${path}`).toBe(404);
+      expect(head.headers.get('content-type'), `HEAD ${path}`).toBe(
+        'application/json; charset=utf-8',
+      );
+      expect(head.body, `HEAD ${path}`).toBeNull();
+    }
+    // Known routes keep their answers, and the page is still served for the client's routes.
+    expect((await rawRequest(relay, 'POST', '/api/me')).status).toBe(405);
+    expect((await rawRequest(relay, 'GET', '/api/me')).status).toBe(401);
+    for (const path of ['/', '/chats/general', '/apiary']) {
+      const page = await fetch(`${relay.url}${path}`);
+      expect(page.status, path).toBe(200);
+      expect(page.headers.get('content-type'), path).toBe('text/html; charset=utf-8');
+      expect(await page.text(), path).toBe(INDEX);
+    }
   });
 });
 

@@ -22,6 +22,7 @@ import type { ChatService } from './chat-service.js';
 import {
   HTTP_STATUS,
   bearerToken,
+  isApiPath,
   readJsonBody,
   requestUrl,
   sendError,
@@ -324,7 +325,10 @@ export function createHttpApi(
     },
   ];
 
-  /** Answers API routes; returns false for paths it does not own (static files, 404). */
+  /**
+   * Answers API routes, and every other path under /api/ with a JSON 404 (never the web
+   * client's page); returns false for paths it does not own (static files, 404).
+   */
   return async function handle(req, res) {
     const url = requestUrl(req);
     if (url === null) {
@@ -334,7 +338,11 @@ export function createHttpApi(
     const matching = routes
       .map((route) => ({ route, match: route.pattern.exec(url.pathname) }))
       .filter((entry) => entry.match !== null);
-    if (matching.length === 0) return false;
+    if (matching.length === 0) {
+      if (!isApiPath(url.pathname)) return false;
+      sendError(res, failure('not_found', 'no such route'));
+      return true;
+    }
     res.setHeader('Access-Control-Allow-Origin', '*');
     if (req.method === 'OPTIONS') {
       res.writeHead(204, {

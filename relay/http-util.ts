@@ -133,6 +133,15 @@ export function requestUrl(req: IncomingMessage): URL | null {
   }
 }
 
+/**
+ * The API's namespace, `/api` and everything under `/api/`: a path there that no route matches
+ * is a JSON 404 for every method (http-api.ts), never a file or the web client's index.html
+ * fallback (static-files.ts asks after decoding, so `/%61pi/x` is refused too).
+ */
+export function isApiPath(pathname: string): boolean {
+  return pathname === '/api' || pathname.startsWith('/api/');
+}
+
 export function bearerToken(req: IncomingMessage): string | null {
   const header = req.headers.authorization;
   if (typeof header !== 'string') return null;

@@ -296,6 +296,46 @@ describe('static files: path tricks', () => {
     expect(readFileSync(joinPath(web, 'up', 'secret.txt'), 'utf8')).toBe(SECRET);
   });
 
+  it("answers the API's namespace with JSON, never a file or the page, however it is spelt (property)", async () => {
+    // Regression: GET /api/nonexistent got index.html with 200 (the client-route fallback).
+    const piece = fc.constantFrom(
+      '',
+      '.',
+      '%2e',
+      'nonexistent',
+      'me',
+      'chats',
+      'index.html',
+      'app-abcdef12.js',
+      'assets',
+      'logo.svg',
+      '%2f',
+      '%61pi',
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('/api', '/%61pi', '/%61%70%69', '//api', '/./api', '/assets/../api'),
+        fc.array(piece, { maxLength: 4 }),
+        fc.constantFrom('GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'),
+        async (prefix, pieces, method) => {
+          const target = [prefix, ...pieces].join('/');
+          const answer = await get(target, method);
+          const what = `${method} ${target} → ${answer.raw.subarray(0, 200).toString('latin1')}`;
+          // 401 or 405 for a real route such as /api/me, 204 for its CORS preflight; else 404.
+          expect([204, 401, 404, 405], what).toContain(answer.status);
+          if (answer.status === 204) return;
+          expect(answer.headers['content-type'], what).toBe('application/json; charset=utf-8');
+          if (method === 'HEAD') return void expect(answer.body.length, what).toBe(0);
+          const body = JSON.parse(answer.body.toString('utf8')) as { error: { code: string } };
+          expect(['not_found', 'unauthorized', 'method_not_allowed'], what).toContain(
+            body.error.code,
+          );
+        },
+      ),
+      { numRuns: 200 },
+    );
+  }, 60_000);
+
   it('keeps answering the API and the socket path while being probed', async () => {
     const health = await get('/healthz');
     expect(health.status).toBe(200);

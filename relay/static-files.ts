@@ -3,12 +3,13 @@
  * open http://HOST:PORT/ and chat. Only files inside the folder are ever served: paths are
  * decoded once, normalised, and must stay under the root (no `..`, no encoded tricks, no
  * symlinks out); dotfiles and dot-folders are never served. Unknown paths without an extension get index.html (client-side routes).
+ * Nothing under /api/ is ever served: that namespace is the API's (a JSON 404 when no route matches).
  */
 import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, resolve, sep } from 'node:path';
-import { requestUrl } from './http-util.js';
+import { isApiPath, requestUrl } from './http-util.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -71,6 +72,7 @@ export function createStaticHandler(
     const segments = decoded.split('/').filter((part) => part.length > 0);
     // `.`, `..`, and dotfiles or dot-folders (.git, .env, .DS_Store): never part of a build.
     if (segments.some((part) => part.startsWith('.'))) return false;
+    if (isApiPath(`/${segments.join('/')}`)) return false;
     const wanted = resolve(root, ...segments);
     let file = await inside(wanted);
     if (file !== null && (await stat(file)).isDirectory())
