@@ -18,15 +18,24 @@ export class ClusterPresence extends PresenceTracker {
 
   override track(topic: string, userId: string, meta: PresenceMeta): PresenceDiff {
     const diff = super.track(topic, userId, meta);
-    this.#cluster.localPresence(topic, userId, meta, true);
+    this.#replicate(topic, diff);
     return diff;
   }
 
   override untrack(topic: string, userId: string, phxRef: string): PresenceDiff | null {
     const diff = super.untrack(topic, userId, phxRef);
-    const meta = diff?.leaves[userId]?.metas[0];
-    if (meta !== undefined) this.#cluster.localPresence(topic, userId, meta, false);
+    if (diff !== null) this.#replicate(topic, diff);
     return diff;
+  }
+
+  /** Hands the cluster what other nodes list: a device waiting unlisted here is not sent. */
+  #replicate(topic: string, diff: PresenceDiff): void {
+    for (const [userId, { metas }] of Object.entries(diff.leaves)) {
+      for (const meta of metas) this.#cluster.localPresence(topic, userId, meta, false);
+    }
+    for (const [userId, { metas }] of Object.entries(diff.joins)) {
+      for (const meta of metas) this.#cluster.localPresence(topic, userId, meta, true);
+    }
   }
 
   /** This node's devices and every other node's, in the Phoenix Presence shape. */

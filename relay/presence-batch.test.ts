@@ -3,7 +3,12 @@ import { Presence } from 'phoenix';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Connection, OutboundFrame } from './connection.js';
 import { Hub } from './hub.js';
-import { PRESENCE_BATCH_MS, PresenceBatcher } from './presence-batch.js';
+import {
+  PRESENCE_BATCH_MS,
+  PRESENCE_BYTES_PER_S,
+  PRESENCE_MAX_WINDOW_MS,
+  PresenceBatcher,
+} from './presence-batch.js';
 import { PreparedFrame } from './prepared-frame.js';
 import { PresenceTracker } from './presence.js';
 import type { PresenceDiff, PresenceMeta } from './protocol/events.js';
@@ -71,55 +76,118 @@ describe('PresenceBatcher', () => {
     expect(diffs).toHaveLength(1);
   });
 
-  it('brings every joiner of a window, with its shared presence_state, to the relay state', () => {
-    // Ops on 3 users × 2 devices; a device that joins may be a new subscriber (snapshot: true)
-    // that gets presence_state between its track and the batched diff, as joinChat does it.
-    const op = fc.record({
-      user: fc.constantFrom('ana', 'ben', 'cy'),
-      device: fc.constantFrom('a', 'b'),
-      join: fc.boolean(),
-      snapshot: fc.boolean(),
-    });
-    fc.assert(
-      fc.property(
-        fc.array(op, { maxLength: 30 }),
-        fc.array(op, { maxLength: 30 }),
-        (before, during) => {
-          const { hub, diffs } = watchedHub();
-          const tracker = new PresenceTracker();
-          const batcher = new PresenceBatcher(hub, tracker);
-          const change = (o: (typeof before)[number]): PresenceDiff | null => {
-            const ref = `${o.user}-${o.device}`;
-            return o.join
-              ? tracker.track(TOPIC, o.user, meta(ref))
-              : tracker.untrack(TOPIC, o.user, ref);
-          };
-          const clients: object[] = [];
-          const snapshot = (): void => {
-            clients.push(
-              Presence.syncState({}, JSON.parse(batcher.stateBytes(TOPIC).toString()) as object),
-            );
-          };
-          for (const o of before) change(o);
-          snapshot();
-          for (const o of during) {
-            const diff = change(o);
-            if (o.snapshot) snapshot();
-            if (diff !== null) batcher.add(TOPIC, diff);
-          }
-          vi.advanceTimersByTime(PRESENCE_BATCH_MS);
-          const expected = listed(tracker.state(TOPIC));
-          for (const client of clients) {
-            let state = client;
-            for (const diff of diffs) state = Presence.syncDiff(state, diff);
-            expect(listed(state)).toEqual(expected);
-          }
-          // After the flush a joiner gets a fresh snapshot, not the window's.
-          expect(JSON.parse(batcher.stateBytes(TOPIC).toString())).toEqual(tracker.state(TOPIC));
-        },
-      ),
-    );
+  it('leaves out a device that came and went within a window unseen, not one a joiner saw', async () => {
+    const { hub, diffs } = watchedHub();
+    const tracker = new PresenceTracker();
+    const batcher = new PresenceBatcher(hub, tracker);
+    // Unseen: nobody's presence_state held it, so nobody needs to hear of it.
+    batcher.add(TOPIC, tracker.track(TOPIC, 'ana', meta('1')));
+    await Promise.resolve();
+    batcher.add(TOPIC, tracker.untrack(TOPIC, 'ana', '1') ?? { joins: {}, leaves: {} });
+    vi.advanceTimersByTime(PRESENCE_BATCH_MS);
+    expect(diffs).toEqual([]);
+    // Seen: a joiner's state (taken in the same turn as its join, as chat-channel.ts does) had it.
+    const joined = tracker.track(TOPIC, 'ben', meta('2'));
+    const state = JSON.parse(batcher.stateBytes(TOPIC).toString()) as object;
+    batcher.add(TOPIC, joined);
+    await Promise.resolve();
+    batcher.add(TOPIC, tracker.untrack(TOPIC, 'ben', '2') ?? { joins: {}, leaves: {} });
+    vi.advanceTimersByTime(PRESENCE_BATCH_MS);
+    expect(diffs).toEqual([
+      { joins: { ben: { metas: [meta('2')] } }, leaves: { ben: { metas: [meta('2')] } } },
+    ]);
+    const [diff = { joins: {}, leaves: {} }] = diffs;
+    expect(listed(Presence.syncDiff(Presence.syncState({}, state), diff))).toEqual({});
   });
+
+  it('paces a topic after a large diff: the next window waits until its bytes fit the budget', () => {
+    const { hub, diffs } = watchedHub();
+    const tracker = new PresenceTracker();
+    const batcher = new PresenceBatcher(hub, tracker);
+    const big = (ref: string): PresenceMeta => ({
+      ...meta(ref),
+      device_unique_id: 'd'.repeat(128),
+    });
+    for (let i = 0; i < 40; i += 1) batcher.add(TOPIC, tracker.track(TOPIC, `u${i}`, big(`a${i}`)));
+    vi.advanceTimersByTime(PRESENCE_BATCH_MS);
+    expect(diffs).toHaveLength(1);
+    const bytes = JSON.stringify([null, null, TOPIC, 'presence_diff', diffs[0]]).length;
+    const paceMs = (bytes / PRESENCE_BYTES_PER_S) * 1_000;
+    expect(paceMs).toBeGreaterThan(PRESENCE_BATCH_MS * 2);
+    batcher.add(TOPIC, tracker.track(TOPIC, 'late', meta('late')));
+    vi.advanceTimersByTime(PRESENCE_BATCH_MS);
+    expect(diffs).toHaveLength(1);
+    vi.advanceTimersByTime(Math.min(paceMs, PRESENCE_MAX_WINDOW_MS));
+    expect(diffs).toHaveLength(2);
+    expect(diffs[1]).toEqual({ joins: { late: { metas: [meta('late')] } }, leaves: {} });
+  });
+
+  it.each([
+    ['every device listed', 8],
+    ['one device listed per user, the other waiting', 1],
+  ])(
+    'brings every joiner of a window, with its shared presence_state, to the relay state (%s)',
+    async (_, perUser) => {
+      // Ops on 3 users × 2 devices; a device that joins may be a new subscriber (snapshot: true)
+      // that gets presence_state between its track and the batched diff, as joinChat does it,
+      // all in one turn; each op is its own turn (join-then-leave in a window may cancel out).
+      const op = fc.record({
+        user: fc.constantFrom('ana', 'ben', 'cy'),
+        device: fc.constantFrom('a', 'b'),
+        join: fc.boolean(),
+        snapshot: fc.boolean(),
+      });
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(op, { maxLength: 30 }),
+          fc.array(op, { maxLength: 30 }),
+          async (before, during) => {
+            const { hub, diffs } = watchedHub();
+            const tracker = new PresenceTracker(perUser);
+            const batcher = new PresenceBatcher(hub, tracker);
+            // As the relay does: each join has its own phx_ref, and joining again first ends
+            // the device's previous subscription.
+            const current = new Map<string, string>();
+            let joins = 0;
+            const change = (o: (typeof before)[number]): PresenceDiff[] => {
+              const device = `${o.user}-${o.device}`;
+              const previous = current.get(device);
+              current.delete(device);
+              const left = previous === undefined ? null : tracker.untrack(TOPIC, o.user, previous);
+              if (!o.join) return left === null ? [] : [left];
+              joins += 1;
+              current.set(device, `${device}-${joins}`);
+              const joined = tracker.track(TOPIC, o.user, meta(`${device}-${joins}`));
+              return left === null ? [joined] : [left, joined];
+            };
+            const clients: object[] = [];
+            const snapshot = (): void => {
+              clients.push(
+                Presence.syncState({}, JSON.parse(batcher.stateBytes(TOPIC).toString()) as object),
+              );
+            };
+            for (const o of before) change(o);
+            snapshot();
+            for (const o of during) {
+              const changes = change(o);
+              if (o.snapshot) snapshot();
+              for (const diff of changes) batcher.add(TOPIC, diff);
+              await Promise.resolve();
+            }
+            vi.advanceTimersByTime(PRESENCE_BATCH_MS);
+            const expected = listed(tracker.state(TOPIC));
+            for (const client of clients) {
+              let state = client;
+              for (const diff of diffs) state = Presence.syncDiff(state, diff);
+              expect(listed(state)).toEqual(expected);
+            }
+            // After the flush a joiner gets a fresh snapshot, not the window's.
+            expect(JSON.parse(batcher.stateBytes(TOPIC).toString())).toEqual(tracker.state(TOPIC));
+          },
+        ),
+      );
+    },
+  );
 
   it("brings every joiner to the whole cluster's state when other nodes' devices change too", () => {
     // As on a cluster node: the tracker's state() adds other nodes' devices, whose changes are

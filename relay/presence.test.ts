@@ -1,7 +1,7 @@
 import { Presence } from 'phoenix';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { PresenceMeta } from './protocol/events.js';
-import { PresenceTracker } from './presence.js';
+import { PRESENCE_METAS_PER_USER, PresenceTracker } from './presence.js';
 
 const TOPIC = 'chat:room-1';
 
@@ -53,6 +53,29 @@ describe('PresenceTracker', () => {
     expect(listed(tracker.state(TOPIC))).toEqual({ ana: ['2'] });
     tracker.untrack(TOPIC, 'ana', '2');
     expect(tracker.state(TOPIC)).toEqual({});
+  });
+
+  it("lists at most PRESENCE_METAS_PER_USER devices of a user; a waiting one takes a leaver's place", () => {
+    const refs = Array.from({ length: PRESENCE_METAS_PER_USER + 2 }, (_, i) => String(i));
+    const diffs = refs.map((ref) => tracker.track(TOPIC, 'ana', meta(ref, 'Ana')));
+    expect(diffs.slice(PRESENCE_METAS_PER_USER)).toEqual([
+      { joins: {}, leaves: {} },
+      { joins: {}, leaves: {} },
+    ]);
+    expect(listed(tracker.state(TOPIC))).toEqual({
+      ana: refs.slice(0, PRESENCE_METAS_PER_USER).sort(),
+    });
+    // A waiting device leaves unseen; a listed one leaves and the next waiting one is listed.
+    expect(tracker.untrack(TOPIC, 'ana', refs[PRESENCE_METAS_PER_USER + 1] ?? '')).toEqual({
+      joins: {},
+      leaves: {},
+    });
+    expect(tracker.untrack(TOPIC, 'ana', '0')).toEqual({
+      joins: { ana: { metas: [meta(String(PRESENCE_METAS_PER_USER), 'Ana')] } },
+      leaves: { ana: { metas: [meta('0', 'Ana')] } },
+    });
+    expect(tracker.state(TOPIC).ana?.metas).toHaveLength(PRESENCE_METAS_PER_USER);
+    expect(JSON.parse(tracker.stateJson(TOPIC))).toEqual(tracker.state(TOPIC));
   });
 
   it('untrack of something never tracked returns null and changes nothing', () => {
