@@ -174,8 +174,8 @@ describe('cluster (in-process nodes, real Redis and PostgreSQL)', () => {
       await viewer.waitFor(() => viewer.lastSeq(dmId) === 10, 5_000, 'all 10 DM messages');
       expect(ids(viewer.delivered.get(dmId) ?? [])).toEqual(ids(dmHistory));
     }
-    // Ben is not in the DM: nothing of it reached him.
-    expect(benC.delivered.has(dmId)).toBe(false);
+    // That nothing of the DM reaches Ben, who is not in it, is shown frame by frame in
+    // 'keeps a DM away from a non-member on every node' below.
 
     // Typing: the union over the nodes, updated as each node's set changes.
     const typingIs = (viewer: ClusterClient, expected: string[]) =>
@@ -218,6 +218,94 @@ describe('cluster (in-process nodes, real Redis and PostgreSQL)', () => {
     expect(metrics).toMatch(/parley_messages_in_total\{node="node-2"\} 20/);
     expect(metrics).toMatch(/parley_joins_total\{topic="chat",node="node-2"\} 1/);
     expect(metrics).toMatch(/parley_bus_lag_seconds_count\{node="node-2"\} [1-9]/);
+  });
+
+  it('keeps a DM away from a non-member on every node: join, live, resume and notifications', async () => {
+    const [n1, n2, n3] = (await cluster()) as [RunningRelay, RunningRelay, RunningRelay];
+    const ana = await signIn(n1, 'Ana');
+    const ben = await signIn(n2, 'Ben');
+    const cy = await signIn(n3, 'Cy');
+    const main = await mainRoomId(n1, ana);
+    const dm = await api<{ chat: ChatInfo }>(n1, ana.token, 'POST', '/api/dms', {
+      user_id: cy.user.id,
+    });
+    const dmId = dm.body.chat.id;
+    const SECRET = 'dm-secret-7f3a';
+
+    // Ben on every node, each socket recording every frame it receives (RawClient.frames):
+    // the main room, his notifications topic, and a join of the DM that must be refused.
+    const spyOn = async (node: RunningRelay, device: string): Promise<RawClient> => {
+      const raw = await RawClient.connect(socketOf(node), ben.token, device);
+      raws.push(raw);
+      expect((await raw.join(`chat:${main}`)).status).toBe('ok');
+      expect((await raw.join(`notifications:${ben.user.id}`)).status).toBe('ok');
+      expect((await raw.join(`chat:${dmId}`, { since_seq: 0 })).status).toBe('error');
+      return raw;
+    };
+    const spies = await Promise.all([n1, n2, n3].map((node, i) => spyOn(node, `ben-${i}`)));
+    // The control, recorded the same way: Cy on node 2, where neither DM member is otherwise.
+    // It must see everything Ben must not, so the recorders would show a leak.
+    const control = await RawClient.connect(socketOf(n2), cy.token, 'cy-control');
+    raws.push(control);
+    expect((await control.join(`chat:${dmId}`)).status).toBe('ok');
+
+    // Live: DM messages from node 1, one of them naming Ben, then a room message as a barrier
+    // (the bus keeps one order: once every spy has it, the DM frames had their chance).
+    const anaC = client(n1, ana, [main, dmId]);
+    await anaC.start();
+    for (let i = 1; i <= 10; i += 1) {
+      const ack = await anaC.send(dmId, `${SECRET} ${i}${i === 5 ? ' @Ben' : ''}`);
+      expect(ack.status).toBe('sent');
+    }
+    const barrier = await anaC.send(main, 'barrier');
+    const hasBarrier = (frame: unknown[]) =>
+      frame[3] === 'receive_message' && (frame[4] as WireMessage).message_id === barrier.message_id;
+    await Promise.all(spies.map((spy) => spy.waitFor(hasBarrier, 10_000)));
+    await control.waitFor(
+      (frame) => frame[3] === 'receive_message' && (frame[4] as WireMessage).seq === 10,
+      10_000,
+    );
+    expect(control.events<WireMessage>('receive_message').map((m) => m.content)).toEqual(
+      Array.from({ length: 10 }, (_, i) => `${SECRET} ${i + 1}${i === 4 ? ' @Ben' : ''}`),
+    );
+
+    // Resume: a fresh socket per node rejoins the room from seq 0, asks for the DM from seq 0,
+    // and opens the notifications topic (pending notifications are sent on join).
+    const resumed = await Promise.all(
+      [n1, n2, n3].map(async (node, i) => {
+        const raw = await RawClient.connect(socketOf(node), ben.token, `ben-resume-${i}`);
+        raws.push(raw);
+        const room = await raw.join(`chat:${main}`, { since_seq: 0 });
+        expect(room.status).toBe('ok');
+        expect((await raw.join(`chat:${dmId}`, { since_seq: 0 })).status).toBe('error');
+        expect((await raw.join(`notifications:${ben.user.id}`)).status).toBe('ok');
+        return raw;
+      }),
+    );
+    // Over HTTP too, from every node.
+    for (const node of [n1, n2, n3]) {
+      expect((await api(node, ben.token, 'GET', `/api/chats/${dmId}/messages`)).status).toBe(403);
+    }
+
+    for (const raw of [...spies, ...resumed]) {
+      const text = JSON.stringify(raw.frames);
+      expect(text).not.toContain(SECRET);
+      // The only frames naming the DM are the refusals of Ben's own joins.
+      const aboutDm = raw.frames.filter(
+        (frame) => frame[2] === `chat:${dmId}` || JSON.stringify(frame[4]).includes(dmId),
+      );
+      expect(aboutDm.map((frame) => [frame[3], (frame[4] as { status: string }).status])).toEqual([
+        ['phx_reply', 'error'],
+      ]);
+    }
+    // The recorders did record: each spy has the room's barrier, each resumed socket the room's
+    // history from seq 0.
+    for (const raw of resumed) {
+      const join = raw.frames.find(
+        (frame) => frame[2] === `chat:${main}` && frame[3] === 'phx_reply',
+      );
+      expect(JSON.stringify(join)).toContain('barrier');
+    }
   });
 
   it('notifies across nodes: live where the user is, pending only for users nowhere online', async () => {
