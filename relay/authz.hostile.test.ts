@@ -376,6 +376,9 @@ describe('relay-issued tokens', () => {
       ['POST', `/api/chats/${roomId}/messages`, { content: 'forged', mobile_ref_id: 'forged' }],
       ['POST', `/api/chats/${roomId}/read`, { seq: 1 }],
       ['GET', '/api/search?q=hello', undefined],
+      ['GET', '/api/recovery-code', undefined],
+      ['POST', '/api/recovery-code', undefined],
+      ['POST', '/api/link-codes', undefined],
     ];
     const before = stored();
     for (const [what, token] of Object.entries(bad)) {

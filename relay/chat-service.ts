@@ -96,13 +96,17 @@ export class ChatService {
    * Signs a new user up: creates them and makes them a member of the main room in one commit
    * (every new user lands in the main room, seed 004). Null when the name is taken.
    */
-  async createUser(name: string): Promise<StoredUser | null> {
+  async createUser(
+    name: string,
+    { recoveryHash = null }: { recoveryHash?: string | null } = {},
+  ): Promise<StoredUser | null> {
     const main = await this.#d.store.getMainChat();
     const user = await this.#d.store.createUser({
       id: newId(),
       name,
       now: new Date(),
       joinChatId: main?.id ?? null,
+      recoveryHash,
     });
     if (user !== null && main !== null) this.#membershipChanged(main.id, { added: [user.id] });
     return user;

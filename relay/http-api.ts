@@ -13,9 +13,9 @@ import {
   searchQuery,
   readPayload,
   sendMessagePayload,
-  sessionRequest,
   type MessageSent,
 } from './protocol/events.js';
+import { formatCode, signInRequest } from './protocol/sign-in-codes.js';
 import { validate } from './protocol/validate.js';
 import type { Auth } from './auth.js';
 import type { ChatService } from './chat-service.js';
@@ -31,6 +31,7 @@ import {
 import { newId } from './ids.js';
 import type { RelayLimits } from './options.js';
 import { SignInGuard, type PasscodeGate } from './passcode.js';
+import { SignInCodes, newRecoveryCode } from './sign-in-codes.js';
 import { databaseUnavailable, storageOrDatabaseFailure } from './storage-errors.js';
 import type { Store, StoredUser } from './store.js';
 import { KeyedBuckets } from './token-bucket.js';
@@ -69,6 +70,18 @@ interface Route {
 
 const ID = '([A-Za-z0-9_-]{1,64})';
 const DISPLAY_NAME = /^[^\p{C}]{1,64}$/u;
+/** New recovery or device-link codes one user may ask for per minute. */
+const CODE_REQUESTS_PER_MINUTE = 10;
+
+/** 429 with `Retry-After` (whole seconds), the wait also in the message. */
+function rateLimited(retryAfterMs: number, message: string): Answer {
+  const retryAfterS = Math.ceil(retryAfterMs / 1000);
+  return {
+    status: HTTP_STATUS.rate_limited,
+    headers: { 'Retry-After': String(retryAfterS) },
+    body: { error: { code: 'rate_limited', message: `${message} ${retryAfterS} s` } },
+  };
+}
 
 function isFailure(answer: Answer): answer is Failure {
   return 'ok' in answer && answer.ok === false;
@@ -81,6 +94,8 @@ export function createHttpApi(
   const signIns = new SignInGuard(limits.sessionAttemptsPerMinute, limits.sessionLockoutMs);
   const httpSends = new KeyedBuckets(limits.messagesPerSecond, limits.messageBurst);
   const searches = new KeyedBuckets(limits.searchesPerMinute / 60, limits.searchesPerMinute);
+  const codes = new SignInCodes({ store, limits });
+  const codeRequests = new KeyedBuckets(CODE_REQUESTS_PER_MINUTE / 60, CODE_REQUESTS_PER_MINUTE);
   const roomCreations = new KeyedBuckets(
     limits.roomCreationsPerMinute / 60,
     limits.roomCreationsPerMinute,
@@ -135,47 +150,101 @@ export function createHttpApi(
         const addressKey = limitKey(deps.clientAddress(ctx.req) || 'unknown');
         const verdict = signIns.attempt(addressKey);
         if (!verdict.ok) {
-          const retryAfterS = Math.ceil(verdict.retryAfterMs / 1000);
-          return {
-            status: HTTP_STATUS.rate_limited,
-            headers: { 'Retry-After': String(retryAfterS) },
-            body: {
-              error: {
-                code: 'rate_limited',
-                message: `too many sign-in attempts from this address; retry in ${retryAfterS} s`,
-              },
-            },
-          };
+          return rateLimited(
+            verdict.retryAfterMs,
+            'too many sign-in attempts from this address; retry in',
+          );
         }
         const body = await ctx.body();
         if (!body.ok) return body;
-        const parsed = validate(sessionRequest, body.body);
+        const parsed = validate(signInRequest, body.body);
         if (!parsed.ok) return parsed;
         const name = parsed.data.name.normalize('NFKC').trim();
         if (!DISPLAY_NAME.test(name)) return failure('invalid_name');
         if (!(await deps.passcode.check(parsed.data.passcode))) return failure('bad_passcode');
         const deviceId = parsed.data.device_unique_id;
         let user = await store.findUserByName(name);
-        if (user !== null) {
-          // The name is someone's: only a holder of that user's token may add a device.
-          const current = await auth.verify(bearerToken(ctx.req), { allowExpired: true });
-          if (!current.ok || current.identity.user.id !== user.id) {
-            return failure(
-              'name_taken',
-              `"${name}" is taken; sign in from a device of that user or pick another name`,
+        let recoveryCode: string | null = null;
+        // A holder of that user's token adds a device (or signs in again after it expired).
+        const holdsToken =
+          user !== null &&
+          (await auth
+            .verify(bearerToken(ctx.req), { allowExpired: true })
+            .then((current) => current.ok && current.identity.user.id === user?.id));
+        if (holdsToken) {
+          deps.logger.debug({ user: user?.id }, 'device added with a token');
+        } else if (parsed.data.code !== undefined) {
+          // A code for a name: the same answer whether the name is unknown or the code wrong.
+          const checked = await codes.signIn(name, user, parsed.data.code);
+          if (checked.ok) {
+            user = checked.user;
+            recoveryCode = checked.recoveryCode;
+            deps.logger.info({ user: user.id, with: checked.kind }, 'signed in with a code');
+          } else if (checked.code === 'rate_limited') {
+            return rateLimited(
+              checked.retryAfterMs,
+              'too many wrong codes for this name; retry in',
             );
+          } else {
+            return failure('bad_recovery_code');
           }
+        } else if (user !== null) {
+          return failure(
+            'name_taken',
+            `"${name}" is taken; sign in with a recovery code or a code from a device of that user, or pick another name`,
+          );
         } else {
-          user = await service.createUser(name);
+          recoveryCode = newRecoveryCode();
+          const recoveryHash = (await codes.hasher()).recovery(recoveryCode);
+          user = await service.createUser(name, { recoveryHash });
           if (user === null) return failure('name_taken');
           deps.logger.info({ user: user.id }, 'user created');
         }
+        if (user === null) return failure('name_taken');
         signIns.succeeded(addressKey);
         return {
           status: 201,
-          body: { token: await auth.issue(user, deviceId), user: { id: user.id, name: user.name } },
+          body: {
+            token: await auth.issue(user, deviceId),
+            user: { id: user.id, name: user.name },
+            ...(recoveryCode === null ? {} : { recovery_code: formatCode(recoveryCode) }),
+          },
         };
       },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/api\/recovery-code$/,
+      handler: (ctx) =>
+        withUser(ctx, async (user) => {
+          if (!auth.issuesTokens) return failure('sessions_disabled');
+          const stored = await store.getRecoveryCode(user.id);
+          return { body: { created_at: stored?.created_at ?? null } };
+        }),
+    },
+    {
+      method: 'POST',
+      pattern: /^\/api\/recovery-code$/,
+      handler: (ctx) =>
+        withUser(ctx, async (user) => {
+          if (!auth.issuesTokens) return failure('sessions_disabled');
+          if (!codeRequests.take(user.id))
+            return failure('rate_limited', 'too many new codes; wait a minute');
+          const created = await codes.regenerateRecovery(user);
+          deps.logger.info({ user: user.id }, 'recovery code regenerated');
+          return { status: 201, body: created };
+        }),
+    },
+    {
+      method: 'POST',
+      pattern: /^\/api\/link-codes$/,
+      handler: (ctx) =>
+        withUser(ctx, async (user) => {
+          if (!auth.issuesTokens) return failure('sessions_disabled');
+          if (!codeRequests.take(user.id))
+            return failure('rate_limited', 'too many new codes; wait a minute');
+          return { status: 201, body: await codes.createLink(user) };
+        }),
     },
     {
       method: 'GET',

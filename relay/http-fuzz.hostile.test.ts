@@ -109,7 +109,19 @@ afterAll(async () => {
   removeDir(relay.dataDir);
 });
 
-const stored = (): TableRows => sqliteSnapshot(relay.dataDir, [canary.roomId]);
+/**
+ * What the relay stores, less the fuzzer's own sign-in codes: POST /api/link-codes and
+ * /api/recovery-code take no body, so any request to them with the fuzzer's valid token rightly
+ * makes a code (relay/sign-in-codes.hostile.test.ts attacks codes).
+ */
+const stored = (): TableRows => {
+  const {
+    link_codes: _links,
+    recovery_codes: _recovery,
+    ...rest
+  } = sqliteSnapshot(relay.dataDir, [canary.roomId]);
+  return rest;
+};
 
 function encodePart(value: object): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -991,6 +1003,8 @@ describe('HTTP API under hostile requests', () => {
         '/api/chats',
         '/api/dms',
         '/api/search',
+        '/api/recovery-code',
+        '/api/link-codes',
         '/',
         '/api',
         '/api/',

@@ -22,6 +22,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   storage_read_only: 503,
   name_taken: 409,
   bad_passcode: 401,
+  bad_recovery_code: 401,
   sessions_disabled: 404,
   invalid_name: 400,
   dm_with_self: 400,

@@ -71,6 +71,26 @@ export interface RelayLimits {
    * day doubles it, up to 64 times (relay/passcode.ts, SignInGuard).
    */
   sessionLockoutMs: number;
+  /**
+   * Wrong passcodes the whole relay checks per hour (and at once), whatever their source; beyond,
+   * passcode sign-ins are locked out like an address (relay/passcode-budget.ts).
+   */
+  passcodeFailuresPerHour: number;
+  /** Wrong passcodes one IPv4 /24 or IPv6 /48 may try per hour (and at once). */
+  passcodeFailuresPerNetworkPerHour: number;
+  /**
+   * Wrong recovery or device-link codes for one display name before that name's code sign-ins
+   * are locked out (relay/code-guard.ts); unknown names count the same.
+   */
+  codeFailuresPerName: number;
+  /** First lockout of a name's code sign-ins; doubles per lockout within a day, up to 64×. */
+  codeLockoutMs: number;
+  /** Code sign-ins per minute across the whole relay, whatever the name or address. */
+  codeAttemptsPerMinute: number;
+  /** How long a device-link code works. */
+  linkCodeTtlMs: number;
+  /** Device-link codes one user may have outstanding; a new one drops the oldest beyond. */
+  linkCodesPerUser: number;
 }
 
 export type AuthOptions =
@@ -179,6 +199,13 @@ export const DEFAULT_LIMITS: RelayLimits = {
   roomCreationsPerMinute: 30,
   searchesPerMinute: 120,
   sessionLockoutMs: 60_000,
+  passcodeFailuresPerHour: 20,
+  passcodeFailuresPerNetworkPerHour: 10,
+  codeFailuresPerName: 5,
+  codeLockoutMs: 15 * 60_000,
+  codeAttemptsPerMinute: 60,
+  linkCodeTtlMs: 10 * 60_000,
+  linkCodesPerUser: 3,
 };
 
 export const DEFAULT_OPTIONS: Omit<RelayOptions, 'limits'> = {

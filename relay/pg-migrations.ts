@@ -71,4 +71,20 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE INDEX messages_search ON messages USING gin (to_tsvector('simple', content))
     WHERE expires_at IS NULL;
   `,
+  // 3: signing in again without a signed-in device (relay/sign-in-codes.ts). Only hashes.
+  // One recovery code per user; a few short-lived device-link codes per user.
+  `
+  CREATE TABLE recovery_codes (
+    user_id TEXT PRIMARY KEY REFERENCES users (id),
+    hash TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL
+  );
+  CREATE TABLE link_codes (
+    user_id TEXT NOT NULL REFERENCES users (id),
+    hash TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    expires_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (user_id, hash)
+  );
+  `,
 ];

@@ -32,9 +32,11 @@ import type {
   AppendResult,
   Membership,
   NewChat,
+  NewLinkCode,
   NewUser,
   SearchRequest,
   Store,
+  StoredRecoveryCode,
   StoredUser,
 } from './store.js';
 
@@ -410,11 +412,72 @@ export class PgStore implements Store {
          INSERT INTO chat_members (chat_id, user_id, read_seq, joined_at)
          SELECT $5::text, u.id, 0, $4 FROM u WHERE $5::text IS NOT NULL
          ON CONFLICT DO NOTHING
+       ), r AS (
+         INSERT INTO recovery_codes (user_id, hash, created_at)
+         SELECT u.id, $6::text, $4 FROM u WHERE $6::text IS NOT NULL
        )
        SELECT id, name, created_at FROM u`,
-      [user.id, user.name, nameKey(user.name), user.now, user.joinChatId ?? null],
+      [
+        user.id,
+        user.name,
+        nameKey(user.name),
+        user.now,
+        user.joinChatId ?? null,
+        user.recoveryHash ?? null,
+      ],
     );
     return row === undefined ? null : toUser(row);
+  }
+
+  async getRecoveryCode(userId: string): Promise<StoredRecoveryCode | null> {
+    const [row] = await this.#rows<{ hash: string; created_at: Date }>(
+      'SELECT hash, created_at FROM recovery_codes WHERE user_id = $1',
+      [userId],
+    );
+    return row === undefined ? null : { hash: row.hash, created_at: row.created_at.toISOString() };
+  }
+
+  async setRecoveryCode(userId: string, hash: string, now: Date): Promise<void> {
+    await this.#pool.query(
+      `INSERT INTO recovery_codes (user_id, hash, created_at) VALUES ($1, $2, $3)
+       ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, created_at = excluded.created_at`,
+      [userId, hash, now],
+    );
+  }
+
+  async replaceRecoveryCode(
+    userId: string,
+    expected: string,
+    next: string,
+    now: Date,
+  ): Promise<boolean> {
+    const result = await this.#pool.query(
+      `UPDATE recovery_codes SET hash = $3, created_at = $4 WHERE user_id = $1 AND hash = $2`,
+      [userId, expected, next, now],
+    );
+    return result.rowCount === 1;
+  }
+
+  async addLinkCode(code: NewLinkCode): Promise<void> {
+    // One statement: the prune and the insert see the same snapshot and commit together.
+    await this.#pool.query(
+      `WITH pruned AS (
+         DELETE FROM link_codes WHERE user_id = $1 AND (expires_at <= $3
+           OR hash NOT IN (SELECT hash FROM link_codes WHERE user_id = $1 AND expires_at > $3
+             ORDER BY created_at DESC, hash LIMIT $5))
+       )
+       INSERT INTO link_codes (user_id, hash, created_at, expires_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT DO NOTHING`,
+      [code.userId, code.hash, code.now, code.expiresAt, Math.max(0, code.maxOutstanding - 1)],
+    );
+  }
+
+  async consumeLinkCode(userId: string, hash: string, now: Date): Promise<boolean> {
+    const result = await this.#pool.query(
+      'DELETE FROM link_codes WHERE user_id = $1 AND hash = $2 AND expires_at > $3',
+      [userId, hash, now],
+    );
+    return result.rowCount === 1;
   }
 
   async upsertUser(user: { id: string; name: string; now: Date }): Promise<StoredUser> {

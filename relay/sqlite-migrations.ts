@@ -86,4 +86,20 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   INSERT INTO message_search_keys (chat_id, seq)
     SELECT chat_id, seq FROM messages WHERE expires_at IS NULL ORDER BY created_at, chat_id, seq;
   `,
+  // 3: signing in again without a signed-in device (relay/sign-in-codes.ts). Only hashes.
+  // One recovery code per user; a few short-lived device-link codes per user.
+  `
+  CREATE TABLE recovery_codes (
+    user_id TEXT PRIMARY KEY REFERENCES users (id),
+    hash TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE link_codes (
+    user_id TEXT NOT NULL REFERENCES users (id),
+    hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    PRIMARY KEY (user_id, hash)
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -28,9 +28,11 @@ import type {
   AppendResult,
   Membership,
   NewChat,
+  NewLinkCode,
   NewUser,
   SearchRequest,
   Store,
+  StoredRecoveryCode,
   StoredUser,
 } from './store.js';
 
@@ -236,6 +238,13 @@ export class SqliteStore implements Store {
     try {
       this.#db.transaction(() => {
         this.#stmts.insertUser.run({ ...row, name_key: nameKey(user.name) });
+        if (user.recoveryHash != null) {
+          this.#stmts.setRecoveryCode.run({
+            user_id: user.id,
+            hash: user.recoveryHash,
+            created_at: row.created_at,
+          });
+        }
         if (joinChatId !== null) {
           this.#stmts.insertMember.run({
             chat_id: joinChatId,
@@ -260,6 +269,55 @@ export class SqliteStore implements Store {
       created_at: user.now.toISOString(),
     });
     return this.#stmts.getUser.get(user.id) as StoredUser;
+  }
+
+  async getRecoveryCode(userId: string): Promise<StoredRecoveryCode | null> {
+    return (this.#stmts.getRecoveryCode.get(userId) as StoredRecoveryCode | undefined) ?? null;
+  }
+
+  async setRecoveryCode(userId: string, hash: string, now: Date): Promise<void> {
+    this.#stmts.setRecoveryCode.run({ user_id: userId, hash, created_at: now.toISOString() });
+  }
+
+  async replaceRecoveryCode(
+    userId: string,
+    expected: string,
+    next: string,
+    now: Date,
+  ): Promise<boolean> {
+    const result = this.#stmts.replaceRecoveryCode.run({
+      user_id: userId,
+      expected,
+      next,
+      created_at: now.toISOString(),
+    });
+    return result.changes === 1;
+  }
+
+  async addLinkCode(code: NewLinkCode): Promise<void> {
+    const now = code.now.toISOString();
+    this.#db.transaction(() => {
+      this.#stmts.pruneLinkCodes.run({
+        user_id: code.userId,
+        now,
+        keep: Math.max(0, code.maxOutstanding - 1),
+      });
+      this.#stmts.insertLinkCode.run({
+        user_id: code.userId,
+        hash: code.hash,
+        created_at: now,
+        expires_at: code.expiresAt.toISOString(),
+      });
+    })();
+  }
+
+  async consumeLinkCode(userId: string, hash: string, now: Date): Promise<boolean> {
+    const result = this.#stmts.consumeLinkCode.run({
+      user_id: userId,
+      hash,
+      now: now.toISOString(),
+    });
+    return result.changes === 1;
   }
 
   async listUsers(limit: number): Promise<StoredUser[]> {
@@ -533,6 +591,20 @@ function prepareStatements(db: Db) {
       VALUES (@id, @name, @name_key, @created_at)
       ON CONFLICT (id) DO UPDATE SET name = excluded.name, name_key = excluded.name_key`),
     listUsers: p('SELECT id, name, created_at FROM users ORDER BY name_key LIMIT ?'),
+    getRecoveryCode: p('SELECT hash, created_at FROM recovery_codes WHERE user_id = ?'),
+    setRecoveryCode: p(`INSERT INTO recovery_codes (user_id, hash, created_at)
+      VALUES (@user_id, @hash, @created_at)
+      ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, created_at = excluded.created_at`),
+    replaceRecoveryCode: p(`UPDATE recovery_codes SET hash = @next, created_at = @created_at
+      WHERE user_id = @user_id AND hash = @expected`),
+    pruneLinkCodes: p(`DELETE FROM link_codes WHERE user_id = @user_id AND (expires_at <= @now
+      OR hash NOT IN (SELECT hash FROM link_codes WHERE user_id = @user_id AND expires_at > @now
+        ORDER BY created_at DESC, hash LIMIT @keep))`),
+    insertLinkCode: p(`INSERT INTO link_codes (user_id, hash, created_at, expires_at)
+      VALUES (@user_id, @hash, @created_at, @expires_at) ON CONFLICT DO NOTHING`),
+    consumeLinkCode: p(
+      'DELETE FROM link_codes WHERE user_id = @user_id AND hash = @hash AND expires_at > @now',
+    ),
     insertChat: p(`INSERT INTO chats
       (id, kind, name, visibility, ephemeral_ttl_s, is_main, dm_key, created_by, created_at)
       VALUES (@id, @kind, @name, @visibility, @ephemeral_ttl_s, @is_main, @dm_key, @created_by,

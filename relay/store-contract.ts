@@ -186,6 +186,91 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
       });
     });
 
+    describe('sign-in codes', () => {
+      it('keeps a recovery code hash made at sign-up, in the same commit, and none for a taken name', async () => {
+        const ana = await store.createUser({
+          id: newId(),
+          name: 'Ana',
+          now: T0,
+          recoveryHash: 'hash-a',
+        });
+        expect(await store.getRecoveryCode(ana?.id ?? '')).toEqual({
+          hash: 'hash-a',
+          created_at: T0.toISOString(),
+        });
+        const otherId = newId();
+        expect(
+          await store.createUser({ id: otherId, name: 'ANA', now: at(1), recoveryHash: 'hash-b' }),
+        ).toBeNull();
+        expect(await store.getRecoveryCode(otherId)).toBeNull();
+        const ben = await user('Ben');
+        expect(await store.getRecoveryCode(ben.id)).toBeNull();
+      });
+
+      it('sets and replaces a recovery code; a replacement only wins against the hash it expects', async () => {
+        const ana = await user('Ana');
+        await store.setRecoveryCode(ana.id, 'one', at(1));
+        await store.setRecoveryCode(ana.id, 'two', at(2));
+        expect(await store.getRecoveryCode(ana.id)).toEqual({
+          hash: 'two',
+          created_at: at(2).toISOString(),
+        });
+        expect(await store.replaceRecoveryCode(ana.id, 'one', 'three', at(3))).toBe(false);
+        expect(await store.replaceRecoveryCode(ana.id, 'two', 'three', at(3))).toBe(true);
+        // The same code used twice (two sign-ins racing): only the first replaces it.
+        expect(await store.replaceRecoveryCode(ana.id, 'two', 'four', at(4))).toBe(false);
+        expect(await store.getRecoveryCode(ana.id)).toMatchObject({ hash: 'three' });
+        const ben = await user('Ben');
+        expect(await store.replaceRecoveryCode(ben.id, 'three', 'x', at(5))).toBe(false);
+        expect(await store.getRecoveryCode(ben.id)).toBeNull();
+      });
+
+      it('consumes a link code once, only for its user, only before it expires', async () => {
+        const ana = await user('Ana');
+        const ben = await user('Ben');
+        const add = (userId: string, hash: string, now: Date, ttlS = 600): Promise<void> =>
+          store.addLinkCode({
+            userId,
+            hash,
+            now,
+            expiresAt: new Date(now.getTime() + ttlS * 1000),
+            maxOutstanding: 3,
+          });
+        await add(ana.id, 'L1', T0);
+        await add(ana.id, 'L2', T0);
+        expect(await store.consumeLinkCode(ben.id, 'L1', at(1))).toBe(false);
+        expect(await store.consumeLinkCode(ana.id, 'L1', at(1))).toBe(true);
+        expect(await store.consumeLinkCode(ana.id, 'L1', at(2))).toBe(false);
+        expect(await store.consumeLinkCode(ana.id, 'L2', at(600))).toBe(false);
+        expect(await store.consumeLinkCode(ana.id, 'nope', at(2))).toBe(false);
+      });
+
+      it('keeps at most maxOutstanding link codes per user, dropping the oldest', async () => {
+        const ana = await user('Ana');
+        const ben = await user('Ben');
+        for (const [i, hash] of ['A', 'B', 'C', 'D'].entries()) {
+          await store.addLinkCode({
+            userId: ana.id,
+            hash,
+            now: at(i),
+            expiresAt: at(i + 600),
+            maxOutstanding: 3,
+          });
+        }
+        await store.addLinkCode({
+          userId: ben.id,
+          hash: 'A',
+          now: at(10),
+          expiresAt: at(610),
+          maxOutstanding: 3,
+        });
+        expect(await store.consumeLinkCode(ana.id, 'A', at(20))).toBe(false);
+        for (const hash of ['B', 'C', 'D'])
+          expect(await store.consumeLinkCode(ana.id, hash, at(20))).toBe(true);
+        expect(await store.consumeLinkCode(ben.id, 'A', at(20))).toBe(true);
+      });
+    });
+
     describe('chats', () => {
       it('createChat returns the chat and makes its creator a member', async () => {
         const ana = await user('Ana');

@@ -18,6 +18,24 @@ export interface NewUser {
   name: string;
   now: Date;
   joinChatId?: string | null;
+  /** The hash of the user's first recovery code (relay/sign-in-codes.ts), in the same commit. */
+  recoveryHash?: string | null;
+}
+
+/** A user's recovery code, as kept: only its hash (relay/sign-in-codes.ts). */
+export interface StoredRecoveryCode {
+  hash: string;
+  created_at: string;
+}
+
+/** A device-link code to keep (only its hash), valid until `expiresAt`. */
+export interface NewLinkCode {
+  userId: string;
+  hash: string;
+  now: Date;
+  expiresAt: Date;
+  /** The most codes the user may have outstanding: the oldest beyond go, expired ones too. */
+  maxOutstanding: number;
 }
 
 export interface StoredUser {
@@ -94,6 +112,20 @@ export interface Store {
   /** For identity-provider users: creates or renames the user with this id. */
   upsertUser(user: { id: string; name: string; now: Date }): Promise<StoredUser>;
   listUsers(limit: number): Promise<StoredUser[]>;
+
+  /** The user's recovery code hash, or null when they have none (made before codes existed). */
+  getRecoveryCode(userId: string): Promise<StoredRecoveryCode | null>;
+  /** Sets (or replaces) the user's recovery code hash. */
+  setRecoveryCode(userId: string, hash: string, now: Date): Promise<void>;
+  /**
+   * Replaces the hash only if it still is `expected` (a code used once, by one sign-in, even when
+   * two race); returns whether it did.
+   */
+  replaceRecoveryCode(userId: string, expected: string, next: string, now: Date): Promise<boolean>;
+  /** Keeps a device-link code; drops the user's expired ones and the oldest beyond the bound. */
+  addLinkCode(code: NewLinkCode): Promise<void>;
+  /** Deletes the user's unexpired link code with this hash; returns whether there was one. */
+  consumeLinkCode(userId: string, hash: string, now: Date): Promise<boolean>;
 
   createChat(chat: NewChat): Promise<ChatInfo>;
   getChat(id: string): Promise<ChatInfo | null>;

@@ -27,8 +27,10 @@ export const ERROR_CODES = {
   storage_read_only:
     "The relay's data folder is read-only. Nothing was stored; retry with the same mobile_ref_id later.",
   name_taken:
-    'That display name belongs to another user; sign in with that user token to add a device.',
+    'That display name belongs to another user; sign in with a token, recovery code or device-link code of that user to add a device.',
   bad_passcode: 'The relay passcode is missing or wrong.',
+  bad_recovery_code:
+    'The name and code do not match: the name is unknown, or the recovery or device-link code is wrong, used or expired (deliberately not told apart).',
   sessions_disabled:
     'This relay verifies tokens from an identity provider and does not issue its own.',
   invalid_name: 'Display names are 1 to 64 characters, not only whitespace.',
