@@ -84,6 +84,13 @@ export class ApiClient {
   leaveChat(chatId: string) {
     return this.request<{ ok: true }>('POST', `/api/chats/${encodeURIComponent(chatId)}/leave`);
   }
+  /** A chat and its members (members only: 403 `not_member` for anyone else). */
+  chat(chatId: string) {
+    return this.request<{ chat: ChatInfo; members: UserInfo[] }>(
+      'GET',
+      `/api/chats/${encodeURIComponent(chatId)}`,
+    );
+  }
   addMember(chatId: string, userId: string) {
     return this.request<{ chat: ChatInfo }>(
       'POST',

@@ -472,4 +472,23 @@ describe('ParleyClient and memberships changed elsewhere', () => {
     expect(ana.store.getState().activeChatId).toBe(mainChatId(ana.store));
     expect(chats().sort()).toEqual(['general', 'launch']);
   });
+
+  it("lists a room's members for its members only", async () => {
+    const relay = await relayUp();
+    const ana = await signedIn(relay, 'Ana');
+    const ben = await signedIn(relay, 'Ben');
+    const created = await ana.client.createRoom({ name: 'quiet', visibility: 'private' });
+    if (!created.ok) throw new Error(created.message);
+    const roomId = created.data;
+    const names = async (running: Running) => {
+      const members = await running.client.chatMembers(roomId);
+      return members.ok ? members.data.map((m) => m.name).sort() : members.code;
+    };
+
+    expect(await names(ana)).toEqual(['Ana']);
+    expect(await names(ben)).toBe('not_member');
+    const benId = ben.store.getState().me?.id ?? '';
+    expect((await ana.client.addMember(roomId, benId)).ok).toBe(true);
+    expect(await names(ben)).toEqual(['Ana', 'Ben']);
+  });
 });

@@ -897,6 +897,12 @@ export class ParleyClient {
     return added.ok ? { ok: true, data: null } : added;
   }
 
+  /** Who is in a chat (the member list; the relay answers members only). */
+  async chatMembers(chatId: string): Promise<ApiResult<UserInfo[]>> {
+    const details = await this.#requireApi().chat(chatId);
+    return details.ok ? { ok: true, data: details.data.members } : details;
+  }
+
   async leaveRoom(chatId: string): Promise<ApiResult<null>> {
     const left = await this.#requireApi().leaveChat(chatId);
     if (!left.ok) return left;
