@@ -1,19 +1,50 @@
-/** Create a room: name, public or private, and optionally vanishing messages. */
+/**
+ * Create a room: name, public or private, and optionally vanishing messages (after a number of
+ * minutes, hours or days, with presets; within the relay's range, see vanish-time.ts).
+ */
 import { useId, useState, type FormEvent } from 'react';
+import { EPHEMERAL_TTL_MAX_S } from '../../relay/protocol/events.js';
 import { Dialog } from './Dialog.js';
 import { useClient } from './parley-context.js';
-
-const MAX_TTL_S = 30 * 24 * 3600;
+import {
+  DEFAULT_VANISH,
+  VANISH_PRESETS,
+  VANISH_UNITS,
+  formatDuration,
+  secondsPer,
+  vanishRange,
+  vanishSeconds,
+  type VanishUnit,
+} from './vanish-time.js';
 
 export function NewRoomDialog({ onClose }: { onClose: () => void }) {
   const client = useClient();
   const [name, setName] = useState('');
   const [visibility, setVisibility] = useState<'public' | 'private'>('public');
   const [vanish, setVanish] = useState(false);
-  const [ttl, setTtl] = useState('60');
+  const [ttl, setTtl] = useState(String(DEFAULT_VANISH.amount));
+  const [unit, setUnit] = useState<VanishUnit>(DEFAULT_VANISH.unit);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const ids = { name: useId(), ttl: useId(), vanish: useId(), hint: useId() };
+  const [ttlInvalid, setTtlInvalid] = useState(false);
+  const ids = {
+    name: useId(),
+    ttl: useId(),
+    unit: useId(),
+    vanish: useId(),
+    hint: useId(),
+    range: useId(),
+  };
+  const range = vanishRange();
+  const current = vanishSeconds(ttl, unit);
+
+  function pickTtl(amount: string, nextUnit: VanishUnit) {
+    setTtl(amount);
+    setUnit(nextUnit);
+    // Choosing a time means wanting vanishing messages.
+    setVanish(true);
+    setTtlInvalid(false);
+  }
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -22,9 +53,10 @@ export function NewRoomDialog({ onClose }: { onClose: () => void }) {
       setError('Give the room a name.');
       return;
     }
-    const seconds = Number(ttl);
-    if (vanish && (!Number.isInteger(seconds) || seconds < 1 || seconds > MAX_TTL_S)) {
-      setError(`Messages can vanish after 1 to ${MAX_TTL_S.toLocaleString()} seconds.`);
+    const time = vanishSeconds(ttl, unit);
+    if (vanish && !time.ok) {
+      setTtlInvalid(true);
+      setError(time.message);
       return;
     }
     setBusy(true);
@@ -32,7 +64,7 @@ export function NewRoomDialog({ onClose }: { onClose: () => void }) {
     const result = await client.createRoom({
       name: trimmed,
       visibility,
-      ...(vanish ? { ephemeralTtlS: seconds } : {}),
+      ...(vanish && time.ok ? { ephemeralTtlS: time.seconds } : {}),
     });
     // On success the client opens the new room, which closes this dialog.
     if (!result.ok) {
@@ -97,21 +129,59 @@ export function NewRoomDialog({ onClose }: { onClose: () => void }) {
             <span className="choice-title">Messages vanish</span>
           </label>
           <div className={`ttl-field${vanish ? '' : ' is-off'}`}>
-            <label htmlFor={ids.ttl}>Vanish after (seconds)</label>
-            <input
-              id={ids.ttl}
-              type="number"
-              min={1}
-              max={MAX_TTL_S}
-              step={1}
-              inputMode="numeric"
-              value={ttl}
-              onChange={(e) => {
-                setTtl(e.target.value);
-                // Choosing a time means wanting vanishing messages.
-                setVanish(true);
-              }}
-            />
+            <label htmlFor={ids.ttl}>Vanish after</label>
+            <div className="ttl-inputs">
+              <input
+                id={ids.ttl}
+                type="number"
+                min={1}
+                max={Math.floor(EPHEMERAL_TTL_MAX_S / secondsPer(unit))}
+                step={1}
+                inputMode="numeric"
+                value={ttl}
+                aria-invalid={vanish && ttlInvalid ? true : undefined}
+                aria-describedby={ids.range}
+                onChange={(e) => pickTtl(e.target.value, unit)}
+              />
+              <label htmlFor={ids.unit} className="sr-only">
+                Unit
+              </label>
+              <select
+                id={ids.unit}
+                value={unit}
+                onChange={(e) => {
+                  const picked = VANISH_UNITS.find((u) => u.unit === e.target.value);
+                  if (picked !== undefined) pickTtl(ttl, picked.unit);
+                }}
+              >
+                {[...VANISH_UNITS].reverse().map((u) => (
+                  <option key={u.unit} value={u.unit}>
+                    {u.unit}
+                  </option>
+                ))}
+              </select>
+            </div>
+            <div className="ttl-presets" role="group" aria-label="Common times">
+              {VANISH_PRESETS.map((preset) => {
+                const seconds = preset.amount * secondsPer(preset.unit);
+                const label = formatDuration(seconds);
+                const chosen = vanish && current.ok && current.seconds === seconds;
+                return (
+                  <button
+                    key={label}
+                    type="button"
+                    className={`chip ttl-preset${chosen ? ' is-selected' : ''}`}
+                    aria-pressed={chosen}
+                    onClick={() => pickTtl(String(preset.amount), preset.unit)}
+                  >
+                    {label}
+                  </button>
+                );
+              })}
+            </div>
+            <span className="choice-hint" id={ids.range}>
+              From {range.min} to {range.max}.
+            </span>
           </div>
         </div>
         {error === null ? null : (
