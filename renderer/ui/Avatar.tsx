@@ -8,7 +8,7 @@ export function Avatar({
 }: {
   userId: string;
   name: string;
-  size?: 'sm' | 'md';
+  size?: 'sm' | 'md' | 'lg';
 }) {
   return (
     <span className={`avatar avatar-${size} avatar-c${colorSlot(userId)}`} aria-hidden="true">

@@ -4,13 +4,18 @@ import { chatTitle, onlineUserIds } from '../state/selectors.js';
 import { AddPeopleDialog } from './AddPeopleDialog.js';
 import { PresenceDot } from './Avatar.js';
 import { dmPeer } from './chat-peer.js';
+import { roomLabel } from './chat-text.js';
 import { Composer } from './Composer.js';
 import { IconButton } from './IconButton.js';
 import { HashIcon, LeaveIcon, LockIcon, SearchIcon, TimerIcon, UserPlusIcon } from './Icons.js';
+import { LeaveRoomDialog } from './LeaveRoomDialog.js';
+import { MemberListDialog } from './MemberListDialog.js';
 import { MessageList } from './MessageList.js';
 import { useActions, useClient, useParley, useParleyShallow } from './parley-context.js';
 import { SEARCH_KEYS } from './shortcuts.js';
+import { SidebarToggle } from './SidebarDrawer.js';
 import { TypingLine } from './TypingLine.js';
+import { formatDuration } from './vanish-time.js';
 
 export function ChatView({ chatId }: { chatId: string }) {
   const chat = useParley((s) => s.chats[chatId]);
@@ -40,7 +45,8 @@ function ChatHeader({ chatId }: { chatId: string }) {
   const mainId = useParley((s) => Object.values(s.chats).find((c) => c.is_main)?.id ?? null);
   const connected = useParley((s) => s.status === 'online');
   const [adding, setAdding] = useState(false);
-  const [leaving, setLeaving] = useState(false);
+  const [confirmLeave, setConfirmLeave] = useState(false);
+  const [showMembers, setShowMembers] = useState(false);
   if (chat === undefined) return null;
 
   const isRoom = chat.kind === 'room';
@@ -48,28 +54,44 @@ function ChatHeader({ chatId }: { chatId: string }) {
   const here = connected ? Object.keys(chat.present).length : 0;
   const peerOnline = connected && !isRoom && online.has(dmPeer(chat, myId));
 
-  async function leave() {
-    setLeaving(true);
+  async function leave(): Promise<string | null> {
     const result = await client.leaveRoom(chatId);
-    setLeaving(false);
-    if (result.ok && mainId !== null && mainId !== chatId) client.openChat(mainId);
+    if (!result.ok) return result.message || result.code;
+    if (mainId !== null && mainId !== chatId) client.openChat(mainId);
+    return null;
   }
 
   return (
     <header className="chat-head">
+      <SidebarToggle />
       <div className="chat-head-main">
         <h1 id={`chat-title-${chatId}`} className="chat-title">
           <span className="chat-title-icon" aria-hidden="true">
             {isRoom ? chat.visibility === 'private' ? <LockIcon /> : <HashIcon /> : null}
           </span>
           {!isRoom ? <PresenceDot online={peerOnline} /> : null}
-          {title}
+          <span className="chat-title-text" title={title}>
+            {title}
+          </span>
         </h1>
         <div className="chat-meta">
           {isRoom ? (
             <span>
               {chat.visibility === 'private' ? 'Private room' : 'Public room'}
-              {here > 0 ? ` · ${here} here now` : ''}
+              {here > 0 ? (
+                <>
+                  {' · '}
+                  <button
+                    type="button"
+                    className="link-button here-now"
+                    aria-haspopup="dialog"
+                    title="Show the members of this room"
+                    onClick={() => setShowMembers(true)}
+                  >
+                    {here} here now
+                  </button>
+                </>
+              ) : null}
             </span>
           ) : (
             <span>{peerOnline ? 'Online' : 'Offline'}</span>
@@ -77,7 +99,7 @@ function ChatHeader({ chatId }: { chatId: string }) {
           {chat.ephemeral_ttl_s !== null ? (
             <span className="chip chip-ephemeral">
               <TimerIcon />
-              Messages vanish after {chat.ephemeral_ttl_s} s
+              Messages vanish after {formatDuration(chat.ephemeral_ttl_s)}
             </span>
           ) : null}
         </div>
@@ -108,8 +130,8 @@ function ChatHeader({ chatId }: { chatId: string }) {
               <button
                 type="button"
                 className="button ghost small"
-                onClick={() => void leave()}
-                disabled={leaving}
+                aria-haspopup="dialog"
+                onClick={() => setConfirmLeave(true)}
                 title="Leave this room"
               >
                 <LeaveIcon />
@@ -121,6 +143,16 @@ function ChatHeader({ chatId }: { chatId: string }) {
       </div>
       {adding ? (
         <AddPeopleDialog chatId={chatId} roomName={title} onClose={() => setAdding(false)} />
+      ) : null}
+      {confirmLeave ? (
+        <LeaveRoomDialog chat={chat} onLeave={leave} onClose={() => setConfirmLeave(false)} />
+      ) : null}
+      {showMembers ? (
+        <MemberListDialog
+          chatId={chatId}
+          roomLabel={roomLabel(chat, title)}
+          onClose={() => setShowMembers(false)}
+        />
       ) : null}
     </header>
   );

@@ -99,6 +99,11 @@ export const BellIcon = () => (
     <path d="M4 7a4 4 0 0 1 8 0c0 3.5 1.5 4.5 1.5 4.5h-11S4 10.5 4 7M6.5 13.5a1.5 1.5 0 0 0 3 0" />
   </Icon>
 );
+export const MenuIcon = () => (
+  <Icon>
+    <path d="M2.5 4h11M2.5 8h11M2.5 12h11" />
+  </Icon>
+);
 export const CloseIcon = () => (
   <Icon>
     <path d="m4 4 8 8M12 4l-8 8" />
@@ -131,6 +136,17 @@ export const CopyIcon = () => (
 );
 
 /** The Parley mark: a speech bubble on the accent colour. */
+export const MessageIcon = () => (
+  <Icon>
+    <path d="M2.5 3.5a1 1 0 0 1 1-1h9a1 1 0 0 1 1 1v6.5a1 1 0 0 1-1 1H7l-3 2.5v-2.5h-.5a1 1 0 0 1-1-1z" />
+  </Icon>
+);
+export const PeopleIcon = () => (
+  <Icon>
+    <circle cx="6" cy="5.5" r="2.5" />
+    <path d="M1.5 13.5c.4-2.3 2.2-3.8 4.5-3.8s4.1 1.5 4.5 3.8M10.5 3.2a2.5 2.5 0 0 1 0 4.6M12 9.9c1.3.5 2.2 1.8 2.5 3.6" />
+  </Icon>
+);
 export const LogoMark = ({ size = 28 }: { size?: number }) => (
   <svg
     className="logo-mark"

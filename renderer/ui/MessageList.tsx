@@ -10,11 +10,14 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { chatTitle, visibleMessages } from '../state/selectors.js';
 import { emptyTimeline } from '../state/timeline.js';
-import { ArrowDownIcon } from './Icons.js';
+import { dmPeer } from './chat-peer.js';
+import { chatIntro } from './chat-text.js';
+import { ArrowDownIcon, HashIcon, LockIcon, TimerIcon } from './Icons.js';
 import { buildRows, type MessageRow } from './message-rows.js';
 import { prepareMentions } from './message-text.js';
 import { DaySeparator, MessageItem, type MessageActions } from './MessageRow.js';
-import { useClient, useParley } from './parley-context.js';
+import { useClient, useParley, useParleyShallow } from './parley-context.js';
+import { ProfileCard, type ProfileTarget } from './ProfileCard.js';
 import { useDrafts } from './use-drafts.js';
 
 const EMPTY_TIMELINE = emptyTimeline();
@@ -39,11 +42,25 @@ export function MessageList({ chatId }: { chatId: string }) {
   const myId = useParley((s) => s.me?.id ?? null);
   const users = useParley((s) => s.users);
   const offline = useParley((s) => s.status !== 'online');
-  const title = useParley((s) => {
+  // Primitives only: the selector's result is compared key by key.
+  const about = useParleyShallow((s) => {
     const chat = s.chats[chatId];
-    return chat === undefined ? '' : chatTitle(s, chat);
+    if (chat === undefined) return null;
+    return {
+      kind: chat.kind,
+      visibility: chat.visibility,
+      ephemeral_ttl_s: chat.ephemeral_ttl_s,
+      is_main: chat.is_main,
+      title: chatTitle(s, chat),
+      selfDm: chat.kind === 'dm' && dmPeer(chat, s.me?.id ?? null) === s.me?.id,
+    };
   });
-  const isRoom = useParley((s) => s.chats[chatId]?.kind === 'room');
+  const intro = useMemo(
+    () => (about === null ? null : chatIntro(about, about.title, { selfDm: about.selfDm })),
+    [about],
+  );
+  const vanishing = about?.ephemeral_ttl_s != null;
+  const [profile, setProfile] = useState<ProfileTarget | null>(null);
 
   const mentions = useMemo(() => prepareMentions(Object.values(users)), [users]);
   const { messages: confirmed, pending, hasOlder, loadingOlder } = timeline;
@@ -142,6 +159,9 @@ export function MessageList({ chatId }: { chatId: string }) {
         client.discard(chatId, ref);
       },
       discard: (ref) => client.discard(chatId, ref),
+      // A second click on the same name closes its card.
+      showProfile: (userId, name, anchor) =>
+        setProfile((open) => (open?.anchor === anchor ? null : { userId, name, anchor })),
     }),
     [client, chatId, drafts],
   );
@@ -169,16 +189,24 @@ export function MessageList({ chatId }: { chatId: string }) {
               </p>
             ) : (
               <div className="chat-intro">
-                <p className="chat-intro-title">
-                  {isRoom
-                    ? `This is the very beginning of #${title}.`
-                    : `This is the beginning of your conversation with ${title}.`}
-                </p>
-                <p className="muted small">
-                  {isRoom
-                    ? 'Everyone in the room sees what is posted here.'
-                    : 'Only the two of you can see these messages.'}
-                </p>
+                {intro === null ? null : (
+                  <>
+                    <p className="chat-intro-title">
+                      {intro.icon === 'person' ? null : (
+                        <span className="chat-intro-icon" aria-hidden="true">
+                          {intro.icon === 'lock' ? <LockIcon /> : <HashIcon />}
+                        </span>
+                      )}
+                      {intro.title}
+                    </p>
+                    {intro.lines.map((line, i) => (
+                      <p key={i} className="muted small chat-intro-line">
+                        {vanishing && i === intro.lines.length - 1 ? <TimerIcon /> : null}
+                        {line}
+                      </p>
+                    ))}
+                  </>
+                )}
               </div>
             )}
             {firstDay === null ? null : <DaySeparator at={firstDay.at} />}
@@ -223,6 +251,7 @@ export function MessageList({ chatId }: { chatId: string }) {
           Jump to latest
         </button>
       )}
+      {profile === null ? null : <ProfileCard target={profile} onClose={() => setProfile(null)} />}
     </div>
   );
 }

@@ -22,6 +22,8 @@ export interface MessageActions {
   /** Puts a failed message's text back into the composer and removes the message. */
   edit(mobileRefId: string, content: string): void;
   discard(mobileRefId: string): void;
+  /** Opens the sender's profile card beside `anchor` (their name or avatar). */
+  showProfile(userId: string, name: string, anchor: HTMLElement): void;
 }
 
 export const MessageItem = memo(function MessageItem({
@@ -61,7 +63,19 @@ export const MessageItem = memo(function MessageItem({
             {time}
           </time>
         ) : (
-          <Avatar userId={message.sender_id} name={message.sender_name} />
+          // The name beside it is the keyboard's way to the same card: the avatar is a second,
+          // pointer-only target, kept out of the tab order and the accessibility tree.
+          <button
+            type="button"
+            className="msg-avatar-button"
+            tabIndex={-1}
+            aria-hidden="true"
+            onClick={(event) =>
+              actions.showProfile(message.sender_id, message.sender_name, event.currentTarget)
+            }
+          >
+            <Avatar userId={message.sender_id} name={message.sender_name} />
+          </button>
         )}
       </div>
       <div className="msg-body">
@@ -69,7 +83,16 @@ export const MessageItem = memo(function MessageItem({
           <span className="sr-only">{message.sender_name} </span>
         ) : (
           <div className="msg-meta">
-            <span className="msg-sender">{message.sender_name}</span>
+            <button
+              type="button"
+              className="msg-sender"
+              aria-haspopup="dialog"
+              onClick={(event) =>
+                actions.showProfile(message.sender_id, message.sender_name, event.currentTarget)
+              }
+            >
+              {message.sender_name}
+            </button>
             <time className="msg-time" dateTime={message.timestamp} title={full}>
               {time}
             </time>
