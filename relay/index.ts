@@ -19,3 +19,15 @@ export {
 export { RELAY_VERSION } from './version.js';
 export { lanIPv4Addresses } from './lan-addresses.js';
 export { StorageOpenError, type StorageOpenErrorCode } from './storage-errors.js';
+export {
+  createBonjourMdns,
+  multicastProblem,
+  SERVICE_TYPE,
+  type Mdns,
+  type MdnsBrowser,
+  type MdnsPublication,
+  type MdnsService,
+  type BonjourOptions,
+} from './mdns.js';
+export { TXT_KEYS, advertTxt, instanceName, type AdvertisedRoom } from './mdns-advert.js';
+export { loadOrCreateRelayId } from './relay-id.js';

@@ -15,7 +15,7 @@ import { parseDeepLink } from './deep-link.js';
 import { RELOAD_DELAY_MS } from './desktop-core.js';
 import { pinnedRequest } from './pinned-request.js';
 import { startDesktop, type Desktop } from './testing/desktop-harness.js';
-import { FakeNetwork } from './testing/fake-mdns.js';
+import { FakeNetwork } from '../../relay/testing/fake-mdns.js';
 import { servedFingerprint } from '../../relay/testing/served-certificate.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];

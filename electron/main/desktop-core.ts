@@ -8,7 +8,12 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { EventMap, Invite } from '../shared/bridge.js';
 import { fail, ok } from '../shared/result.js';
-import { fingerprintFromElectron, normalizeFingerprint } from '../../relay/index.js';
+import {
+  createBonjourMdns,
+  fingerprintFromElectron,
+  normalizeFingerprint,
+  type Mdns,
+} from '../../relay/index.js';
 import { CertPins, isAccepted } from './cert-pins.js';
 import { buildCsp, connectSources, relayOrigins } from './csp.js';
 import { DiscoveryBrowser } from './discovery-browser.js';
@@ -16,7 +21,6 @@ import { isSafeExternalUrl } from './external-links.js';
 import { HostingController } from './hosting-controller.js';
 import { hostingInvite } from './hosting-invite.js';
 import type { InvokeHandlers, SendHandlers } from './ipc-router.js';
-import { createBonjourMdns, type Mdns } from './mdns.js';
 import { OfflineCache } from './offline-cache.js';
 import { RelayAllowList } from './relay-allow-list.js';
 import { relayCertificate } from './relay-certificate.js';

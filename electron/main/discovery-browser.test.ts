@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { DiscoveredHost } from '../shared/bridge.js';
 import { DiscoveryBrowser, MAX_DISCOVERED_HOSTS, toDiscoveredHost } from './discovery-browser.js';
-import type { MdnsService } from './mdns.js';
-import { FakeNetwork } from './testing/fake-mdns.js';
+import type { MdnsService } from '../../relay/index.js';
+import { FakeNetwork } from '../../relay/testing/fake-mdns.js';
 
 const ID = 'a'.repeat(32);
 const service = (over: Partial<MdnsService> = {}): MdnsService => ({

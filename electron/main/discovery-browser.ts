@@ -4,10 +4,14 @@
  * networks that block multicast.
  */
 import { EventEmitter } from 'node:events';
-import { normalizeFingerprint } from '../../relay/index.js';
+import {
+  normalizeFingerprint,
+  TXT_KEYS,
+  type Mdns,
+  type MdnsBrowser,
+  type MdnsService,
+} from '../../relay/index.js';
 import type { DiscoveredHost } from '../shared/bridge.js';
-import { TXT_KEYS } from './hosting-controller.js';
-import type { Mdns, MdnsBrowser, MdnsService } from './mdns.js';
 
 /** Hosts kept at most; a flood of announcements cannot grow the list without bound. */
 export const MAX_DISCOVERED_HOSTS = 256;

@@ -14,14 +14,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION } from '../../relay/protocol/events.js';
 import { RELAY_VERSION } from '../../relay/index.js';
 import type { DiscoveredHost, HostingStatus, ProbedRelay, Result } from '../shared/bridge.js';
-import { endChild, jsonLines, type Lines } from './testing/child-lines.js';
+import { endChild, jsonLines, type Lines } from '../../relay/testing/child-lines.js';
 import {
   createNetns,
   listNetns,
   netnsSkipReason,
   type Namespace,
   type Netns,
-} from './testing/netns.js';
+} from '../../relay/testing/netns.js';
 
 const PUBLISHER = fileURLToPath(new URL('./testing/netns-publisher.ts', import.meta.url));
 const BROWSER = fileURLToPath(new URL('./testing/netns-browser.ts', import.meta.url));

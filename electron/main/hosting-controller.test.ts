@@ -10,12 +10,12 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION } from '../../relay/protocol/events.js';
-import { RELAY_VERSION } from '../../relay/index.js';
+import { instanceName, RELAY_VERSION } from '../../relay/index.js';
 import type { HostingStatus } from '../shared/bridge.js';
 import { CertPins } from './cert-pins.js';
-import { HostingController, instanceName } from './hosting-controller.js';
+import { HostingController } from './hosting-controller.js';
 import { pinnedRequest } from './pinned-request.js';
-import { FakeNetwork } from './testing/fake-mdns.js';
+import { FakeNetwork } from '../../relay/testing/fake-mdns.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -211,13 +211,6 @@ describe('HostingController', () => {
     await Promise.all([starting, stopping]);
     expect(hosting.status().state).toBe('stopped');
     expect(network.published.size).toBe(0);
-  });
-
-  it('cuts instance names to one DNS label', () => {
-    const name = instanceName('x'.repeat(100), 'abcd'.repeat(8));
-    expect(new TextEncoder().encode(name).length).toBeLessThanOrEqual(63);
-    expect(name.endsWith(' (abcd)')).toBe(true);
-    expect(instanceName('a.b', 'ffff0000')).toBe('a b (ffff)');
   });
 });
 

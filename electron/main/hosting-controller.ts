@@ -2,33 +2,24 @@
  * "Host a room on this computer": starts the embedded relay (relay/'s public entry) with its data
  * in the user-data folder, serving https/wss with its self-signed certificate (made on first run
  * in `<dataDir>/tls/` and kept, so colleagues' pins hold), advertises it as `_parley._tcp` by mDNS
- * with a TXT record (protocol version, host display name, relay id, certificate fingerprint), and
- * on stop or quit withdraws the advertisement with goodbye packets before closing the relay. Operations run one at a time, in call order.
+ * with the TXT record the CLI host sends too (relay/mdns-advert.ts: protocol version, host display
+ * name, relay id, certificate fingerprint), and on stop or quit withdraws the advertisement with
+ * goodbye packets before closing the relay. Operations run one at a time, in call order.
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { PROTOCOL_VERSION } from '../../relay/protocol/events.js';
 import {
-  RELAY_VERSION,
+  advertTxt,
+  instanceName,
   lanIPv4Addresses,
+  loadOrCreateRelayId,
   startRelay,
+  type Mdns,
+  type MdnsPublication,
   type RunningRelay,
 } from '../../relay/index.js';
 import type { HostingStartInput, HostingStatus } from '../shared/bridge.js';
 import { fail, ok, type Result } from '../shared/result.js';
-import type { Mdns, MdnsPublication } from './mdns.js';
-import { loadOrCreateRelayId } from './relay-id.js';
-
-/** TXT record keys (short, as DNS-SD recommends). Documented in electron/main/README.md. */
-export const TXT_KEYS = {
-  protocolVersion: 'v',
-  displayName: 'name',
-  relayId: 'id',
-  passcode: 'pc',
-  relayVersion: 'rv',
-  /** SHA-256 of the relay's certificate, `AB:12:…`; absent when it serves plain http/ws. */
-  fingerprint: 'fp',
-} as const;
 
 export interface HostingControllerOptions {
   /** Folder for the relay's database and its id (inside the app's user-data folder). */
@@ -63,15 +54,6 @@ function validateInput(input: HostingStartInput): Result<HostingStartInput> {
     return fail('invalid_passcode', 'the passcode is at most 256 characters');
   }
   return ok({ ...input, displayName: name });
-}
-
-/** The mDNS instance name: the display name plus 4 characters of the relay id, so two hosts
- * called "Ana" do not collide; cut to fit one 63-byte DNS label. */
-export function instanceName(displayName: string, relayId: string): string {
-  const suffix = ` (${relayId.slice(0, 4)})`;
-  let name = displayName.replace(/\./g, ' ');
-  while (new TextEncoder().encode(name + suffix).length > 63) name = name.slice(0, -1);
-  return name + suffix;
 }
 
 export class HostingController {
@@ -186,16 +168,12 @@ export class HostingController {
         this.#publication = await mdns.publish({
           name: instanceName(input.displayName, this.#relayId),
           port: relay.port,
-          txt: {
-            [TXT_KEYS.protocolVersion]: String(PROTOCOL_VERSION),
-            [TXT_KEYS.displayName]: input.displayName,
-            [TXT_KEYS.relayId]: this.#relayId,
-            [TXT_KEYS.passcode]: passcode === null ? '0' : '1',
-            [TXT_KEYS.relayVersion]: RELAY_VERSION,
-            ...(relay.tlsFingerprint === null
-              ? {}
-              : { [TXT_KEYS.fingerprint]: relay.tlsFingerprint }),
-          },
+          txt: advertTxt({
+            displayName: input.displayName,
+            relayId: this.#relayId,
+            passcodeRequired: passcode !== null,
+            tlsFingerprint: relay.tlsFingerprint,
+          }),
         });
         advertised = true;
       } catch (cause) {

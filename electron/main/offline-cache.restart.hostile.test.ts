@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WireMessage } from '../../relay/protocol/events.js';
 import { api, removeDir, signIn, startTestRelay } from '../../relay/testing/relay-harness.js';
-import { endChild, jsonLines } from './testing/child-lines.js';
+import { endChild, jsonLines } from '../../relay/testing/child-lines.js';
 
 const APP = fileURLToPath(new URL('./testing/outbox-app.ts', import.meta.url));
 

@@ -10,7 +10,7 @@ import type { EventMap, ParleyDesktopBridge } from '../../shared/bridge.js';
 import { APP_ENTRY_URL, APP_ORIGIN } from '../app-protocol.js';
 import { DesktopCore, type DesktopCoreOptions, type DesktopPlatform } from '../desktop-core.js';
 import { registerIpc, type IpcRejectedError } from '../ipc-router.js';
-import type { Mdns } from '../mdns.js';
+import type { Mdns } from '../../../relay/index.js';
 import type { BadgeAction, TrayState } from '../tray-text.js';
 import { LoopbackIpc } from './loopback-ipc.js';
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CertPins } from '../cert-pins.js';
 import { DiscoveryBrowser } from '../discovery-browser.js';
-import { createBonjourMdns } from '../mdns.js';
+import { createBonjourMdns } from '../../../relay/index.js';
 import { probeRelay } from '../relay-probe.js';
 
 const emit = (line: object): void => {

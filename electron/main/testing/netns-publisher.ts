@@ -6,7 +6,7 @@
 import { createInterface } from 'node:readline';
 import { pino } from 'pino';
 import { HostingController } from '../hosting-controller.js';
-import { createBonjourMdns } from '../mdns.js';
+import { createBonjourMdns } from '../../../relay/index.js';
 
 const emit = (line: object): void => {
   process.stdout.write(`${JSON.stringify(line)}\n`);

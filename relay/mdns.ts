@@ -1,13 +1,23 @@
 /**
  * mDNS through bonjour-service, behind a small interface so the hosting controller and the
  * discovery browser are unit-tested with an in-memory fake, and the real thing is tested only
- * inside network namespaces (discovery.netns.test.ts). NEVER create this in a test outside a
- * namespace: it multicasts on every interface of the machine.
+ * inside network namespaces (relay/cli-mdns.netns.test.ts, electron/main/discovery.netns.test.ts).
+ * NEVER create this in a test outside a namespace: it multicasts on every interface of the machine.
+ *
+ * Used by the CLI host (relay/cli.ts, through mdns-advert.ts) and by the desktop app
+ * (electron/main), so both advertise and browse the same way.
  */
+import { createSocket } from 'node:dgram';
+import type { EventEmitter } from 'node:events';
+import { networkInterfaces } from 'node:os';
 import Bonjour from 'bonjour-service';
 
 /** The service type Parley advertises: `_parley._tcp`. */
 export const SERVICE_TYPE = 'parley';
+
+/** The mDNS multicast group and port (RFC 6762). */
+const MDNS_GROUP = '224.0.0.251';
+const MDNS_PORT = 5353;
 
 export interface MdnsService {
   /** Instance name, e.g. "Ana's room (3f2a)". */
@@ -33,7 +43,11 @@ export interface MdnsBrowser {
 }
 
 export interface Mdns {
-  /** Probes the name, announces, and resolves once the first announcement went out. */
+  /**
+   * Probes the name, announces, and resolves once the first announcement went out. Rejects when
+   * this machine cannot multicast (no network interface, no route to 224.0.0.251), when the name
+   * is taken, or when nothing went out within a few seconds.
+   */
   publish(input: {
     name: string;
     port: number;
@@ -72,9 +86,37 @@ function toService(service: Bonjour.Service): MdnsService {
   };
 }
 
+/**
+ * Why an announcement cannot go out from this machine, or null when it can: no interface with an
+ * IPv4 address other than loopback, or no route to the mDNS group. bonjour-service reports
+ * neither (it drops the send error and still says the service is up), so this asks first. A UDP
+ * `connect` only looks the route up: it sends nothing.
+ */
+export async function multicastProblem(): Promise<string | null> {
+  const external = Object.values(networkInterfaces())
+    .flat()
+    .some((address) => address?.family === 'IPv4' && !address.internal);
+  if (!external) return 'no network interface with an IPv4 address (only loopback)';
+  const socket = createSocket('udp4');
+  try {
+    return await new Promise<string | null>((resolve) => {
+      const failed = (error: Error): void => resolve(`no route to ${MDNS_GROUP}: ${error.message}`);
+      socket.once('error', failed);
+      // Node passes a failed connect to the callback (its types leave the argument out).
+      socket.connect(MDNS_PORT, MDNS_GROUP, (error?: Error) => {
+        if (error === undefined || error === null) resolve(null);
+        else failed(error);
+      });
+    });
+  } finally {
+    socket.close();
+  }
+}
+
 export interface BonjourOptions {
   /** Interface address to bind and send multicast on (default: all). */
   interface?: string;
+  /** Socket errors (the mDNS port taken, a failed answer to a query): the process carries on. */
   onError?: (error: unknown) => void;
 }
 
@@ -83,10 +125,18 @@ export function createBonjourMdns(options: BonjourOptions = {}): Mdns {
   const mdnsOptions = (
     options.interface === undefined ? {} : { interface: options.interface }
   ) as ConstructorParameters<typeof Bonjour>[0];
-  const bonjour = new Bonjour(mdnsOptions, (error: unknown) => options.onError?.(error));
+  const onError = (error: unknown): void => options.onError?.(error);
+  const bonjour = new Bonjour(mdnsOptions, onError);
+  // bonjour-service 1.4.4 registers no 'error' listener on its multicast-dns socket, so a failed
+  // bind (port 5353 taken: EADDRINUSE, EACCES) is an unhandled 'error' event that kills the
+  // process. Fixed upstream, not yet released: https://github.com/onlxltd/bonjour-service/issues/91
+  // The bind fails asynchronously, so a listener added now is in time.
+  (bonjour as unknown as { server: { mdns: EventEmitter } }).server.mdns.on('error', onError);
   return {
-    publish: (input) =>
-      new Promise((resolve, reject) => {
+    publish: async (input) => {
+      const problem = await multicastProblem();
+      if (problem !== null) throw new Error(`mDNS cannot announce "${input.name}": ${problem}`);
+      return new Promise((resolve, reject) => {
         const service = bonjour.publish({
           name: input.name,
           type: SERVICE_TYPE,
@@ -117,7 +167,8 @@ export function createBonjourMdns(options: BonjourOptions = {}): Mdns {
           clearTimeout(timer);
           reject(error instanceof Error ? error : new Error(String(error)));
         });
-      }),
+      });
+    },
     browse: (handlers) => {
       const browser = bonjour.find({ type: SERVICE_TYPE, protocol: 'tcp' });
       const changed = (service: Bonjour.Service): void => handlers.up(toService(service));

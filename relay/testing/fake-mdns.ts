@@ -1,7 +1,7 @@
 /**
- * An in-memory stand-in for mDNS, for unit tests of the hosting controller and the discovery
- * browser only (the real multicast path is tested in network namespaces). Publications on one
- * FakeNetwork reach every browser on it; stop() is the goodbye.
+ * An in-memory stand-in for mDNS, for unit tests of the hosting controller, the discovery
+ * browser and the CLI's advertisement only (the real multicast path is tested in network
+ * namespaces). Publications on one FakeNetwork reach every browser on it; stop() is the goodbye.
  */
 import type { Mdns, MdnsService } from '../mdns.js';
 

@@ -3,7 +3,8 @@
  * pair for two namespaces, a bridge in a hub namespace for three or more, the 224.0.0.0/4 route
  * in each, and only 10.200.0.0/16 addresses. Multicast never touches the machine's real
  * interfaces. destroy() deletes every namespace (which deletes their links), and an exit hook
- * does the same if the test process dies first.
+ * does the same if the test process dies first. Used by relay/cli-mdns.netns.test.ts and
+ * electron/main/discovery.netns.test.ts.
  */
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -39,11 +40,26 @@ export interface Netns {
     script: string,
     env: Record<string, string>,
   ): ChildProcessWithoutNullStreams;
+  /** Runs `command ...args` inside a namespace, in `cwd` (default: this process's). */
+  spawn(
+    ns: Namespace,
+    command: string,
+    args: readonly string[],
+    options?: { env?: NodeJS.ProcessEnv; cwd?: string },
+  ): ChildProcessWithoutNullStreams;
   destroy(): void;
 }
 
+export interface NetnsOptions {
+  /**
+   * Route 224.0.0.0/4 over the link (default true). Without it a namespace has a network but no
+   * route for multicast: what an mDNS responder meets on a machine without a default route.
+   */
+  multicastRoute?: boolean;
+}
+
 /** Creates `count` namespaces (2: one veth pair; 3+: each on a bridge in a hub namespace). */
-export function createNetns(count: number): Netns {
+export function createNetns(count: number, { multicastRoute = true }: NetnsOptions = {}): Netns {
   const tag = randomBytes(3).toString('hex');
   const namespaces: Namespace[] = Array.from({ length: count }, (_, i) => ({
     name: `parley-${tag}-${i}`,
@@ -82,7 +98,7 @@ export function createNetns(count: number): Netns {
         ip('-n', ns.name, 'addr', 'add', `${ns.address}/24`, 'dev', dev);
         ip('-n', ns.name, 'link', 'set', 'lo', 'up');
         ip('-n', ns.name, 'link', 'set', dev, 'up');
-        ip('-n', ns.name, 'route', 'add', '224.0.0.0/4', 'dev', dev);
+        if (multicastRoute) ip('-n', ns.name, 'route', 'add', '224.0.0.0/4', 'dev', dev);
       }
     } else {
       ip('netns', 'add', hub);
@@ -100,7 +116,7 @@ export function createNetns(count: number): Netns {
         ip('-n', ns.name, 'addr', 'add', `${ns.address}/24`, 'dev', dev);
         ip('-n', ns.name, 'link', 'set', 'lo', 'up');
         ip('-n', ns.name, 'link', 'set', dev, 'up');
-        ip('-n', ns.name, 'route', 'add', '224.0.0.0/4', 'dev', dev);
+        if (multicastRoute) ip('-n', ns.name, 'route', 'add', '224.0.0.0/4', 'dev', dev);
       });
     }
   } catch (error) {
@@ -113,6 +129,12 @@ export function createNetns(count: number): Netns {
     spawnNode: (ns, script, env) =>
       spawn('ip', ['netns', 'exec', ns.name, process.execPath, '--import', 'tsx', script], {
         env: { ...process.env, ...env },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      }),
+    spawn: (ns, command, args, options = {}) =>
+      spawn('ip', ['netns', 'exec', ns.name, command, ...args], {
+        env: options.env ?? process.env,
+        ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
         stdio: ['pipe', 'pipe', 'pipe'],
       }),
     destroy: () => {
