@@ -139,6 +139,27 @@ const electronRooms = [
   },
 ];
 
+/**
+ * The CLI relay advertises the room by mDNS unless given --no-mdns, and no test may multicast on
+ * the machine's real network (PLATFORM.md). So tests, e2e and the bench start it only through
+ * relay/testing/relay-process.ts: relayCliArgs() puts --no-mdns first (a network-namespace test
+ * opts out by name), and the bench's parleyArgs() adds it to RELAY_CLI. Naming the script here
+ * any other way is refused.
+ */
+const CLI_SPAWN_MESSAGE =
+  "Start the CLI relay through relayCliArgs() (or RELAY_CLI with the bench's parleyArgs) from relay/testing/relay-process.ts: they switch mDNS off, so no test multicasts on the real network.";
+const cliSpawnRule = {
+  files: ['**/*.ts'],
+  ignores: ['relay/testing/relay-process.ts'],
+  rules: {
+    'no-restricted-syntax': [
+      'error',
+      { selector: 'Literal[value=/relay.cli\\.ts$/]', message: CLI_SPAWN_MESSAGE },
+      { selector: 'TemplateElement[value.raw=/relay.cli\\.ts$/]', message: CLI_SPAWN_MESSAGE },
+    ],
+  },
+};
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', 'test-results/', 'playwright-report/'] },
   js.configs.recommended,
@@ -167,6 +188,7 @@ export default tseslint.config(
     },
   })),
   rendererRoom,
+  cliSpawnRule,
   ...electronRooms.map(({ files, ignores, paths, patterns }) => ({
     files,
     ...(ignores === undefined ? {} : { ignores }),

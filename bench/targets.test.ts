@@ -7,7 +7,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { baselineKnowsLimit, parleyArgs } from './targets.js';
+import { RELAY_CLI } from '../relay/testing/relay-process.js';
+import { baselineKnowsFlag, baselineKnowsLimit, parleyArgs } from './targets.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -34,8 +35,23 @@ describe('bench relay flags', () => {
     });
     expect(limitsIn(old)).toEqual(['messagesPerSecond', 'messageBurst', 'maxConnections']);
 
-    const current = parleyArgs('/tmp/x', { knowsLimit: baselineKnowsLimit('relay/cli.ts') });
+    const current = parleyArgs('/tmp/x', { knowsLimit: baselineKnowsLimit(RELAY_CLI) });
     expect(limitsIn(current)).toContain('maxConnectionsPerAddress');
     expect(limitsIn(current)).toEqual(limitsIn(parleyArgs('/tmp/x')));
+  });
+
+  it('switches mDNS off for this relay, and for a baseline only when its CLI knows --no-mdns', () => {
+    expect(parleyArgs('/tmp/x')[0]).toBe('--no-mdns');
+    expect(baselineKnowsFlag(RELAY_CLI, '--no-mdns')).toBe(true);
+
+    const checkout = mkdtempSync(join(tmpdir(), 'parley-old-checkout-'));
+    dirs.push(checkout);
+    mkdirSync(join(checkout, 'relay'));
+    // An older CLI: it knows --plain but neither advertises nor accepts --no-mdns.
+    writeFileSync(join(checkout, 'relay', 'cli-args.ts'), 'export const USAGE = `--plain`;\n');
+    const oldCli = join(checkout, 'relay', 'cli.ts');
+    expect(baselineKnowsFlag(oldCli, '--plain')).toBe(true);
+    expect(baselineKnowsFlag(oldCli, '--no-mdns')).toBe(false);
+    expect(parleyArgs('/tmp/x', { noMdns: false })).not.toContain('--no-mdns');
   });
 });

@@ -6,6 +6,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { RELAY_CLI } from '../relay/testing/relay-process.js';
 import { startPostgres, startRedis } from '../relay/testing/services.js';
 import type { Protocol, Target } from './config.js';
 import { ROOT, spawnServer, type ServerProcess } from './spawn.js';
@@ -81,16 +82,17 @@ async function stopAll(servers: ServerProcess[]): Promise<void> {
 }
 
 /**
- * Whether another checkout's relay CLI has `--plain` (older ones serve plain ws by default and
- * would refuse the flag): its usage text sits beside it in cli-args.ts.
+ * Whether another checkout's relay CLI has `flag`, from its usage text beside it in cli-args.ts.
+ * Older ones lack `--plain` (they serve plain ws by default) and `--no-mdns` (they advertise
+ * nothing), and would refuse the flag.
  */
-function baselineKnowsPlain(cliPath: string): boolean {
+export function baselineKnowsFlag(cliPath: string, flag: '--plain' | '--no-mdns'): boolean {
   try {
     return readFileSync(join(dirname(resolve(ROOT, cliPath)), 'cli-args.ts'), 'utf8').includes(
-      '--plain',
+      flag,
     );
   } catch {
-    // No cli-args.ts beside it: an old layout, which predates TLS and so serves plain ws.
+    // No cli-args.ts beside it: an old layout, which predates TLS and mDNS advertising.
     return false;
   }
 }
@@ -113,11 +115,15 @@ export function parleyArgs(
   dataDir: string,
   {
     plain = true,
+    noMdns = true,
     knowsLimit = () => true,
-  }: { plain?: boolean; knowsLimit?: (limit: string) => boolean } = {},
+  }: { plain?: boolean; noMdns?: boolean; knowsLimit?: (limit: string) => boolean } = {},
 ): string[] {
   // Info level: the relay announces "relay listening" at info, and info is its default.
   return [
+    // Never multicast on the machine's network (PLATFORM.md); false only for a relay too old to
+    // know the flag (and so to advertise).
+    ...(noMdns ? ['--no-mdns'] : []),
     // Plain ws, like raw ws and Socket.IO: the comparison is of the relays, not of TLS.
     ...(plain ? ['--plain'] : []),
     '--host',
@@ -187,10 +193,12 @@ export async function startTarget(
       }
       const dir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
       const server = await spawnServer({
-        script: peer === 'parley' ? 'relay/cli.ts' : (options.baselineRelay ?? ''),
+        script: peer === 'parley' ? RELAY_CLI : (options.baselineRelay ?? ''),
         args: [
           ...parleyArgs(dir, {
-            plain: peer === 'parley' || baselineKnowsPlain(options.baselineRelay ?? ''),
+            plain: peer === 'parley' || baselineKnowsFlag(options.baselineRelay ?? '', '--plain'),
+            noMdns:
+              peer === 'parley' || baselineKnowsFlag(options.baselineRelay ?? '', '--no-mdns'),
             ...(peer === 'parley-before'
               ? { knowsLimit: baselineKnowsLimit(options.baselineRelay ?? '') }
               : {}),
@@ -256,7 +264,7 @@ export async function startTarget(
           dirs.push(dir);
           servers.push(
             await spawnServer({
-              script: 'relay/cli.ts',
+              script: RELAY_CLI,
               args: [
                 ...parleyArgs(dir),
                 '--jwt-secret',

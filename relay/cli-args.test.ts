@@ -48,6 +48,7 @@ describe('parseCli', () => {
         tls: { mode: 'auto' },
       },
       plainOptIn: false,
+      mdns: true,
     });
   });
 
@@ -253,6 +254,35 @@ describe('parseCli', () => {
     expect(options([], { PARLEY_PLAIN: '0' }).tls).toEqual({ mode: 'auto' });
     expect(plainOptIn([])).toBe(false);
     expect(cliError([], { PARLEY_PLAIN: 'yes please' }).option).toBe('plain');
+  });
+
+  it('advertises by mDNS in host mode unless --no-mdns or PARLEY_MDNS=0/off; a cluster node only with --mdns', () => {
+    const mdns = (argv: string[], env: NodeJS.ProcessEnv = {}): boolean => {
+      const result = parseCli(argv, env);
+      if (result.help) throw new Error('unexpected --help result');
+      return result.mdns;
+    };
+    expect(mdns([])).toBe(true);
+    expect(mdns(['--memory'])).toBe(true);
+    expect(mdns(['--no-mdns'])).toBe(false);
+    for (const off of ['0', 'off', 'OFF', 'false'])
+      expect(mdns([], { PARLEY_MDNS: off })).toBe(false);
+    expect(mdns([], { PARLEY_MDNS: '' })).toBe(true);
+    // The flag wins over the environment, both ways.
+    expect(mdns(['--mdns'], { PARLEY_MDNS: 'off' })).toBe(true);
+    expect(mdns(['--no-mdns'], { PARLEY_MDNS: 'on' })).toBe(false);
+
+    const cluster = ['--database-url', 'postgres://db/parley'];
+    expect(mdns(cluster)).toBe(false);
+    expect(mdns([], { PARLEY_DATABASE_URL: 'postgres://db/parley' })).toBe(false);
+    expect(mdns([...cluster, '--mdns'])).toBe(true);
+    for (const on of ['1', 'on', 'true']) expect(mdns(cluster, { PARLEY_MDNS: on })).toBe(true);
+
+    expect(cliError([], { PARLEY_MDNS: 'maybe' }).message).toMatch(
+      /PARLEY_MDNS must be 1\/on or 0\/off/,
+    );
+    expect(cliError(['--mdns', '--no-mdns']).option).toBe('mdns');
+    expect(USAGE).toMatch(/--no-mdns +PARLEY_MDNS=0\|off/);
   });
 
   it('keeps cluster nodes plain by default (TLS ends at the load balancer)', () => {

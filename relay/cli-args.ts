@@ -36,6 +36,10 @@ Usage: parley-relay [options]      (npm run relay -- [options])
   --log-level LEVEL        PARLEY_LOG_LEVEL         trace|debug|info|warn|error (default info)
   --trust-proxy LIST       PARLEY_TRUST_PROXY       believe X-Forwarded-For from these proxies:
                                                     loopback (or 1) or ip,ip,... (default: nobody)
+  --no-mdns                PARLEY_MDNS=0|off        do not advertise the room on the local network;
+                                                    host mode advertises it by mDNS (_parley._tcp)
+                                                    so the desktop app lists it; --mdns (or
+                                                    PARLEY_MDNS=1|on) advertises a cluster node too
 
   TLS (host mode serves https:// and wss:// with a self-signed certificate made on first run in
   DIR/tls/ and kept; clients pin its SHA-256 fingerprint, printed at start):
@@ -62,6 +66,8 @@ export type CliResult =
       logLevel: string;
       /** Host mode asked for plain http/ws (--plain): the process warns about it at start. */
       plainOptIn: boolean;
+      /** Advertise the room by mDNS: host mode unless --no-mdns; a cluster node only with --mdns. */
+      mdns: boolean;
     };
 
 export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliResult {
@@ -94,6 +100,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
       'tls-key': { type: 'string' },
       plain: { type: 'boolean' },
       'trust-proxy': { type: 'string' },
+      mdns: { type: 'boolean' },
+      'no-mdns': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -193,7 +201,32 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
     options,
     logLevel: pick(values['log-level'], 'PARLEY_LOG_LEVEL') ?? 'info',
     plainOptIn: tls.plainOptIn,
+    mdns: parseMdns(values, env, databaseUrl !== undefined),
   };
+}
+
+/**
+ * mDNS advertisement: on in host mode, off for a cluster node (`cluster` true), whose clients
+ * reach it through a load balancer. `--mdns`/`--no-mdns` win over PARLEY_MDNS.
+ */
+function parseMdns(
+  values: { mdns?: boolean; 'no-mdns'?: boolean },
+  env: NodeJS.ProcessEnv,
+  cluster: boolean,
+): boolean {
+  if (values.mdns === true && values['no-mdns'] === true) {
+    throw new RelayOptionsError('mdns', '--mdns contradicts --no-mdns');
+  }
+  if (values.mdns === true) return true;
+  if (values['no-mdns'] === true) return false;
+  const text = env.PARLEY_MDNS?.trim().toLowerCase();
+  if (text === undefined || text === '') return !cluster;
+  if (['1', 'on', 'true'].includes(text)) return true;
+  if (['0', 'off', 'false'].includes(text)) return false;
+  throw new RelayOptionsError(
+    'mdns',
+    `PARLEY_MDNS must be 1/on or 0/off, got "${env.PARLEY_MDNS}"`,
+  );
 }
 
 /**

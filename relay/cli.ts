@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import { parseCli, USAGE } from './cli-args.js';
 import { createLogger } from './logger.js';
+import { advertiseRelay } from './mdns-advert.js';
 import { resolveOptions } from './options.js';
 import { startRelay } from './relay.js';
 
@@ -37,18 +38,31 @@ async function main(): Promise<void> {
       `open ${relay.url}/ and check the certificate's SHA-256 fingerprint: ${relay.tlsFingerprint}`,
     );
   }
+  // In the background: the room serves while the mDNS announcement goes out (about a second).
+  const advert = parsed.mdns
+    ? advertiseRelay({
+        relay,
+        listenHost: relay.options.host,
+        dataDir: relay.options.dataDir,
+        passcodeRequired: relay.options.passcode !== null,
+        logger,
+      })
+    : null;
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping');
-    relay.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'close failed');
-        process.exit(1);
-      },
-    );
+    // Goodbye packets first (at most WITHDRAW_TIMEOUT_MS), so browsers drop the room at once.
+    (advert?.withdraw() ?? Promise.resolve())
+      .then(() => relay.close())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'close failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -20,6 +20,7 @@ import WebSocket from 'ws';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { ChatSummary, WireMessage } from './protocol/events.js';
 import { join as joinChannel, push, removeDir, until } from './testing/relay-harness.js';
+import { relayCliArgs } from './testing/relay-process.js';
 import { startRelay, type RunningRelay } from './relay.js';
 import { resolveOptions } from './options.js';
 import {
@@ -356,7 +357,7 @@ function startCli(args: string[]): Promise<CliRelay> {
   );
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'relay/cli.ts', '--port', '0', '--host', '127.0.0.1', ...args],
+    relayCliArgs(['--port', '0', '--host', '127.0.0.1', ...args]),
     { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   children.add(child);

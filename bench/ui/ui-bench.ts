@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type ElementHandle, type Page } from 'playwright-core';
+import { RELAY_CLI } from '../../relay/testing/relay-process.js';
 import { markerContent } from '../generator/marker.js';
 import type { UiResult } from '../results.js';
 import { ROOT, spawnServer } from '../spawn.js';
@@ -139,7 +140,7 @@ export async function runUiScenario(options: UiOptions): Promise<UiResult> {
   const webDir = buildWeb(log);
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-ui-'));
   const relay = await spawnServer({
-    script: 'relay/cli.ts',
+    script: RELAY_CLI,
     args: [...parleyArgs(dataDir), '--web', webDir],
     ready: (entry) =>
       entry.msg === 'relay listening' && typeof entry.port === 'number' ? entry.port : null,

@@ -3,7 +3,7 @@
  * end-to-end specs. A child process (not in-process `startRelay`) so a spec can stop the relay
  * and start it again on the same port and data folder, as an outage would.
  *
- * Discovery: the relay has none and is never given any; every relay listens on 127.0.0.1 only.
+ * Discovery: mDNS is off (relayCliArgs adds --no-mdns), and every relay listens on 127.0.0.1 only.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { RelayLimits } from '../../relay/options.js';
+import { relayCliArgs } from '../../relay/testing/relay-process.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Where `npm run build:web` puts the web client (PARLEY_E2E_WEB_DIR overrides, to try a build). */
@@ -148,10 +149,7 @@ export class RelayProcess {
       '--limit',
       `${name}=${String(value)}`,
     ]);
-    const args = [
-      '--import',
-      'tsx',
-      'relay/cli.ts',
+    const args = relayCliArgs([
       '--host',
       '127.0.0.1',
       '--port',
@@ -164,7 +162,7 @@ export class RelayProcess {
       this.#options.durability ?? 'full',
       ...(this.#options.tls === true ? [] : ['--plain']),
       ...limits,
-    ];
+    ]);
     this.#note(`starting relay: node ${args.join(' ')}`);
     const child = spawn(process.execPath, args, {
       cwd: REPO_ROOT,

@@ -4,6 +4,11 @@
  * storage-failure.hostile.test.ts, floods.hostile.test.ts) and for cluster nodes
  * (cluster-harness.ts). Every child is tracked so a test's cleanup can SIGKILL whatever it left
  * running.
+ *
+ * Every way of starting the CLI in tests, e2e and the bench goes through relayCliArgs(), which
+ * switches mDNS off: the CLI host advertises by default, and a test must never multicast on the
+ * machine's real network (PLATFORM.md). Lint (eslint.config.js) refuses the literal
+ * 'relay/cli.ts' anywhere else, so a new spawn cannot forget it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -11,6 +16,29 @@ import { fileURLToPath } from 'node:url';
 import { USAGE } from '../cli-args.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The CLI's entry, relative to the repository root (run with `node --import tsx`). */
+export const RELAY_CLI = 'relay/cli.ts';
+
+export interface RelayCliArgsOptions {
+  /**
+   * Where the relay may advertise by mDNS: `off` (the default, for every test, e2e spec and
+   * bench), or `inside-test-network-namespace`, for a test that starts it with `ip netns exec`
+   * in a namespace it created (relay/testing/netns.ts) and nowhere else.
+   */
+  mdns?: 'off' | 'inside-test-network-namespace';
+}
+
+/**
+ * Node's arguments for the CLI relay: `--import tsx relay/cli.ts --no-mdns ...args`. A test that
+ * also passes `--mdns` is refused (exit 2: the flags contradict) instead of multicasting.
+ */
+export function relayCliArgs(
+  args: readonly string[],
+  { mdns = 'off' }: RelayCliArgsOptions = {},
+): string[] {
+  return ['--import', 'tsx', RELAY_CLI, ...(mdns === 'off' ? ['--no-mdns'] : []), ...args];
+}
 
 /**
  * Flags every test relay process gets: loopback, any free port, and plain http/ws where the CLI
@@ -52,7 +80,7 @@ export interface RelayProcess {
 const children = new Set<ChildProcess>();
 
 /** The environment without PARLEY_* settings of whoever runs the tests. */
-function cleanEnv(): NodeJS.ProcessEnv {
+export function cleanEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(
     Object.entries(process.env).filter(([key]) => !key.startsWith('PARLEY_')),
   );
@@ -63,9 +91,9 @@ export interface SpawnOptions {
   env?: Record<string, string>;
 }
 
-/** Runs `relay/cli.ts` with exactly these arguments (no BASE_RELAY_ARGS). */
+/** Runs the CLI relay with these arguments (no BASE_RELAY_ARGS) and mDNS off (relayCliArgs). */
 export function spawnCli(args: readonly string[], { env = {} }: SpawnOptions = {}): CliRun {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'relay/cli.ts', ...args], {
+  const child = spawn(process.execPath, relayCliArgs(args), {
     cwd: REPO_ROOT,
     env: { ...cleanEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
