@@ -16,6 +16,7 @@ import {
   startNode,
   type ClusterServices,
 } from './testing/cluster-harness.js';
+import { startRedisFaultProxy } from './testing/redis-fault-proxy.js';
 import { RawClient, api, signIn, until, type Session } from './testing/relay-harness.js';
 
 /** Sign-ins and sends are not what is under test here. */
@@ -174,6 +175,13 @@ describe('cluster (in-process nodes, real Redis and PostgreSQL)', () => {
       await viewer.waitFor(() => viewer.lastSeq(dmId) === 10, 5_000, 'all 10 DM messages');
       expect(ids(viewer.delivered.get(dmId) ?? [])).toEqual(ids(dmHistory));
     }
+    // A quiet cluster delivers all of it live: no repeat on the wire, no gap filled over HTTP.
+    // (A bus that lost or repeated messages would show here, though the histories above match.)
+    expect([anaC, benC, cyC].map((viewer) => [viewer.wireDuplicates, viewer.backfills])).toEqual([
+      [0, 0],
+      [0, 0],
+      [0, 0],
+    ]);
     // That nothing of the DM reaches Ben, who is not in it, is shown frame by frame in
     // 'keeps a DM away from a non-member on every node' below.
 
@@ -218,6 +226,42 @@ describe('cluster (in-process nodes, real Redis and PostgreSQL)', () => {
     expect(metrics).toMatch(/parley_messages_in_total\{node="node-2"\} 20/);
     expect(metrics).toMatch(/parley_joins_total\{topic="chat",node="node-2"\} 1/);
     expect(metrics).toMatch(/parley_bus_lag_seconds_count\{node="node-2"\} [1-9]/);
+  });
+
+  it('shows a bus that loses messages in the client counters the quiet cluster asserts', async () => {
+    // Node 2 reaches Redis through a proxy that drops every other chat message on its way in:
+    // the fault the [wireDuplicates, backfills] = [0, 0] check above exists to catch.
+    let seen = 0;
+    const proxy = await startRedisFaultProxy(services.redis.port, (_channel, payload) =>
+      payload.includes('"type":"message"') ? (seen += 1) % 2 === 0 : false,
+    );
+    try {
+      const databaseUrl = await freshDatabase(services);
+      const n1 = await startNode(services, databaseUrl, 'node-1', { limits: LIMITS });
+      const n2 = await startNode(services, databaseUrl, 'node-2', {
+        limits: LIMITS,
+        redisUrl: proxy.url,
+      });
+      nodes.push(n1, n2);
+      const ana = await signIn(n1, 'Ana');
+      const ben = await signIn(n2, 'Ben');
+      const main = await mainRoomId(n1, ana);
+      const anaC = client(n1, ana, [main]);
+      const benC = client(n2, ben, [main]);
+      await Promise.all([anaC.start(), benC.start()]);
+      for (let i = 1; i <= 20; i += 1)
+        expect((await anaC.send(main, `m ${i}`)).status).toBe('sent');
+      const stored = await history(n1, ana.token, main);
+      await benC.waitFor(() => benC.lastSeq(main) === stored.length, 10_000, 'every message');
+      // The end state alone hides the fault: Ben has every message once, in order...
+      expect(ids(benC.delivered.get(main) ?? [])).toEqual(ids(stored));
+      expect(proxy.dropped).toBeGreaterThanOrEqual(10);
+      // ...the counters do not.
+      expect(benC.wireDuplicates + benC.backfills).toBeGreaterThan(0);
+      expect([anaC.wireDuplicates, anaC.backfills]).toEqual([0, 0]);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('keeps a DM away from a non-member on every node: join, live, resume and notifications', async () => {
