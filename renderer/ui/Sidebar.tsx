@@ -10,6 +10,7 @@ import { dmPeer } from './chat-peer.js';
 import {
   BellIcon,
   BroadcastIcon,
+  CloseIcon,
   CompassIcon,
   ComposeIcon,
   HashIcon,
@@ -29,6 +30,7 @@ import {
 } from './parley-context.js';
 import { IconButton } from './IconButton.js';
 import { QUICK_SWITCHER_KEYS } from './shortcuts.js';
+import { SIDEBAR_ID, useSidebarDrawer } from './SidebarDrawer.js';
 
 export function Sidebar() {
   const actions = useActions();
@@ -42,9 +44,18 @@ export function Sidebar() {
   const rooms = chats.filter((c) => c.kind === 'room');
   const dms = chats.filter((c) => c.kind === 'dm');
   const host = serverUrl === null ? 'Parley' : serverUrl.replace(/^https?:\/\//, '');
+  const drawer = useSidebarDrawer();
+  // On narrow windows an open sidebar is a modal drawer over the messages (SidebarDrawer.tsx).
+  const asDrawer = drawer.narrow && drawer.open;
 
   return (
-    <aside className="sidebar">
+    <aside
+      id={SIDEBAR_ID}
+      className="sidebar"
+      role={asDrawer ? 'dialog' : undefined}
+      aria-modal={asDrawer ? true : undefined}
+      aria-label={asDrawer ? 'Sidebar' : undefined}
+    >
       <header className="sidebar-head">
         <div className="workspace-name" title={serverUrl ?? undefined}>
           <span className="workspace-title">Parley</span>
@@ -62,6 +73,11 @@ export function Sidebar() {
         <IconButton label="New message" onClick={() => actions.openDialog('new-dm')}>
           <ComposeIcon />
         </IconButton>
+        {drawer.narrow ? (
+          <IconButton label="Close sidebar" onClick={drawer.hide}>
+            <CloseIcon />
+          </IconButton>
+        ) : null}
       </header>
 
       <button
@@ -149,6 +165,7 @@ const ChatEntry = memo(function ChatEntry({
   peerOnline: boolean;
 }) {
   const client = useClient();
+  const drawer = useSidebarDrawer();
   const title = useParley((s) => chatTitle(s, chat));
   const active = useParley((s) => s.activeChatId === chat.id);
   const unread = chat.unread_count;
@@ -159,7 +176,10 @@ const ChatEntry = memo(function ChatEntry({
         type="button"
         className={`chat-entry${active ? ' is-active' : ''}${unread > 0 ? ' has-unread' : ''}`}
         aria-current={active ? 'page' : undefined}
-        onClick={() => client.openChat(chat.id)}
+        onClick={() => {
+          client.openChat(chat.id);
+          drawer.hide();
+        }}
       >
         <span className="chat-entry-title">{title}</span>
         {peerId !== null ? (

@@ -15,6 +15,7 @@ import { useActions, useClient, useParley, useServices } from './parley-context.
 import { QuickSwitcher } from './QuickSwitcher.js';
 import { SearchDialog } from './SearchDialog.js';
 import { Sidebar } from './Sidebar.js';
+import { SidebarDrawerContext, SidebarToggle, useSidebarDrawerState } from './SidebarDrawer.js';
 
 export function Workspace() {
   const { store } = useServices();
@@ -23,6 +24,7 @@ export function Workspace() {
   const activeChatId = useParley((s) => s.activeChatId);
   const dialog = useParley((s) => s.dialog);
   const unread = useParley(totalUnread);
+  const drawer = useSidebarDrawerState(activeChatId);
 
   useEffect(() => {
     document.title = unread > 0 ? `(${unread}) Parley` : 'Parley';
@@ -60,25 +62,33 @@ export function Workspace() {
 
   const close = () => actions.openDialog(null);
 
+  // Narrow windows: the sidebar is a drawer over the messages (SidebarDrawer.tsx).
+  const drawerOpen = drawer.narrow && drawer.open;
   return (
-    <div className="workspace">
-      <Sidebar />
-      <main className="chat-pane">
-        <OfflineBanner />
-        <InviteNotice />
-        {activeChatId === null ? (
-          <div className="empty-chat">
-            <p className="muted">Pick a chat on the left, or press Ctrl+K to jump to one.</p>
-          </div>
-        ) : (
-          <ChatView key={activeChatId} chatId={activeChatId} />
-        )}
-      </main>
-      {dialog === 'new-room' ? <NewRoomDialog onClose={close} /> : null}
-      {dialog === 'new-dm' ? <NewMessageDialog onClose={close} /> : null}
-      {dialog === 'browse-rooms' ? <BrowseRoomsDialog onClose={close} /> : null}
-      {dialog === 'quick-switcher' ? <QuickSwitcher onClose={close} /> : null}
-      {dialog === 'search' ? <SearchDialog onClose={close} /> : null}
-    </div>
+    <SidebarDrawerContext value={drawer}>
+      <div className={`workspace${drawerOpen ? ' is-drawer-open' : ''}`}>
+        <Sidebar />
+        {drawerOpen ? (
+          <div className="drawer-scrim" aria-hidden="true" onClick={drawer.hide} />
+        ) : null}
+        <main className="chat-pane" inert={drawerOpen}>
+          <OfflineBanner />
+          <InviteNotice />
+          {activeChatId === null ? (
+            <div className="empty-chat">
+              <SidebarToggle />
+              <p className="muted">Pick a chat on the left, or press Ctrl+K to jump to one.</p>
+            </div>
+          ) : (
+            <ChatView key={activeChatId} chatId={activeChatId} />
+          )}
+        </main>
+        {dialog === 'new-room' ? <NewRoomDialog onClose={close} /> : null}
+        {dialog === 'new-dm' ? <NewMessageDialog onClose={close} /> : null}
+        {dialog === 'browse-rooms' ? <BrowseRoomsDialog onClose={close} /> : null}
+        {dialog === 'quick-switcher' ? <QuickSwitcher onClose={close} /> : null}
+        {dialog === 'search' ? <SearchDialog onClose={close} /> : null}
+      </div>
+    </SidebarDrawerContext>
   );
 }
