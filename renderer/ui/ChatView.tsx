@@ -13,6 +13,7 @@ import { MemberListDialog } from './MemberListDialog.js';
 import { MessageList } from './MessageList.js';
 import { useActions, useClient, useParley, useParleyShallow } from './parley-context.js';
 import { SEARCH_KEYS } from './shortcuts.js';
+import { SidebarToggle } from './SidebarDrawer.js';
 import { TypingLine } from './TypingLine.js';
 import { formatDuration } from './vanish-time.js';
 
@@ -62,13 +63,16 @@ function ChatHeader({ chatId }: { chatId: string }) {
 
   return (
     <header className="chat-head">
+      <SidebarToggle />
       <div className="chat-head-main">
         <h1 id={`chat-title-${chatId}`} className="chat-title">
           <span className="chat-title-icon" aria-hidden="true">
             {isRoom ? chat.visibility === 'private' ? <LockIcon /> : <HashIcon /> : null}
           </span>
           {!isRoom ? <PresenceDot online={peerOnline} /> : null}
-          {title}
+          <span className="chat-title-text" title={title}>
+            {title}
+          </span>
         </h1>
         <div className="chat-meta">
           {isRoom ? (
