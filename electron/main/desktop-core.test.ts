@@ -8,11 +8,10 @@ import { connect as connectTcp } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { removeDir, startTestRelay } from '../../relay/testing/relay-harness.js';
+import { removeDir, startTestRelay, until } from '../../relay/testing/relay-harness.js';
 import type { DiscoveredHost, HostingStatus } from '../shared/bridge.js';
 import { connectSources } from './csp.js';
 import { parseDeepLink } from './deep-link.js';
-import { RELOAD_DELAY_MS } from './desktop-core.js';
 import { pinnedRequest } from './pinned-request.js';
 import { startDesktop, type Desktop } from './testing/desktop-harness.js';
 import { FakeNetwork } from '../../relay/testing/fake-mdns.js';
@@ -244,7 +243,8 @@ describe('desktop bridge → main process', () => {
       ok: true,
       value: { url: 'http://10.0.0.5:4000', reload: true },
     });
-    await new Promise((resolve) => setTimeout(resolve, RELOAD_DELAY_MS + 50));
+    // The reload comes RELOAD_DELAY_MS later, once.
+    await until(() => app.platform.reloads >= 1, 5_000, 'the reload');
     expect(app.platform.reloads).toBe(1);
     expect(connectSources(app.core.cspForDocument())).toEqual([
       'http://10.0.0.5:4000',
@@ -363,7 +363,11 @@ describe('desktop bridge → main process', () => {
     await ben.stop();
     expect((await app.bridge.discovery.hosts()).map((h) => h.displayName)).toEqual(['Ana']);
     await app.bridge.settings.set('discoveryEnabled', false);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await until(
+      () => lists.at(-1)?.length === 0 && network.published.size === 0,
+      5_000,
+      'discovery to stop',
+    );
     expect(await app.bridge.discovery.hosts()).toEqual([]);
     expect(network.published.size).toBe(0);
     expect(lists.at(-1)).toEqual([]);
