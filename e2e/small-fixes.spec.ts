@@ -37,6 +37,8 @@ test('a vanishing private room: time in days, refused out of range, described as
   await week.click();
   await expect(week).toHaveAttribute('aria-pressed', 'true');
   await expect(amount).toHaveValue('7');
+  await expect(amount).not.toHaveAttribute('aria-invalid', 'true');
+  await expect(dialog.getByRole('alert')).toHaveCount(0);
   await saveScreen(page, 'new-vanishing-room');
   await dialog.getByRole('button', { name: 'Create', exact: true }).click();
 
@@ -89,7 +91,8 @@ test("a sender's name opens their card; Message opens the DM; a DM hit names the
   const ana = await people.join('Ana');
   const ben = await people.join('Ben');
   const { page } = ana;
-  await ben.send('Hello from the other side');
+  await ana.send('Morning all, standup in 5');
+  await ben.send('Hello from the other side 👋 coffee first ☕');
 
   const name = ana.message('Hello from the other side').getByRole('button', { name: 'Ben' });
   await name.click();

@@ -43,6 +43,8 @@ export function NewRoomDialog({ onClose }: { onClose: () => void }) {
     setUnit(nextUnit);
     // Choosing a time means wanting vanishing messages.
     setVanish(true);
+    // A new time answers the complaint about the old one.
+    if (ttlInvalid) setError(null);
     setTtlInvalid(false);
   }
 
