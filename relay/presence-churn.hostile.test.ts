@@ -1,5 +1,5 @@
 /**
- * Presence churn (issue 15, item 3 of round 2's list: "presence churn is amplified to every
+ * Presence churn (issue 15, item 8: "presence churn is amplified to every
  * member"). One user holds the 32 connections a user may hold, each joining and leaving the main
  * room over and over, inside every frame limit, against the real command-line relay. A passive
  * member of the room counts the presence bytes it is sent: they stay bounded per second and per

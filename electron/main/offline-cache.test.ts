@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -166,5 +167,37 @@ describe('OfflineCache: history, chats and read markers', () => {
       ok: false,
       code: 'wrong_chat',
     });
+  });
+  it('erases expired messages of vanishing rooms, and an expired last_message, also from a version 1 file', () => {
+    const path = cachePath();
+    const past = '2020-01-01T00:00:00.000Z';
+    const old = new Database(path);
+    old.exec(`
+      CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+      CREATE TABLE chats (scope TEXT NOT NULL, chat_id TEXT NOT NULL, json TEXT NOT NULL,
+        PRIMARY KEY (scope, chat_id)) WITHOUT ROWID;
+      CREATE TABLE messages (scope TEXT NOT NULL, chat_id TEXT NOT NULL, seq INTEGER NOT NULL,
+        json TEXT NOT NULL, PRIMARY KEY (scope, chat_id, seq)) WITHOUT ROWID;
+      CREATE TABLE read_markers (scope TEXT NOT NULL, chat_id TEXT NOT NULL, seq INTEGER NOT NULL,
+        PRIMARY KEY (scope, chat_id)) WITHOUT ROWID;
+      PRAGMA user_version = 1;`);
+    const gone = { ...message(1, 'fleeting'), expires_at: past };
+    old
+      .prepare('INSERT INTO messages VALUES (?, ?, ?, ?)')
+      .run(SCOPE, 'fleeting', 1, JSON.stringify(gone));
+    old
+      .prepare('INSERT INTO chats VALUES (?, ?, ?)')
+      .run(SCOPE, 'fleeting', JSON.stringify({ ...chat('fleeting'), last_message: gone }));
+    old.close();
+
+    const cache = openCache(path);
+    const later = new Date(Date.now() + 60_000).toISOString();
+    cache.saveHistory(SCOPE, 'general', [message(1), { ...message(2), expires_at: later }]);
+    const snapshot = cache.loadSnapshot(SCOPE);
+    expect(snapshot.messages.fleeting).toBeUndefined();
+    expect(snapshot.chats).toEqual([chat('fleeting')]);
+    expect(snapshot.messages.general?.map((m) => m.seq)).toEqual([1, 2]);
+    expect(cache.eraseExpired(new Date(Date.now() + 120_000))).toBe(1);
+    expect(cache.loadSnapshot(SCOPE).messages.general?.map((m) => m.seq)).toEqual([1]);
   });
 });

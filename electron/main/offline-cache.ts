@@ -8,6 +8,11 @@
  *   marker per scope (one user on one server), so the app opens at once with history while the
  *   relay is unreachable.
  *
+ * Messages of vanishing rooms (`expires_at`) are erased when they expire, whether the relay is
+ * reachable or not: deleted with `secure_delete` (their bytes zeroed, free pages included), then
+ * the WAL, which still holds them, is emptied by a TRUNCATE checkpoint. So is a chat's cached
+ * `last_message`. Unsent messages in the outbox (kv) stay until they are sent.
+ *
  * Arguments are validated at the IPC boundary (ipc-schemas.ts); this module enforces the bounds.
  */
 import Database from 'better-sqlite3';
@@ -28,7 +33,11 @@ export const CACHE_LIMITS = {
   keys: 1_000,
 } as const;
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
+/** Shortest wait armed for the next expiry (or a busy checkpoint's retry). */
+const MIN_EXPIRY_WAIT_MS = 250;
+/** Longest wait armed for the next expiry; a later one is re-armed then. */
+const MAX_EXPIRY_WAIT_MS = 24 * 60 * 60 * 1000;
 
 export interface OfflineCacheOptions {
   path: string;
@@ -38,6 +47,9 @@ export interface OfflineCacheOptions {
 
 export class OfflineCache {
   readonly #db: Database.Database;
+  #expiryTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Expired rows were deleted but the WAL still holds them (a checkpoint was busy). */
+  #checkpointDue = false;
 
   constructor(options: OfflineCacheOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -49,13 +61,18 @@ export class OfflineCache {
     // FULL: a queued message that reached the cache survives a power cut, not only a crash.
     this.#db.pragma('synchronous = FULL');
     this.#db.pragma('busy_timeout = 2000');
+    // Freed space within a page is zeroed, so no stale copy of a vanishing message outlives it.
+    this.#db.pragma('secure_delete = FAST');
     this.#migrate();
+    // What expired while the app was closed goes now; the rest at its time.
+    this.eraseExpired();
   }
 
   #migrate(): void {
     const version = this.#db.pragma('user_version', { simple: true }) as number;
     if (version >= SCHEMA_VERSION) return;
-    this.#db.exec(`
+    if (version < 1)
+      this.#db.exec(`
       CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS chats (
         scope TEXT NOT NULL, chat_id TEXT NOT NULL, json TEXT NOT NULL,
@@ -66,6 +83,15 @@ export class OfflineCache {
       CREATE TABLE IF NOT EXISTS read_markers (
         scope TEXT NOT NULL, chat_id TEXT NOT NULL, seq INTEGER NOT NULL,
         PRIMARY KEY (scope, chat_id)) WITHOUT ROWID;
+      PRAGMA user_version = 1;
+    `);
+    // 2: when each cached message (and each chat's last_message) expires, to erase it then.
+    this.#db.exec(`
+      ALTER TABLE messages ADD COLUMN expires_at TEXT;
+      UPDATE messages SET expires_at = json_extract(json, '$.expires_at');
+      CREATE INDEX messages_expiry ON messages (expires_at) WHERE expires_at IS NOT NULL;
+      ALTER TABLE chats ADD COLUMN expires_at TEXT;
+      UPDATE chats SET expires_at = json_extract(json, '$.last_message.expires_at');
       PRAGMA user_version = ${SCHEMA_VERSION};
     `);
   }
@@ -134,17 +160,18 @@ export class OfflineCache {
     const ids = new Set(chats.map((chat) => chat.id));
     const existing = this.#db.prepare('SELECT chat_id FROM chats WHERE scope = ?');
     const upsert = this.#db.prepare(
-      'INSERT INTO chats (scope, chat_id, json) VALUES (?, ?, ?) ON CONFLICT (scope, chat_id) DO UPDATE SET json = excluded.json',
+      'INSERT INTO chats (scope, chat_id, json, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (scope, chat_id) DO UPDATE SET json = excluded.json, expires_at = excluded.expires_at',
     );
     this.#db.transaction(() => {
       for (const row of existing.all(scope) as { chat_id: string }[]) {
         if (!ids.has(row.chat_id)) this.#dropChat(scope, row.chat_id);
       }
       for (const chat of chats) {
-        upsert.run(scope, chat.id, JSON.stringify(chat));
+        upsert.run(scope, chat.id, JSON.stringify(chat), chat.last_message?.expires_at ?? null);
         this.#raiseReadMarker(scope, chat.id, chat.read_seq);
       }
     })();
+    this.#armExpiry();
     return ok(null);
   }
 
@@ -154,17 +181,18 @@ export class OfflineCache {
       return fail('wrong_chat', 'every message must belong to the chat it is saved under');
     }
     const upsert = this.#db.prepare(
-      'INSERT INTO messages (scope, chat_id, seq, json) VALUES (?, ?, ?, ?) ON CONFLICT (scope, chat_id, seq) DO UPDATE SET json = excluded.json',
+      'INSERT INTO messages (scope, chat_id, seq, json, expires_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (scope, chat_id, seq) DO UPDATE SET json = excluded.json, expires_at = excluded.expires_at',
     );
     const trim = this.#db.prepare(`
       DELETE FROM messages WHERE scope = ? AND chat_id = ? AND seq <= (
         SELECT seq FROM messages WHERE scope = ? AND chat_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)`);
     this.#db.transaction(() => {
       for (const message of messages) {
-        upsert.run(scope, chatId, message.seq, JSON.stringify(message));
+        upsert.run(scope, chatId, message.seq, JSON.stringify(message), message.expires_at);
       }
       trim.run(scope, chatId, scope, chatId, CACHE_LIMITS.messagesPerChat);
     })();
+    this.#armExpiry();
     return ok(null);
   }
 
@@ -175,6 +203,7 @@ export class OfflineCache {
   }
 
   loadSnapshot(scope: string): CacheSnapshot {
+    this.eraseExpired();
     const chats = (
       this.#db.prepare('SELECT json FROM chats WHERE scope = ? ORDER BY chat_id').all(scope) as {
         json: string;
@@ -208,7 +237,79 @@ export class OfflineCache {
   }
 
   close(): void {
+    if (this.#expiryTimer !== null) clearTimeout(this.#expiryTimer);
+    this.#expiryTimer = null;
     this.#db.close();
+  }
+
+  /**
+   * Erases every cached message that expired by `now`, and every chat's expired last_message,
+   * from the tables and the files; then arms a timer for the next expiry. Returns how many
+   * messages went.
+   */
+  eraseExpired(now: Date = new Date()): number {
+    if (!this.#db.open) return 0;
+    const at = now.toISOString();
+    const expiredChats = this.#db
+      .prepare('SELECT scope, chat_id, json FROM chats WHERE expires_at <= ?')
+      .all(at) as { scope: string; chat_id: string; json: string }[];
+    const clearLast = this.#db.prepare(
+      'UPDATE chats SET json = ?, expires_at = NULL WHERE scope = ? AND chat_id = ?',
+    );
+    this.#db.pragma('secure_delete = ON');
+    let erased: number;
+    try {
+      erased = this.#db.transaction(() => {
+        for (const row of expiredChats) {
+          const chat = { ...(JSON.parse(row.json) as ChatSummary), last_message: null };
+          clearLast.run(JSON.stringify(chat), row.scope, row.chat_id);
+        }
+        return this.#db.prepare('DELETE FROM messages WHERE expires_at <= ?').run(at).changes;
+      })();
+    } finally {
+      this.#db.pragma('secure_delete = FAST');
+    }
+    if (erased > 0 || expiredChats.length > 0) this.#checkpointDue = true;
+    if (this.#checkpointDue) this.#checkpointDue = !this.#checkpointTruncate();
+    this.#armExpiry();
+    return erased;
+  }
+
+  /** Empties the WAL (TRUNCATE) without waiting for a reader; true when it completed. */
+  #checkpointTruncate(): boolean {
+    this.#db.pragma('busy_timeout = 0');
+    try {
+      const [result] = this.#db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+      return result?.busy === 0;
+    } finally {
+      this.#db.pragma('busy_timeout = 2000');
+    }
+  }
+
+  /** Arms the timer for the soonest expiry (or a retry of a busy checkpoint). */
+  #armExpiry(): void {
+    if (this.#expiryTimer !== null) clearTimeout(this.#expiryTimer);
+    this.#expiryTimer = null;
+    const next = this.#db
+      .prepare(
+        `SELECT min(at) FROM (SELECT min(expires_at) AS at FROM messages
+          UNION ALL SELECT min(expires_at) FROM chats)`,
+      )
+      .pluck()
+      .get() as string | null;
+    if (next === null && !this.#checkpointDue) return;
+    // At least MIN_EXPIRY_WAIT_MS: a time SQLite and Date read differently never spins.
+    const due = next === null ? Number.NaN : Date.parse(next) - Date.now();
+    const wait = Number.isFinite(due)
+      ? Math.min(Math.max(MIN_EXPIRY_WAIT_MS, due), MAX_EXPIRY_WAIT_MS)
+      : next === null
+        ? 1_000
+        : MAX_EXPIRY_WAIT_MS;
+    this.#expiryTimer = setTimeout(() => {
+      this.#expiryTimer = null;
+      this.eraseExpired();
+    }, wait);
+    this.#expiryTimer.unref();
   }
 
   #raiseReadMarker(scope: string, chatId: string, seq: number): void {
