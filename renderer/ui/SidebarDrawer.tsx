@@ -115,9 +115,11 @@ export function useSidebarDrawerState(activeChatId: string | null): SidebarDrawe
   }, [open, store]);
 
   // Drags: from the left edge to open, to the left to close. Fingers are followed with touch
-  // events: Chromium cancels a touch's pointer events once it starts treating the drag as a
-  // gesture of its own (pointercancel after the first move, even under `touch-action: pan-y`),
-  // while touchmove keeps coming. Mouse and pen use pointer events.
+  // events, whose first sideways move is cancelled (non-passive touchmove) so the browser does
+  // not take the drag as its own gesture: Chromium otherwise turns a drag from the edge into
+  // "swipe back" (overscroll history navigation, which `overscroll-behavior-x` did not stop
+  // for touch input in Chromium 156) and cancels the touch's pointer events. Mouse and pen use
+  // pointer events.
   useEffect(() => {
     if (!narrow) return;
     const swipe = new EdgeSwipe();
@@ -143,7 +145,9 @@ export function useSidebarDrawerState(activeChatId: string | null): SidebarDrawe
     }
     function onTouchMove(event: TouchEvent) {
       const touch = event.touches[0];
-      if (touch !== undefined) act(swipe.move(touch.clientX, touch.clientY));
+      if (touch === undefined) return;
+      if (event.cancelable && swipe.claims(touch.clientX, touch.clientY)) event.preventDefault();
+      act(swipe.move(touch.clientX, touch.clientY));
     }
     const onEnd = () => swipe.end();
     const listening = new AbortController();
@@ -152,7 +156,7 @@ export function useSidebarDrawerState(activeChatId: string | null): SidebarDrawe
     window.addEventListener('pointermove', onPointerMove, options);
     window.addEventListener('pointerup', onEnd, options);
     window.addEventListener('touchstart', onTouchStart, options);
-    window.addEventListener('touchmove', onTouchMove, options);
+    window.addEventListener('touchmove', onTouchMove, { passive: false, signal: listening.signal });
     window.addEventListener('touchend', onEnd, options);
     window.addEventListener('touchcancel', onEnd, options);
     return () => listening.abort();

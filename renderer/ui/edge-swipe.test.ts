@@ -37,6 +37,14 @@ describe('EdgeSwipe', () => {
     expect(swipe.move(250 - SWIPE_PX, 300)).toBe('close');
   });
 
+  it('claims sideways drags it is watching, not vertical ones or unwatched ones', () => {
+    const swipe = new EdgeSwipe();
+    expect(swipe.claims(30, 300)).toBe(false);
+    swipe.down(2, 300, false);
+    expect(swipe.claims(20, 305)).toBe(true);
+    expect(swipe.claims(10, 340)).toBe(false);
+  });
+
   it('forgets a drag once the pointer is lifted', () => {
     const swipe = new EdgeSwipe();
     swipe.down(2, 300, false);

@@ -43,6 +43,15 @@ export class EdgeSwipe {
     return start.action;
   }
 
+  /**
+   * Whether a drag being watched is so far more sideways than up or down: the page should then
+   * keep the browser from treating it as its own gesture (horizontal scroll, swipe back).
+   */
+  claims(x: number, y: number): boolean {
+    const start = this.#start;
+    return start !== null && Math.abs(x - start.x) > Math.abs(y - start.y);
+  }
+
   /** The pointer was lifted or cancelled. */
   end(): void {
     this.#start = null;
