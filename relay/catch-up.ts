@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { encodeFrame } from './protocol/frame.js';
 import { chatTopic, parseTopic } from './protocol/topics.js';
 import type { BusEvent } from './bus.js';
+import { fitPage } from './history-page.js';
 import type { Hub } from './hub.js';
 import type { MembershipCache } from './membership-cache.js';
 import type { Store } from './store.js';
@@ -26,6 +27,8 @@ export interface CatchUpOptions {
   logger: Logger;
   /** Most messages re-sent per chat; beyond, clients see a jump and page the rest over HTTP. */
   maxPerChat: number;
+  /** Most bytes of messages re-sent per chat (the newest are kept), for the same reason. */
+  maxBytesPerChat: number;
 }
 
 /** Cursor of a chat whose starting point is still being read. */
@@ -107,6 +110,11 @@ export class CatchUp {
         if (missing.length > this.#o.maxPerChat) {
           missing = await this.#o.store.messagesBefore(chatId, null, this.#o.maxPerChat, now);
         }
+        // Every subscriber gets all of them: a few long messages would otherwise queue more than
+        // a reading client's maxBufferedBytes (history-page.ts).
+        missing = fitPage(missing, this.#o.maxBytesPerChat, 'newest', {
+          atLeastOne: true,
+        }).messages;
         const topic = chatTopic(chatId);
         for (const message of missing) {
           // Delivered meanwhile (live, or the chat lost its subscribers): skip.

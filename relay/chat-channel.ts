@@ -10,11 +10,11 @@ import {
   typingPayload,
   type ChatJoinReply,
   type MessageSent,
-  type WireMessage,
 } from './protocol/events.js';
 import { encodeFrame } from './protocol/frame.js';
 import { validate } from './protocol/validate.js';
 import { releaseHeld, type ChannelDeps } from './channel-deps.js';
+import { readPage, replyBudget } from './history-page.js';
 import type { Subscription } from './hub.js';
 import { presenceBatcher } from './presence-batch.js';
 import { SplicedFrame } from './prepared-frame.js';
@@ -74,29 +74,19 @@ export async function joinChat(
     return replyError(inbound, failure('not_member', 'you left this chat'));
   }
 
-  const now = new Date();
   const sinceSeq = params.data.since_seq;
-  let messages: WireMessage[];
-  let hasMore: boolean;
-  if (sinceSeq === undefined) {
-    const page = await deps.store.messagesBefore(
-      inbound.chatId,
-      null,
-      deps.limits.joinHistory + 1,
-      now,
-    );
-    hasMore = page.length > deps.limits.joinHistory;
-    messages = hasMore ? page.slice(1) : page;
-  } else {
-    const page = await deps.store.messagesAfter(
-      inbound.chatId,
-      sinceSeq,
-      deps.limits.resumeMax + 1,
-      now,
-    );
-    hasMore = page.length > deps.limits.resumeMax;
-    messages = hasMore ? page.slice(0, deps.limits.resumeMax) : page;
-  }
+  // Bounded by bytes as well as by count, and by what this connection still has waiting
+  // (replyBudget), so a client that reads is never cut off by its own joins. A reply may carry
+  // no message at all: `has_more` then sends the client to HTTP for them.
+  const { messages, hasMore } = await readPage(deps.store, {
+    chatId: inbound.chatId,
+    end: sinceSeq === undefined ? 'newest' : 'oldest',
+    cursor: sinceSeq ?? null,
+    limit: sinceSeq === undefined ? deps.limits.joinHistory : deps.limits.resumeMax,
+    maxBytes: replyBudget(deps.limits, connection.bufferedAmount),
+    atLeastOne: false,
+    now: new Date(),
+  });
   const chat = access.chat;
   if (connection.closed || connection.subscriptions.get(inbound.topic) !== subscription) {
     deps.hub.unsubscribe(subscription);

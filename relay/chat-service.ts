@@ -17,6 +17,7 @@ import { checkMessageContent } from './protocol/message-content.js';
 import { searchTerms } from './protocol/search-terms.js';
 import { chatTopic, notificationsTopics } from './protocol/topics.js';
 import type { Bus } from './bus.js';
+import { readPage } from './history-page.js';
 import type { Hub } from './hub.js';
 import { newId, newMessageId } from './ids.js';
 import type { MembershipCache, Members } from './membership-cache.js';
@@ -297,18 +298,18 @@ export class ChatService {
   ): Promise<Result<{ messages: WireMessage[]; has_more: boolean }>> {
     const access = await this.requireMember(chatId, user);
     if (!access.ok) return access;
-    const limit = query.limit ?? 50;
-    const now = new Date();
-    const page =
-      query.after_seq !== undefined
-        ? await this.#d.store.messagesAfter(chatId, query.after_seq, limit + 1, now)
-        : await this.#d.store.messagesBefore(chatId, query.before_seq ?? null, limit + 1, now);
-    const hasMore = page.length > limit;
-    const messages =
-      query.after_seq !== undefined
-        ? page.slice(0, limit)
-        : page.slice(page.length > limit ? 1 : 0);
-    return { ok: true, messages, has_more: hasMore };
+    const after = query.after_seq !== undefined;
+    // Bounded by bytes as well as by count; at least one message, so paging always advances.
+    const page = await readPage(this.#d.store, {
+      chatId,
+      end: after ? 'oldest' : 'newest',
+      cursor: after ? (query.after_seq ?? 0) : (query.before_seq ?? null),
+      limit: query.limit ?? 50,
+      maxBytes: this.#d.limits.maxPageBytes,
+      atLeastOne: true,
+      now: new Date(),
+    });
+    return { ok: true, messages: page.messages, has_more: page.hasMore };
   }
 
   /** Searches the user's chats (or one of them, if a member): newest matches first. */

@@ -62,6 +62,7 @@ export function startClusterNode(deps: ClusterNodeDeps): ClusterNode {
     revoke: deps.revoke,
     logger: deps.logger,
     maxPerChat: deps.limits.resumeMax,
+    maxBytesPerChat: deps.limits.maxPageBytes,
   });
   hub.remoteJoined = (userId, topic) => state.remoteJoined(userId, topic);
   hub.observe({

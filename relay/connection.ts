@@ -92,6 +92,11 @@ export class Connection implements WriteBatch {
     return this.#closed;
   }
 
+  /** Bytes queued for this client that the kernel has not taken yet (ws's bufferedAmount). */
+  get bufferedAmount(): number {
+    return this.#socket.bufferedAmount;
+  }
+
   /**
    * Queues one text frame. A client that stops reading is cut off once its queue passes
    * maxBufferedBytes, so one slow reader never grows the relay's memory.

@@ -35,6 +35,9 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   internal_error: 500,
 };
 
+/** Bodies larger than this are written in pieces of this size (see writeBody). */
+const BODY_CHUNK_BYTES = 64 * 1024;
+
 export function sendJson(
   res: ServerResponse,
   status: number,
@@ -42,14 +45,34 @@ export function sendJson(
   extraHeaders: Record<string, string> = {},
 ): void {
   const text = JSON.stringify(body);
+  const bytes = Buffer.byteLength(text);
   res.writeHead(status, {
     ...extraHeaders,
     'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(text),
+    'Content-Length': bytes,
     'Cache-Control': 'no-store',
     'X-Content-Type-Options': 'nosniff',
   });
-  res.end(text);
+  if (bytes <= BODY_CHUNK_BYTES) res.end(text);
+  else writeBody(res, Buffer.from(text));
+}
+
+/**
+ * Writes a large body piece by piece, each after the one before drained: a slow reader's
+ * progress is then visible as 'drain' events (http-output.ts cuts only connections that make
+ * none), and a connection that stops reading holds the body once, not twice.
+ */
+function writeBody(res: ServerResponse, body: Buffer): void {
+  let offset = 0;
+  const more = (): void => {
+    while (offset < body.length && !res.destroyed) {
+      const piece = body.subarray(offset, offset + BODY_CHUNK_BYTES);
+      offset += piece.length;
+      if (offset >= body.length) return void res.end(piece);
+      if (!res.write(piece)) return void res.once('drain', more);
+    }
+  };
+  more();
 }
 
 export function sendError(

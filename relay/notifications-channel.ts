@@ -11,6 +11,7 @@ import { failure } from './protocol/errors.js';
 import { ackNotificationsPayload, type PendingNotifications } from './protocol/events.js';
 import { validate } from './protocol/validate.js';
 import { releaseHeld, type ChannelDeps } from './channel-deps.js';
+import { fitPage, replyBudget } from './history-page.js';
 import type { Subscription } from './hub.js';
 import { push, replyError, replyOk, type Inbound } from './replies.js';
 
@@ -19,7 +20,12 @@ export type NotificationsInbound = Inbound & { userId: string; joinRef: string }
 async function pushPending(deps: ChannelDeps, inbound: NotificationsInbound): Promise<void> {
   const listed = await deps.service.listPending(inbound.connection.user);
   if (listed.length === 0) return;
-  const notifications = listed.slice(0, deps.limits.pendingPerPush);
+  // Each carries its message's content and goes out twice: bounded by bytes like a join reply
+  // (history-page.ts), at least one so that acks always make progress.
+  const budget = replyBudget(deps.limits, inbound.connection.bufferedAmount) / 2;
+  const notifications = fitPage(listed.slice(0, deps.limits.pendingPerPush), budget, 'oldest', {
+    atLeastOne: true,
+  }).messages;
   const batch: PendingNotifications = {
     notifications,
     has_more: listed.length > notifications.length,

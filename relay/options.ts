@@ -51,6 +51,12 @@ export interface RelayLimits {
   joinHistory: number;
   /** Messages returned with a `since_seq` join before `has_more` asks the client to page. */
   resumeMax: number;
+  /**
+   * Bytes of messages (their JSON encoding) in one history page or join reply, whatever the
+   * count; beyond, `has_more` (relay/history-page.ts). A join reply gets less while the
+   * connection already has output waiting, so joins never push it towards maxBufferedBytes.
+   */
+  maxPageBytes: number;
   /** A typing user who sends no update for this long stops counting as typing. */
   typingTtlMs: number;
   /** Pending notifications kept per user, and sent per push. */
@@ -190,6 +196,7 @@ export const DEFAULT_LIMITS: RelayLimits = {
   maxWriteQueue: 10_000,
   joinHistory: 50,
   resumeMax: 500,
+  maxPageBytes: 1024 * 1024,
   typingTtlMs: 6_000,
   pendingPerUser: 1_000,
   pendingPerPush: 100,

@@ -17,6 +17,7 @@ import { AddressLimit, HTTP_SERVER_TIMEOUTS } from './connection-limits.js';
 import { startClusterNode } from './cluster.js';
 import { startDelivery } from './delivery.js';
 import { createHttpApi } from './http-api.js';
+import { HttpOutputGuard } from './http-output.js';
 import { sendError } from './http-util.js';
 import { createStaticHandler } from './static-files.js';
 import { createLogger } from './logger.js';
@@ -169,6 +170,8 @@ export async function startRelay(input: RelayOptionsInput = {}): Promise<Running
     version: RELAY_VERSION,
     ready: () => backendsReady(store, bus),
     clientAddress: (req) => clientAddress(req, options.trustProxy),
+    // Sockets are attached below; a revocation comes with a request, long after.
+    tokensRevoked: (userId, generation) => sockets.closeRevoked(userId, generation),
   });
   const web = options.webDir === null ? null : createStaticHandler(options.webDir);
   const addressLimit = new AddressLimit(
@@ -176,9 +179,14 @@ export async function startRelay(input: RelayOptionsInput = {}): Promise<Running
     logger,
     options.trustProxy,
   );
+  // One answer at a time per connection, its unsent output bounded (http-output.ts).
+  const httpOutput = new HttpOutputGuard({ maxBufferedBytes: limits.maxBufferedBytes, logger });
   const handle: RequestListener = (req, res) => {
     // Already answered 429 (connection-limits.ts): a request read anyway is not served.
     if (addressLimit.refused(req.socket)) return void req.socket.destroy();
+    httpOutput.run(req, res, () => serve(req, res));
+  };
+  const serve: RequestListener = (req, res) => {
     if (!addressLimit.admitForwarded(req, res)) {
       return sendError(res, failure('rate_limited', 'too many connections from this address'));
     }
@@ -270,6 +278,7 @@ export async function startRelay(input: RelayOptionsInput = {}): Promise<Running
   let closing: Promise<void> | null = null;
   async function close(): Promise<void> {
     for (const timer of timers) clearInterval(timer);
+    httpOutput.close();
     const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
     sockets.closeAll(CLOSE_CODES.GOING_AWAY, 'relay shutting down');
     server.closeIdleConnections();
