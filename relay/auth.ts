@@ -21,7 +21,22 @@ export interface Identity {
   user: StoredUser;
   /** Unix seconds when the token stops being valid, if it says. */
   expiresAt: number | null;
+  /** The user's token generation the token was issued in (relay-issued tokens; else 0). */
+  generation: number;
 }
+
+/**
+ * How long an expired relay token still proves its user's name at sign-in (to get a new one):
+ * 30 days after it expired. Beyond, the name needs a recovery or device-link code.
+ */
+export const RENEWAL_WINDOW_S = 30 * 24 * 3600;
+/**
+ * How long a user's token generation is believed without asking the store again. A revocation
+ * made on this node is seen at once; one made on another cluster node within this time.
+ */
+export const GENERATION_CACHE_MS = 5_000;
+/** Users whose generation is cached at most (the stalest go first). */
+const GENERATION_CACHE_MAX = 10_000;
 
 export type VerifyResult = { ok: true; identity: Identity } | Failure;
 
@@ -43,6 +58,7 @@ export class Auth {
   readonly #config: AuthConfig;
   readonly #key: VerifyKey;
   readonly #signingKey: CryptoKey | null;
+  readonly #generations = new Map<string, { generation: number; at: number }>();
 
   private constructor(config: AuthConfig, key: VerifyKey, signingKey: CryptoKey | null) {
     this.#config = config;
@@ -86,7 +102,8 @@ export class Auth {
 
   async issue(user: StoredUser, deviceId: string): Promise<string> {
     if (this.#signingKey === null) throw new Error('this relay does not issue tokens');
-    return new SignJWT({ name: user.name, dev: deviceId })
+    const generation = (await this.#generation(user.id)) ?? 0;
+    return new SignJWT({ name: user.name, dev: deviceId, gen: generation })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(user.id)
       .setIssuer(ISSUER)
@@ -96,8 +113,40 @@ export class Auth {
   }
 
   /**
+   * Revokes every token this relay issued to the user (sign out everywhere): their generation
+   * moves on, and tokens of older generations fail {@link verify}. Returns the new generation,
+   * or null for an unknown user.
+   */
+  async revokeAll(userId: string): Promise<number | null> {
+    const generation = await this.#config.store.revokeTokens(userId);
+    if (generation !== null) this.#remember(userId, generation);
+    return generation;
+  }
+
+  /** The user's current token generation, cached for GENERATION_CACHE_MS. */
+  async #generation(userId: string): Promise<number | null> {
+    const cached = this.#generations.get(userId);
+    if (cached !== undefined && Date.now() - cached.at < GENERATION_CACHE_MS) {
+      return cached.generation;
+    }
+    const generation = await this.#config.store.getTokenGeneration(userId);
+    if (generation !== null) this.#remember(userId, generation);
+    return generation;
+  }
+
+  #remember(userId: string, generation: number): void {
+    this.#generations.delete(userId);
+    if (this.#generations.size >= GENERATION_CACHE_MAX) {
+      const oldest = this.#generations.keys().next();
+      if (oldest.done !== true) this.#generations.delete(oldest.value);
+    }
+    this.#generations.set(userId, { generation, at: Date.now() });
+  }
+
+  /**
    * Verifies a token. `allowExpired` is only for proving who owns a display name at sign-in: a
-   * token this relay signed still proves that after it expires (it never grants access).
+   * token this relay signed still proves that for RENEWAL_WINDOW_S after it expires (it never
+   * grants access). A revoked token (an older generation) proves nothing.
    */
   async verify(
     token: string | null | undefined,
@@ -133,17 +182,24 @@ export class Auth {
     }
     const expiresAt = typeof payload.exp === 'number' ? payload.exp : null;
     if (auth.mode === 'relay') {
+      if (allowExpired && expiresAt !== null && expiresAt < Date.now() / 1000 - RENEWAL_WINDOW_S) {
+        return failure('unauthorized', 'the token expired too long ago to be renewed');
+      }
       const user = await this.#config.store.getUser(sub);
       if (user === null) return failure('unauthorized', 'the token names an unknown user');
-      return { ok: true, identity: { user, expiresAt } };
+      const generation = typeof payload.gen === 'number' ? payload.gen : 0;
+      if (generation < ((await this.#generation(user.id)) ?? 0)) {
+        return failure('unauthorized', 'the token was revoked (signed out everywhere)');
+      }
+      return { ok: true, identity: { user, expiresAt, generation } };
     }
     const claimedName = typeof payload.name === 'string' ? payload.name.trim().slice(0, 64) : '';
     const name = claimedName.length > 0 ? claimedName : sub;
     const known = await this.#config.store.getUser(sub);
     if (known !== null && known.name === name)
-      return { ok: true, identity: { user: known, expiresAt } };
+      return { ok: true, identity: { user: known, expiresAt, generation: 0 } };
     const user = await this.#config.store.upsertUser({ id: sub, name, now: new Date() });
     await this.#config.onExternalUser(user);
-    return { ok: true, identity: { user, expiresAt } };
+    return { ok: true, identity: { user, expiresAt, generation: 0 } };
   }
 }

@@ -514,7 +514,14 @@ describe('passcode guessing', () => {
   beforeAll(async () => {
     relay = await startTestRelay({
       passcode: PASSCODE,
-      limits: { sessionAttemptsPerMinute: ATTEMPTS, sessionLockoutMs: LOCKOUT_MS },
+      // The per-address guard alone: the relay-wide and per-network passcode budgets have their
+      // own test (passcode-spray.hostile.test.ts); these addresses share one /24.
+      limits: {
+        sessionAttemptsPerMinute: ATTEMPTS,
+        sessionLockoutMs: LOCKOUT_MS,
+        passcodeFailuresPerHour: 1_000,
+        passcodeFailuresPerNetworkPerHour: 1_000,
+      },
     });
   });
   afterAll(async () => {

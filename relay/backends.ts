@@ -2,7 +2,7 @@
  * Storage and bus for a relay: SQLite and the in-process bus on one host, PostgreSQL and Redis
  * in a cluster (chosen by `databaseUrl` and `redisUrl`), and readiness over both.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -41,15 +41,38 @@ export async function openStore(
       onWriteError: (error) => logger.debug({ err: error }, 'database write failed'),
     });
   }
-  if (options.dataDir !== null) mkdirSync(options.dataDir, { recursive: true });
+  if (options.dataDir !== null) keepPrivate(options.dataDir);
   return new SqliteStore({
-    path: options.dataDir === null ? ':memory:' : join(options.dataDir, 'parley.db'),
+    path: options.dataDir === null ? ':memory:' : join(options.dataDir, DATABASE_FILE),
     synchronous: options.durability === 'full' ? 'FULL' : 'NORMAL',
     maxPendingPerUser: options.limits.pendingPerUser,
     ...(options.sqliteNativeBinding === undefined
       ? {}
       : { nativeBinding: options.sqliteNativeBinding }),
   });
+}
+
+const DATABASE_FILE = 'parley.db';
+
+/**
+ * The data folder holds every message in clear: a folder it makes is 0700, and the database
+ * with its WAL and shared-memory files is 0600 (SQLite would make them 0644, less the umask;
+ * it gives -wal and -shm the database file's mode, so the database is made first, 0600, and
+ * existing files are narrowed). An existing folder keeps its mode: it may be the operator's
+ * choice, shared with other things.
+ */
+function keepPrivate(dataDir: string): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const database = join(dataDir, DATABASE_FILE);
+  try {
+    closeSync(openSync(database, 'a', 0o600));
+    for (const file of [database, `${database}-wal`, `${database}-shm`]) {
+      if (existsSync(file)) chmodSync(file, 0o600);
+    }
+  } catch {
+    // A read-only or full data folder, or files one may not change: SqliteStore's open (or its
+    // first write) refuses it right after, with the reason (storage-errors.ts).
+  }
 }
 
 export async function openBus(

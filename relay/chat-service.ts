@@ -13,6 +13,7 @@ import type {
   SearchQuery,
   WireMessage,
 } from './protocol/events.js';
+import { isRoomName, normalizeName } from './protocol/display-name.js';
 import { checkMessageContent } from './protocol/message-content.js';
 import { searchTerms } from './protocol/search-terms.js';
 import { chatTopic, notificationsTopics } from './protocol/topics.js';
@@ -22,6 +23,7 @@ import type { Hub } from './hub.js';
 import { newId, newMessageId } from './ids.js';
 import type { MembershipCache, Members } from './membership-cache.js';
 import { findMentions } from './mentions.js';
+import { RoomNameTakenError } from './name-key.js';
 import type { MessageWriter } from './message-writer.js';
 import type { RelayLimits } from './options.js';
 import { RateLimitedLog } from './rate-limited-log.js';
@@ -226,17 +228,34 @@ export class ChatService {
     user: StoredUser,
     request: CreateChatRequest,
   ): Promise<Result<{ chat: ChatInfo }>> {
-    const name = request.name.trim();
-    if (name.length === 0) return failure('invalid_payload', 'a room needs a name');
-    const chat = await this.#d.store.createChat({
-      id: newId(),
-      name,
-      visibility: request.visibility,
-      ephemeralTtlS: request.ephemeral_ttl_s ?? null,
-      isMain: false,
-      createdBy: user.id,
-      now: new Date(),
-    });
+    // One rule for room names wherever they are made or shown from a link (display-name.ts).
+    const name = normalizeName(request.name);
+    if (!isRoomName(name)) {
+      return failure(
+        'invalid_payload',
+        'name: a room name is 1–80 characters, with something visible and no control or invisible characters',
+      );
+    }
+    let chat: ChatInfo;
+    try {
+      chat = await this.#d.store.createChat({
+        id: newId(),
+        name,
+        visibility: request.visibility,
+        ephemeralTtlS: request.ephemeral_ttl_s ?? null,
+        isMain: false,
+        createdBy: user.id,
+        now: new Date(),
+      });
+    } catch (error) {
+      if (error instanceof RoomNameTakenError) {
+        return failure(
+          'name_taken',
+          `a public room named like "${name}" exists; join it or pick another name`,
+        );
+      }
+      throw error;
+    }
     this.#membershipChanged(chat.id, { added: [user.id] });
     return { ok: true, chat };
   }

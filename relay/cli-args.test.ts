@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseCli, USAGE } from './cli-args.js';
+import { parseCli, usageMessage, USAGE } from './cli-args.js';
 import { RelayOptionsError, resolveOptions, type RelayOptionsInput } from './options.js';
 import { defaultWebDir } from './web-dir.js';
 
@@ -34,6 +34,7 @@ describe('parseCli', () => {
     expect(parseCli([], {})).toEqual({
       help: false,
       logLevel: 'info',
+      logFormat: 'auto',
       options: {
         port: 4000,
         host: '0.0.0.0',
@@ -50,6 +51,57 @@ describe('parseCli', () => {
       plainOptIn: false,
       mdns: true,
     });
+  });
+
+  it('answers --version without reading anything else', () => {
+    expect(parseCli(['--version'], {})).toEqual({ help: true, version: true });
+    expect(parseCli(['--port', 'x', '--version'], {})).toEqual({ help: true, version: true });
+    expect(USAGE).toMatch(/^ {2}--version +print the version and exit$/m);
+  });
+
+  it('reads --log-format and PARLEY_LOG_FORMAT (default auto) and refuses others', () => {
+    const format = (argv: string[], env: NodeJS.ProcessEnv = {}): unknown => {
+      const result = parseCli(argv, env);
+      return result.help ? null : result.logFormat;
+    };
+    expect(format([])).toBe('auto');
+    expect(format(['--log-format', 'json'])).toBe('json');
+    expect(format([], { PARLEY_LOG_FORMAT: 'pretty' })).toBe('pretty');
+    expect(format(['--log-format=json'], { PARLEY_LOG_FORMAT: 'pretty' })).toBe('json');
+    for (const bad of ['JSON', 'text', 'yes']) {
+      const error = cliError(['--log-format', bad]);
+      expect(error.option).toBe('log-format');
+      expect(error.message).toContain(`got "${bad}"`);
+      expect(cliError([], { PARLEY_LOG_FORMAT: bad }).option).toBe('log-format');
+    }
+    expect(cliError(['--log-level', 'loud']).message).toMatch(/trace, debug, info.*got "loud"/);
+  });
+
+  it('words usage errors in one line: unknown flags with a guess, missing values, strays', () => {
+    const message = (argv: string[]): string => {
+      try {
+        parseCli(argv, {});
+      } catch (error) {
+        return usageMessage(error, argv);
+      }
+      throw new Error(`parseCli accepted ${argv.join(' ')}`);
+    };
+    expect(message(['--prot', '4000'])).toBe('unknown option --prot (did you mean --port?)');
+    expect(message(['--port', '1', '--verison'])).toBe(
+      'unknown option --verison (did you mean --version?)',
+    );
+    expect(message(['--plian'])).toBe('unknown option --plian (did you mean --plain?)');
+    expect(message(['--memory', '--bogus=1'])).toBe('unknown option --bogus');
+    expect(message(['-x'])).toBe('unknown option -x');
+    expect(message(['--port'])).toBe('option --port needs a value');
+    expect(message(['--memory=yes'])).toBe('option --memory takes no value');
+    expect(message(['4000'])).toBe('unexpected argument "4000" (every setting is an option)');
+    expect(message(['--port', 'abc'])).toBe(
+      'invalid relay option port: expected a number, got "abc"',
+    );
+    for (const text of ['--prot', '--port', '--memory=yes', '4000'].map((arg) => message([arg]))) {
+      expect(text).not.toContain('\n');
+    }
   });
 
   it('answers --help and -h', () => {

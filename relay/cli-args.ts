@@ -4,6 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { didYouMean } from './did-you-mean.js';
+import { isLogFormat, LOG_FORMATS, LOG_LEVELS, type LogFormat } from './log-format.js';
 import { parseTrustProxy } from './trust-proxy.js';
 import { defaultWebDir } from './web-dir.js';
 import {
@@ -34,6 +36,8 @@ Usage: parley-relay [options]      (npm run relay -- [options])
   --limit NAME=VALUE       (repeatable)             override a limit, e.g. --limit maxMessageChars=4000
   --web DIR                PARLEY_WEB_DIR           built web client served at / (default dist/renderer)
   --log-level LEVEL        PARLEY_LOG_LEVEL         trace|debug|info|warn|error (default info)
+  --log-format FORMAT      PARLEY_LOG_FORMAT        json|pretty|auto (default auto: readable lines
+                                                    and a start banner in a terminal, else JSON)
   --trust-proxy LIST       PARLEY_TRUST_PROXY       believe X-Forwarded-For from these proxies:
                                                     loopback (or 1) or ip,ip,... (default: nobody)
   --no-mdns                PARLEY_MDNS=0|off        do not advertise the room on the local network;
@@ -55,15 +59,19 @@ Usage: parley-relay [options]      (npm run relay -- [options])
   --node-ttl-ms N          PARLEY_NODE_TTL_MS       silence before a node counts as dead (default 5000)
   A cluster node (--database-url) serves plain http/ws unless given --tls-cert and --tls-key:
   TLS normally ends at the load balancer.
-  --help
+  --version                                         print the version and exit
+  --help                                            print this text and exit
 `;
 
 export type CliResult =
-  | { help: true }
+  /** Not a run: the CLI prints the usage, or with `version` `parley-relay <version>`, and exits 0. */
+  | { help: true; version?: true }
   | {
       help: false;
       options: RelayOptionsInput;
       logLevel: string;
+      /** json, pretty, or auto (pretty when stdout is a terminal). */
+      logFormat: LogFormat;
       /** Host mode asked for plain http/ws (--plain): the process warns about it at start. */
       plainOptIn: boolean;
       /** Advertise the room by mDNS: host mode unless --no-mdns; a cluster node only with --mdns. */
@@ -90,6 +98,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
       durability: { type: 'string' },
       limit: { type: 'string', multiple: true },
       'log-level': { type: 'string' },
+      'log-format': { type: 'string' },
       web: { type: 'string' },
       'database-url': { type: 'string' },
       'redis-url': { type: 'string' },
@@ -102,10 +111,12 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
       'trust-proxy': { type: 'string' },
       mdns: { type: 'boolean' },
       'no-mdns': { type: 'boolean' },
+      version: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help === true) return { help: true };
+  if (values.version === true) return { help: true, version: true };
   const pick = (flag: string | undefined, name: string): string | undefined => flag ?? env[name];
 
   const portText = pick(values.port, 'PARLEY_PORT') ?? '4000';
@@ -199,7 +210,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
   return {
     help: false,
     options,
-    logLevel: pick(values['log-level'], 'PARLEY_LOG_LEVEL') ?? 'info',
+    logLevel: parseLogLevel(pick(values['log-level'], 'PARLEY_LOG_LEVEL') ?? 'info'),
+    logFormat: parseLogFormat(pick(values['log-format'], 'PARLEY_LOG_FORMAT')),
     plainOptIn: tls.plainOptIn,
     mdns: parseMdns(values, env, databaseUrl !== undefined),
   };
@@ -227,6 +239,47 @@ function parseMdns(
     'mdns',
     `PARLEY_MDNS must be 1/on or 0/off, got "${env.PARLEY_MDNS}"`,
   );
+}
+
+function parseLogLevel(text: string): string {
+  if ((LOG_LEVELS as readonly string[]).includes(text)) return text;
+  throw new RelayOptionsError('log-level', `expected ${LOG_LEVELS.join(', ')}; got "${text}"`);
+}
+
+function parseLogFormat(text: string | undefined): LogFormat {
+  if (text === undefined || text === '') return 'auto';
+  if (isLogFormat(text)) return text;
+  throw new RelayOptionsError('log-format', `expected ${LOG_FORMATS.join(', ')}; got "${text}"`);
+}
+
+/** Every flag the usage text documents (`--port`, …), for "did you mean". */
+const DOCUMENTED_FLAGS: readonly string[] = [...new Set(USAGE.match(/--[a-z][a-z-]*[a-z]/g))];
+
+/**
+ * The one line a usage error prints (the CLI adds "see parley-relay --help"): an unknown flag
+ * with the documented one it most likely meant, parseArgs's other refusals (a missing value, a
+ * value given to a switch, a stray argument) and out-of-range values in their own words.
+ */
+export function usageMessage(error: unknown, argv: readonly string[]): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = 'code' in error ? error.code : undefined;
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const unknown = argv
+      .filter((arg) => arg.startsWith('-') && arg !== '--')
+      .map((arg) => arg.split('=')[0] ?? arg)
+      .find((flag) => flag !== '-h' && !DOCUMENTED_FLAGS.includes(flag));
+    if (unknown !== undefined) {
+      const guess = unknown.startsWith('--') ? didYouMean(unknown, DOCUMENTED_FLAGS) : null;
+      return `unknown option ${unknown}${guess === null ? '' : ` (did you mean ${guess}?)`}`;
+    }
+  }
+  const missing = /^Option '(?:-\w, )?(--[\w-]+) <value>' argument missing/.exec(error.message);
+  if (missing !== null) return `option ${missing[1] ?? ''} needs a value`;
+  const valued = /^Option '(?:-\w, )?(--[\w-]+)' does not take an argument/.exec(error.message);
+  if (valued !== null) return `option ${valued[1] ?? ''} takes no value`;
+  const stray = /^Unexpected argument '(.*)'\./s.exec(error.message);
+  if (stray !== null) return `unexpected argument "${stray[1] ?? ''}" (every setting is an option)`;
+  return error.message;
 }
 
 /**

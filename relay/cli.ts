@@ -1,26 +1,37 @@
 /** The standalone relay process: `parley-relay` / `npm run relay`. SIGTERM closes cleanly. */
 import type { Logger } from 'pino';
-import { parseCli, USAGE } from './cli-args.js';
-import { createLogger } from './logger.js';
+import { parseCli, usageMessage, USAGE } from './cli-args.js';
+import { lanIPv4Addresses } from './lan-addresses.js';
+import { createCliLogger, resolveLogFormat } from './log-format.js';
 import { advertiseRelay } from './mdns-advert.js';
 import { resolveOptions } from './options.js';
-import { startRelay } from './relay.js';
+import { startBanner } from './start-banner.js';
+import { RELAY_VERSION } from './version.js';
 
 async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
   let parsed;
   let logger: Logger;
+  let pretty: boolean;
   try {
-    parsed = parseCli(process.argv.slice(2), process.env);
+    parsed = parseCli(argv, process.env);
     if (parsed.help) {
-      process.stdout.write(USAGE);
+      process.stdout.write(parsed.version === true ? `parley-relay ${RELAY_VERSION}\n` : USAGE);
       return;
     }
     // Values the parser accepts can still be out of range (--port 70000, a short secret, an
     // unknown log level): those are usage errors too (exit 2), not start-up failures (exit 1).
     resolveOptions(parsed.options);
-    logger = createLogger(parsed.logLevel);
+    const stdoutIsTty = process.stdout.isTTY === true;
+    pretty = resolveLogFormat(parsed.logFormat, stdoutIsTty) === 'pretty';
+    logger = createCliLogger({
+      level: parsed.logLevel,
+      format: pretty ? 'pretty' : 'json',
+      colorize: stdoutIsTty,
+    });
   } catch (error) {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
+    // One precise line, not the whole usage: the mistake stays on screen.
+    process.stderr.write(`parley-relay: ${usageMessage(error, argv)}; see parley-relay --help\n`);
     process.exit(2);
   }
   // A standalone relay also exports Node's process metrics (heap, event loop) at /metrics.
@@ -30,8 +41,23 @@ async function main(): Promise<void> {
         'traffic, passcode and tokens included; leave out --plain to serve https:// and wss://',
     );
   }
+  // Loaded only now: --help, --version and a usage error answer at once, without loading the
+  // storage drivers and everything else the relay needs (about a second of start-up).
+  const { startRelay } = await import('./relay.js');
   const relay = await startRelay({ ...parsed.options, logger, processMetrics: true });
-  if (relay.tlsFingerprint !== null) {
+  if (pretty) {
+    // In a terminal: where to open it, the fingerprint to read out, how to stop, set apart.
+    process.stdout.write(
+      startBanner({
+        version: RELAY_VERSION,
+        scheme: relay.tlsFingerprint === null ? 'http' : 'https',
+        host: relay.options.host,
+        port: relay.port,
+        lanAddresses: lanIPv4Addresses(),
+        tlsFingerprint: relay.tlsFingerprint,
+      }),
+    );
+  } else if (relay.tlsFingerprint !== null) {
     // The line a host reads out: colleagues compare it with what their browser or app shows.
     logger.info(
       { url: relay.url, tlsFingerprint: relay.tlsFingerprint },

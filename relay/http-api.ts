@@ -15,6 +15,7 @@ import {
   sendMessagePayload,
   type MessageSent,
 } from './protocol/events.js';
+import { isDisplayName, normalizeName } from './protocol/display-name.js';
 import { formatCode, signInRequest } from './protocol/sign-in-codes.js';
 import { validate } from './protocol/validate.js';
 import type { Auth } from './auth.js';
@@ -30,7 +31,8 @@ import {
 } from './http-util.js';
 import { newId } from './ids.js';
 import type { RelayLimits } from './options.js';
-import { SignInGuard, type PasscodeGate } from './passcode.js';
+import { SignInGuard, type PasscodeGate, type SignInVerdict } from './passcode.js';
+import { PasscodeBudget } from './passcode-budget.js';
 import { SignInCodes, newRecoveryCode } from './sign-in-codes.js';
 import { databaseUnavailable, storageOrDatabaseFailure } from './storage-errors.js';
 import type { Store, StoredUser } from './store.js';
@@ -49,6 +51,8 @@ export interface HttpApiDeps {
   ready: () => Promise<boolean>;
   /** The client's address: the TCP peer, or behind a trusted proxy its forwarded client. */
   clientAddress: (req: IncomingMessage) => string;
+  /** A user signed out everywhere: close this node's sockets of their older tokens. */
+  tokensRevoked?: (userId: string, generation: number) => number;
 }
 
 interface RouteContext {
@@ -69,7 +73,6 @@ interface Route {
 }
 
 const ID = '([A-Za-z0-9_-]{1,64})';
-const DISPLAY_NAME = /^[^\p{C}]{1,64}$/u;
 /** New recovery or device-link codes one user may ask for per minute. */
 const CODE_REQUESTS_PER_MINUTE = 10;
 
@@ -92,6 +95,11 @@ export function createHttpApi(
 ): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
   const { store, auth, service, limits } = deps;
   const signIns = new SignInGuard(limits.sessionAttemptsPerMinute, limits.sessionLockoutMs);
+  const passcodeBudget = new PasscodeBudget({
+    failuresPerHour: limits.passcodeFailuresPerHour,
+    failuresPerNetworkPerHour: limits.passcodeFailuresPerNetworkPerHour,
+    lockoutMs: limits.sessionLockoutMs,
+  });
   const httpSends = new KeyedBuckets(limits.messagesPerSecond, limits.messageBurst);
   const searches = new KeyedBuckets(limits.searchesPerMinute / 60, limits.searchesPerMinute);
   const codes = new SignInCodes({ store, limits });
@@ -147,7 +155,16 @@ export function createHttpApi(
         if (!auth.issuesTokens) return failure('sessions_disabled');
         // The TCP peer; X-Forwarded-For (the client's to forge) only from a trusted proxy.
         // Counted per IPv4 address or IPv6 /64 (limitKey).
-        const addressKey = limitKey(deps.clientAddress(ctx.req) || 'unknown');
+        const address = deps.clientAddress(ctx.req) || 'unknown';
+        const addressKey = limitKey(address);
+        // The relay's or the network's passcode budget locked out: refused before the attempt
+        // counts against the address, so waiting it out costs a colleague nothing.
+        const budget: SignInVerdict = deps.passcode.required
+          ? passcodeBudget.locked(address)
+          : { ok: true };
+        if (!budget.ok) {
+          return rateLimited(budget.retryAfterMs, 'too many wrong passcodes; retry in');
+        }
         const verdict = signIns.attempt(addressKey);
         if (!verdict.ok) {
           return rateLimited(
@@ -159,9 +176,24 @@ export function createHttpApi(
         if (!body.ok) return body;
         const parsed = validate(signInRequest, body.body);
         if (!parsed.ok) return parsed;
-        const name = parsed.data.name.normalize('NFKC').trim();
-        if (!DISPLAY_NAME.test(name)) return failure('invalid_name');
-        if (!(await deps.passcode.check(parsed.data.passcode))) return failure('bad_passcode');
+        // Names that draw nothing or hide characters are refused; look-alikes of an existing
+        // name are name_taken (the store compares name keys, relay/name-key.ts).
+        const name = normalizeName(parsed.data.name);
+        if (!isDisplayName(name)) {
+          return failure(
+            'invalid_name',
+            'a display name is 1–64 characters, with something visible and no control or invisible characters',
+          );
+        }
+        if (deps.passcode.required) {
+          // Spent before scrypt runs, so concurrent guesses cannot overrun the budget.
+          const reserved = passcodeBudget.reserve(address);
+          if (!reserved.ok) {
+            return rateLimited(reserved.retryAfterMs, 'too many wrong passcodes; retry in');
+          }
+          if (!(await deps.passcode.check(parsed.data.passcode))) return failure('bad_passcode');
+          passcodeBudget.refund(address);
+        }
         const deviceId = parsed.data.device_unique_id;
         let user = await store.findUserByName(name);
         let recoveryCode: string | null = null;
@@ -244,6 +276,20 @@ export function createHttpApi(
           if (!codeRequests.take(user.id))
             return failure('rate_limited', 'too many new codes; wait a minute');
           return { status: 201, body: await codes.createLink(user) };
+        }),
+    },
+    {
+      // Sign out everywhere: every token of this user stops working, this one included.
+      method: 'POST',
+      pattern: /^\/api\/tokens\/revoke$/,
+      handler: (ctx) =>
+        withUser(ctx, async (user) => {
+          if (!auth.issuesTokens) return failure('sessions_disabled');
+          const generation = await auth.revokeAll(user.id);
+          if (generation === null) return failure('unauthorized', 'no such user');
+          const closed = deps.tokensRevoked?.(user.id, generation) ?? 0;
+          deps.logger.info({ user: user.id, closed }, 'signed out everywhere');
+          return { body: { ok: true } };
         }),
     },
     {

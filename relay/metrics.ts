@@ -5,8 +5,24 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { failure } from './protocol/errors.js';
+import { sendError } from './http-util.js';
 
 export const METRICS_PATH = '/metrics';
+
+/**
+ * A request from this computer: the TCP peer is a loopback address, and no proxy says it is
+ * forwarding someone else's request (a reverse proxy on the same host would otherwise make every
+ * client look local).
+ */
+export function isLocalClient(req: IncomingMessage): boolean {
+  const peer = (req.socket.remoteAddress ?? '').toLowerCase();
+  const loopback = peer === '::1' || peer.startsWith('127.') || peer.startsWith('::ffff:127.');
+  const forwarded = ['x-forwarded-for', 'forwarded', 'x-real-ip'].some(
+    (header) => req.headers[header] !== undefined,
+  );
+  return loopback && !forwarded;
+}
 
 /** Where errors are counted (`parley_errors_total{kind}`); documented in README.md. */
 export type ErrorKind =
@@ -122,10 +138,20 @@ export class RelayMetrics {
     this.errors.inc({ kind });
   }
 
-  /** Answers `GET /metrics`; returns false for any other request. */
+  /**
+   * Answers `GET /metrics` from this computer, and `/metrics` from anywhere else with the 404 of
+   * an unknown route; returns false for any other request. The metrics
+   * carry no secrets but say much about who uses the relay, and a LAN room's port is open to the
+   * office.
+   */
   serve(req: IncomingMessage, res: ServerResponse): boolean {
     const path = (req.url ?? '/').split('?')[0];
     if (path !== METRICS_PATH || req.method !== 'GET') return false;
+    if (!isLocalClient(req)) {
+      // The answer of a route that does not exist (not the web client's page either).
+      sendError(res, failure('not_found', 'no such route'));
+      return true;
+    }
     this.registry.metrics().then(
       (body) => {
         res.writeHead(200, { 'content-type': this.registry.contentType });

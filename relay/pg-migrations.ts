@@ -87,4 +87,13 @@ export const PG_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (user_id, hash)
   );
   `,
+  // 4: look-alike names and token revocation, as SQLite's migration 4 (keys backfilled in
+  // JavaScript under the migration lock: backfillNameSkeletons in pg-store.ts).
+  `
+  ALTER TABLE users ADD COLUMN name_skeleton TEXT;
+  CREATE UNIQUE INDEX users_name_skeleton ON users (name_skeleton);
+  ALTER TABLE users ADD COLUMN token_generation INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE chats ADD COLUMN name_skeleton TEXT;
+  CREATE UNIQUE INDEX chats_name_skeleton ON chats (name_skeleton);
+  `,
 ];

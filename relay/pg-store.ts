@@ -24,6 +24,12 @@ import type {
   WireMessage,
 } from './protocol/events.js';
 import { PG_MIGRATIONS } from './pg-migrations.js';
+import {
+  NAME_KEY_VERSION,
+  RoomNameTakenError,
+  backfillSkeletons,
+  nameSkeleton,
+} from './name-key.js';
 import { dmKey, nameKey } from './sqlite-store.js';
 import type * as Rows from './store-rows.js';
 import { MESSAGE_COLUMNS, UNREAD_COUNT_CAP, rowMappers } from './store-rows.js';
@@ -406,7 +412,8 @@ export class PgStore implements Store {
     // One statement, so one commit: the membership row is inserted only when the user row was.
     const [row] = await this.#rows<UserRow>(
       `WITH u AS (
-         INSERT INTO users (id, name, name_key, created_at) VALUES ($1, $2, $3, $4)
+         INSERT INTO users (id, name, name_key, name_skeleton, created_at)
+         VALUES ($1, $2, $3, $7, $4)
          ON CONFLICT DO NOTHING RETURNING id, name, created_at
        ), m AS (
          INSERT INTO chat_members (chat_id, user_id, read_seq, joined_at)
@@ -424,6 +431,7 @@ export class PgStore implements Store {
         user.now,
         user.joinChatId ?? null,
         user.recoveryHash ?? null,
+        nameSkeleton(user.name),
       ],
     );
     return row === undefined ? null : toUser(row);
@@ -503,11 +511,12 @@ export class PgStore implements Store {
   async createChat(chat: NewChat): Promise<ChatInfo> {
     const created = await this.#transaction(async (client) => {
       // Two nodes creating the main room at once: the second finds the first one's instead.
+      // A public room whose name key is taken (chats_name_skeleton) is not created either.
       const inserted = await client.query(
-        `INSERT INTO chats
-           (id, kind, name, visibility, ephemeral_ttl_s, is_main, dm_key, created_by, created_at)
-         VALUES ($1, 'room', $2, $3, $4, $5, NULL, $6, $7)
-         ON CONFLICT (is_main) WHERE is_main DO NOTHING`,
+        `INSERT INTO chats (id, kind, name, name_skeleton, visibility, ephemeral_ttl_s, is_main,
+           dm_key, created_by, created_at)
+         VALUES ($1, 'room', $2, $8, $3, $4, $5, NULL, $6, $7)
+         ON CONFLICT DO NOTHING`,
         [
           chat.id,
           chat.name,
@@ -516,6 +525,7 @@ export class PgStore implements Store {
           chat.isMain,
           chat.createdBy,
           chat.now,
+          chat.visibility === 'public' ? nameSkeleton(chat.name) : null,
         ],
       );
       if (inserted.rowCount === 0) return false;
@@ -528,9 +538,27 @@ export class PgStore implements Store {
       }
       return true;
     });
+    if (!created && !chat.isMain) throw new RoomNameTakenError(chat.name);
     const row = created ? await this.getChat(chat.id) : await this.getMainChat();
     if (row === null) throw new Error('the chat vanished right after it was created');
     return row;
+  }
+
+  async getTokenGeneration(userId: string): Promise<number | null> {
+    const [row] = await this.#rows<{ token_generation: number }>(
+      'SELECT token_generation FROM users WHERE id = $1',
+      [userId],
+    );
+    return row?.token_generation ?? null;
+  }
+
+  async revokeTokens(userId: string): Promise<number | null> {
+    const [row] = await this.#rows<{ token_generation: number }>(
+      `UPDATE users SET token_generation = token_generation + 1 WHERE id = $1
+       RETURNING token_generation`,
+      [userId],
+    );
+    return row?.token_generation ?? null;
   }
 
   async getChat(id: string): Promise<ChatInfo | null> {
@@ -979,6 +1007,7 @@ async function migrate(pool: pg.Pool, schema: string | null): Promise<void> {
       await client.query(PG_MIGRATIONS[version - 1] ?? '');
       await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [version]);
     }
+    await backfillNameSkeletons(client);
     await client.query('COMMIT');
   } catch (error) {
     // The original error is what matters; a failed ROLLBACK only means the connection died too.
@@ -987,6 +1016,41 @@ async function migrate(pool: pg.Pool, schema: string | null): Promise<void> {
   } finally {
     client.release();
   }
+}
+
+/**
+ * Name keys for rows stored before them (migration 4) or under another key version, as SQLite's
+ * backfillNameSkeletons: sign-up users and public rooms, oldest first (the main room before all);
+ * a later clashing name keeps NULL. Runs under the migration lock, in its transaction.
+ */
+async function backfillNameSkeletons(client: pg.PoolClient): Promise<void> {
+  const done = await client.query<{ value: string }>(
+    "SELECT value FROM meta WHERE key = 'name_skeleton_version'",
+  );
+  if (done.rows[0]?.value === NAME_KEY_VERSION) return;
+  const users = await client.query<{ id: string; name: string; name_key: string }>(
+    'SELECT id, name, name_key FROM users ORDER BY created_at, id',
+  );
+  const rooms = await client.query<{ id: string; name: string }>(
+    `SELECT id, name FROM chats WHERE kind = 'room' AND visibility = 'public'
+     ORDER BY is_main DESC, created_at, id`,
+  );
+  await client.query('UPDATE users SET name_skeleton = NULL WHERE name_skeleton IS NOT NULL');
+  await client.query('UPDATE chats SET name_skeleton = NULL WHERE name_skeleton IS NOT NULL');
+  const signUps = users.rows.filter((user) => user.name_key === nameKey(user.name));
+  for (const [id, key] of backfillSkeletons(signUps)) {
+    if (key !== null)
+      await client.query('UPDATE users SET name_skeleton = $1 WHERE id = $2', [key, id]);
+  }
+  for (const [id, key] of backfillSkeletons(rooms.rows)) {
+    if (key !== null)
+      await client.query('UPDATE chats SET name_skeleton = $1 WHERE id = $2', [key, id]);
+  }
+  await client.query(
+    `INSERT INTO meta (key, value) VALUES ('name_skeleton_version', $1)
+     ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+    [NAME_KEY_VERSION],
+  );
 }
 
 /** A search page's `next` on PostgreSQL: `<ISO time>_<message id>`; undefined when malformed. */

@@ -10,8 +10,8 @@ import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { USAGE } from './cli-args.js';
 import type { ChatSummary } from './protocol/events.js';
+import { RELAY_VERSION } from './version.js';
 import { RawClient, api, signIn } from './testing/relay-harness.js';
 import {
   BASE_RELAY_ARGS,
@@ -24,12 +24,6 @@ import {
 
 /** Always runs: no child outlives its test, whether it passed or not. */
 afterEach(killAllRelayProcesses);
-
-/**
- * mDNS advertising must never run in tests outside a network namespace: every test process gets
- * --no-mdns once the CLI knows it (it is being added beside this; absent, nothing advertises).
- */
-const NO_MDNS: readonly string[] = USAGE.includes('--no-mdns') ? ['--no-mdns'] : [];
 
 /** A test's bound on how long stopping may take: the relay's own deadline is about 2 s. */
 const STOP_BOUND_MS = 3_000;
@@ -100,7 +94,8 @@ describe('process (slow)', () => {
     // Host mode (TLS): before the fix one idle TCP connection held the exit for 11 s (the TLS
     // handshake timeout), because Node's HTTP layer does not see sockets before their handshake.
     const relay = await untilListening(
-      spawnCli([...BASE_RELAY_ARGS.filter((arg) => arg !== '--plain'), '--memory', ...NO_MDNS]),
+      // spawnCli passes --no-mdns (relayCliArgs): nothing is advertised from a test.
+      spawnCli([...BASE_RELAY_ARGS.filter((arg) => arg !== '--plain'), '--memory']),
     );
     const url = `https://127.0.0.1:${relay.port}`;
     const sockets: Socket[] = [];
@@ -159,9 +154,13 @@ describe('process (slow)', () => {
     for (const socket of sockets) socket.destroy();
   });
 
-  it('exits with code 2 and prints the usage for bad flags', async () => {
+  it('exits with code 2 and one line pointing to --help for bad flags', async () => {
     const bad = [
       ['--bogus'],
+      ['--prot', '4000'],
+      ['--port'],
+      ['stray'],
+      ['--log-format', 'fancy'],
       ['--port', 'abc'],
       ['--port', '70000'],
       ['--limit', 'nope=1'],
@@ -179,7 +178,9 @@ describe('process (slow)', () => {
         const exit = await Promise.race([
           run.exited,
           new Promise<Exit>((resolve) =>
-            setTimeout(() => resolve({ code: null, signal: null }), 20_000).unref(),
+            // A wrongly accepted flag would start a relay that never exits: fail, do not hang.
+            // Generous: fifteen processes start at once, on a loaded machine in 20+ s.
+            setTimeout(() => resolve({ code: null, signal: null }), 60_000).unref(),
           ),
         ]);
         return { flags: flags.join(' '), exit, stderr: run.stderr() };
@@ -187,12 +188,58 @@ describe('process (slow)', () => {
     );
     for (const { flags, exit, stderr } of results) {
       expect({ flags, exit }).toEqual({ flags, exit: { code: 2, signal: null } });
-      expect(stderr, flags).toContain('Usage: parley-relay');
+      // The mistake in one line, not buried above the 40-line usage.
+      expect(stderr, flags).toMatch(/^parley-relay: [^\n]+; see parley-relay --help\n$/);
     }
+    const typo = results.find(({ flags }) => flags === '--prot 4000');
+    expect(typo?.stderr).toBe(
+      'parley-relay: unknown option --prot (did you mean --port?); see parley-relay --help\n',
+    );
 
     const help = spawnCli(['--help']);
     expect(await help.exited).toEqual({ code: 0, signal: null });
     expect(help.stdout()).toContain('Usage: parley-relay');
+    const version = spawnCli(['--version']);
+    expect(await version.exited).toEqual({ code: 0, signal: null });
+    expect(version.stdout()).toBe(`parley-relay ${RELAY_VERSION}\n`);
+    expect(version.stderr()).toBe('');
+  }, 120_000);
+
+  it('with --log-format pretty prints a start banner (URL, fingerprint, how to stop) and readable lines', async () => {
+    // The format a terminal gets (auto); asked for here because the test's stdout is a pipe.
+    const run = spawnCli([
+      ...BASE_RELAY_ARGS.filter((arg) => arg !== '--plain'),
+      '--memory',
+      '--log-format',
+      'pretty',
+    ]);
+    const banner = await new Promise<string>((resolve, reject) => {
+      run.child.stdout?.on('data', () => {
+        if (run.stdout().includes('Ctrl+C')) resolve(run.stdout());
+      });
+      void run.exited.then((exit) =>
+        reject(new Error(`exited before its banner (${JSON.stringify(exit)}): ${run.stderr()}`)),
+      );
+    });
+    const url = /Open: +(https:\/\/127\.0\.0\.1:(\d+)\/)\n/.exec(banner);
+    expect(url, banner).not.toBeNull();
+    const fingerprint = /^ {4}((?:[0-9A-F]{2}:){31}[0-9A-F]{2})$/m.exec(banner)?.[1];
+    expect(fingerprint, banner).toBeDefined();
+    const health = await httpsCall(`${url?.[1] ?? ''}healthz`);
+    expect(health.status).toBe(200);
+
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toEqual({ code: 0, signal: null });
+    const lines = run.stdout().split('\n');
+    // Every log entry is a readable line, the last one included (written before the exit).
+    expect(lines.filter((line) => line.startsWith('{'))).toEqual([]);
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^\[\d\d:\d\d:\d\d\] INFO: relay listening \{/),
+        expect.stringMatching(/^\[\d\d:\d\d:\d\d\] INFO: relay closed$/),
+      ]),
+    );
+    expect(run.stderr()).toBe('');
   });
 
   it('on a start-up failure prints one line for an ERR_ error and the stack for anything else', async () => {

@@ -34,6 +34,11 @@ export interface SocketServer {
   sweep(now?: number): void;
   /** Ends a user's subscriptions to a chat they lost access to. */
   revoke(userId: string, chatId: string): void;
+  /**
+   * Closes (4003, `token_revoked`) this node's connections of `userId` opened with a token of a
+   * generation older than `generation` (the user signed out everywhere). Returns how many.
+   */
+  closeRevoked(userId: string, generation: number): number;
 }
 
 function rejectUpgrade(socket: Duplex, status: number, code: string, message: string): void {
@@ -123,6 +128,7 @@ export function attachSocketServer(server: Server, deps: SocketServerDeps): Sock
   }
 
   const expiries = new WeakMap<Connection, number | null>();
+  const generations = new WeakMap<Connection, number>();
 
   function accept(
     ws: WebSocket,
@@ -141,6 +147,7 @@ export function attachSocketServer(server: Server, deps: SocketServerDeps): Sock
       logger,
     });
     expiries.set(connection, identity.expiresAt);
+    generations.set(connection, identity.generation);
     hub.add(connection);
     logger.info(
       {
@@ -284,6 +291,15 @@ export function attachSocketServer(server: Server, deps: SocketServerDeps): Sock
           connection.close(CLOSE_CODES.TOKEN_EXPIRED, 'token_expired');
         }
       }
+    },
+    closeRevoked(userId, generation) {
+      let closed = 0;
+      for (const connection of [...hub.connectionsOf(userId)]) {
+        if ((generations.get(connection) ?? 0) >= generation) continue;
+        connection.close(CLOSE_CODES.TOKEN_EXPIRED, 'token_revoked');
+        closed += 1;
+      }
+      return closed;
     },
     revoke(userId, chatId) {
       const topic = `chat:${chatId}`;

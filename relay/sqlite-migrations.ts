@@ -102,4 +102,17 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (user_id, hash)
   ) WITHOUT ROWID;
   `,
+  // 4: look-alike names and token revocation. `name_skeleton` is the key two names clash on
+  // (relay/name-key.ts): unique among sign-up users and among public rooms, NULL for
+  // identity-provider users, private rooms and DMs. It is computed in JavaScript, so existing
+  // rows get theirs right after the migrations run (backfillNameSkeletons in sqlite-store.ts),
+  // the oldest of clashing names first; later ones keep NULL (both stay, no new one may clash).
+  // `token_generation` goes up when a user signs out everywhere; older tokens stop working.
+  `
+  ALTER TABLE users ADD COLUMN name_skeleton TEXT;
+  CREATE UNIQUE INDEX users_name_skeleton ON users (name_skeleton);
+  ALTER TABLE users ADD COLUMN token_generation INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE chats ADD COLUMN name_skeleton TEXT;
+  CREATE UNIQUE INDEX chats_name_skeleton ON chats (name_skeleton);
+  `,
 ];

@@ -18,6 +18,12 @@ import type {
   SearchPage,
   WireMessage,
 } from './protocol/events.js';
+import {
+  NAME_KEY_VERSION,
+  RoomNameTakenError,
+  backfillSkeletons,
+  nameSkeleton,
+} from './name-key.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import { SqliteSearchIndex } from './sqlite-search-index.js';
 import { storageFailure, storageOpenError } from './storage-errors.js';
@@ -244,7 +250,11 @@ export class SqliteStore implements Store {
     const joinChatId = user.joinChatId ?? null;
     try {
       this.#db.transaction(() => {
-        this.#stmts.insertUser.run({ ...row, name_key: nameKey(user.name) });
+        this.#stmts.insertUser.run({
+          ...row,
+          name_key: nameKey(user.name),
+          name_skeleton: nameSkeleton(user.name),
+        });
         if (user.recoveryHash != null) {
           this.#stmts.setRecoveryCode.run({
             user_id: user.id,
@@ -333,27 +343,47 @@ export class SqliteStore implements Store {
 
   async createChat(chat: NewChat): Promise<ChatInfo> {
     const createdAt = chat.now.toISOString();
-    this.#db.transaction(() => {
-      this.#stmts.insertChat.run({
-        id: chat.id,
-        kind: 'room',
-        name: chat.name,
-        visibility: chat.visibility,
-        ephemeral_ttl_s: chat.ephemeralTtlS,
-        is_main: chat.isMain ? 1 : 0,
-        dm_key: null,
-        created_by: chat.createdBy,
-        created_at: createdAt,
-      });
-      if (chat.createdBy !== null) {
-        this.#stmts.insertMember.run({
-          chat_id: chat.id,
-          user_id: chat.createdBy,
-          joined_at: createdAt,
+    try {
+      this.#db.transaction(() => {
+        this.#stmts.insertChat.run({
+          id: chat.id,
+          kind: 'room',
+          name: chat.name,
+          // Public rooms' names are unique by their key; private rooms' are nobody's business.
+          name_skeleton: chat.visibility === 'public' ? nameSkeleton(chat.name) : null,
+          visibility: chat.visibility,
+          ephemeral_ttl_s: chat.ephemeralTtlS,
+          is_main: chat.isMain ? 1 : 0,
+          dm_key: null,
+          created_by: chat.createdBy,
+          created_at: createdAt,
         });
+        if (chat.createdBy !== null) {
+          this.#stmts.insertMember.run({
+            chat_id: chat.id,
+            user_id: chat.createdBy,
+            joined_at: createdAt,
+          });
+        }
+      })();
+    } catch (error) {
+      if (isConstraintError(error) && chat.visibility === 'public') {
+        throw new RoomNameTakenError(chat.name);
       }
-    })();
+      throw error;
+    }
     return fromRow.chat(this.#stmts.getChat.get(chat.id) as ChatRow);
+  }
+
+  async getTokenGeneration(userId: string): Promise<number | null> {
+    const row = this.#stmts.getTokenGeneration.get(userId) as
+      { token_generation: number } | undefined;
+    return row?.token_generation ?? null;
+  }
+
+  async revokeTokens(userId: string): Promise<number | null> {
+    const row = this.#stmts.revokeTokens.get(userId) as { token_generation: number } | undefined;
+    return row?.token_generation ?? null;
   }
 
   async getChat(id: string): Promise<ChatInfo | null> {
@@ -380,6 +410,7 @@ export class SqliteStore implements Store {
         id: input.id,
         kind: 'dm',
         name: '',
+        name_skeleton: null,
         visibility: 'private',
         ephemeral_ttl_s: null,
         is_main: 0,
@@ -611,6 +642,43 @@ function migrate(db: Db): void {
       db.pragma(`user_version = ${current + index + 1}`);
     })();
   });
+  backfillNameSkeletons(db);
+}
+
+/**
+ * Name keys for rows stored before them (migration 4) or under another key version: users who
+ * signed up (identity-provider users have an id in their name_key and need no key) and public
+ * rooms, oldest first, the main room before all; a later clashing name keeps NULL.
+ */
+function backfillNameSkeletons(db: Db): void {
+  const done = db.prepare("SELECT value FROM meta WHERE key = 'name_skeleton_version'").get() as
+    { value: string } | undefined;
+  if (done?.value === NAME_KEY_VERSION) return;
+  db.transaction(() => {
+    const users = (
+      db.prepare('SELECT id, name, name_key FROM users ORDER BY created_at, id').all() as {
+        id: string;
+        name: string;
+        name_key: string;
+      }[]
+    ).filter((user) => user.name_key === nameKey(user.name));
+    const rooms = db
+      .prepare(
+        `SELECT id, name FROM chats WHERE kind = 'room' AND visibility = 'public'
+         ORDER BY is_main DESC, created_at, id`,
+      )
+      .all() as { id: string; name: string }[];
+    db.prepare('UPDATE users SET name_skeleton = NULL').run();
+    db.prepare('UPDATE chats SET name_skeleton = NULL').run();
+    const setUser = db.prepare('UPDATE users SET name_skeleton = ? WHERE id = ?');
+    for (const [id, key] of backfillSkeletons(users)) if (key !== null) setUser.run(key, id);
+    const setRoom = db.prepare('UPDATE chats SET name_skeleton = ? WHERE id = ?');
+    for (const [id, key] of backfillSkeletons(rooms)) if (key !== null) setRoom.run(key, id);
+    db.prepare(
+      `INSERT INTO meta (key, value) VALUES ('name_skeleton_version', ?)
+       ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+    ).run(NAME_KEY_VERSION);
+  })();
 }
 
 function prepareStatements(db: Db) {
@@ -620,9 +688,11 @@ function prepareStatements(db: Db) {
     putMeta: p('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
     getUser: p('SELECT id, name, created_at FROM users WHERE id = ?'),
     findUserByName: p('SELECT id, name, created_at FROM users WHERE name_key = ?'),
-    insertUser: p(
-      'INSERT INTO users (id, name, name_key, created_at) VALUES (@id, @name, @name_key, @created_at)',
-    ),
+    insertUser: p(`INSERT INTO users (id, name, name_key, name_skeleton, created_at)
+      VALUES (@id, @name, @name_key, @name_skeleton, @created_at)`),
+    getTokenGeneration: p('SELECT token_generation FROM users WHERE id = ?'),
+    revokeTokens: p(`UPDATE users SET token_generation = token_generation + 1 WHERE id = ?
+      RETURNING token_generation`),
     upsertUser: p(`INSERT INTO users (id, name, name_key, created_at)
       VALUES (@id, @name, @name_key, @created_at)
       ON CONFLICT (id) DO UPDATE SET name = excluded.name, name_key = excluded.name_key`),
@@ -641,10 +711,10 @@ function prepareStatements(db: Db) {
     consumeLinkCode: p(
       'DELETE FROM link_codes WHERE user_id = @user_id AND hash = @hash AND expires_at > @now',
     ),
-    insertChat: p(`INSERT INTO chats
-      (id, kind, name, visibility, ephemeral_ttl_s, is_main, dm_key, created_by, created_at)
-      VALUES (@id, @kind, @name, @visibility, @ephemeral_ttl_s, @is_main, @dm_key, @created_by,
-        @created_at)`),
+    insertChat: p(`INSERT INTO chats (id, kind, name, name_skeleton, visibility, ephemeral_ttl_s,
+        is_main, dm_key, created_by, created_at)
+      VALUES (@id, @kind, @name, @name_skeleton, @visibility, @ephemeral_ttl_s, @is_main, @dm_key,
+        @created_by, @created_at)`),
     getChat: p('SELECT * FROM chats WHERE id = ?'),
     getMainChat: p('SELECT * FROM chats WHERE is_main = 1 LIMIT 1'),
     getDmByKey: p('SELECT * FROM chats WHERE dm_key = ?'),

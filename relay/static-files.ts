@@ -27,14 +27,18 @@ const TYPES: Record<string, string> = {
 
 /**
  * The web client's Content-Security-Policy: scripts and styles only from this origin, sockets
- * and API calls to any relay the user chooses (ws:/wss:/http:/https:), no plugins, no framing.
+ * and API calls only to this relay (`'self'`, which CSP Level 3 extends to the same host's ws:
+ * and wss:), no plugins, no framing. The page this relay serves talks to this relay; other
+ * relays are reached from their own pages or the desktop app (whose policy lists the relays the
+ * user chose, electron/main/csp.ts). Before: any ws:, wss:, http: or https: host, so script
+ * that got into the page could send what it read anywhere.
  */
 export const WEB_CSP = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self'",
   "img-src 'self' data:",
-  "connect-src 'self' ws: wss: http: https:",
+  "connect-src 'self'",
   "object-src 'none'",
   "base-uri 'none'",
   "frame-ancestors 'none'",

@@ -63,7 +63,8 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
     ): Promise<ChatInfo> {
       return store.createChat({
         id: newId(),
-        name: input.name ?? 'room',
+        // Public rooms' names are unique (by name key): each unnamed one gets its own.
+        name: input.name ?? `room ${newId()}`,
         visibility: input.visibility ?? 'public',
         ephemeralTtlS: input.ephemeralTtlS ?? null,
         isMain: input.isMain ?? false,
@@ -154,6 +155,29 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
         expect(await store.getMembership(main.id, otherId)).toBeNull();
         const noRoom = await store.createUser({ id: newId(), name: 'Ben', now: at(2) });
         expect(await store.getMembership(main.id, noRoom?.id ?? '')).toBeNull();
+      });
+
+      it('refuses a look-alike of a sign-up name, not of an identity-provider one', async () => {
+        await user('Alice');
+        for (const name of ['\u0410lice', 'ALICE\uFE0F', 'Al\u0456ce']) {
+          expect(await store.createUser({ id: newId(), name, now: at(1) }), name).toBeNull();
+        }
+        // Identity-provider names are not unique, nor do they block sign-up names.
+        await store.upsertUser({ id: newId(), name: 'Bob', now: at(2) });
+        await store.upsertUser({ id: newId(), name: 'Bob', now: at(3) });
+        expect(
+          await store.createUser({ id: newId(), name: 'B\u043Eb', now: at(4) }),
+        ).not.toBeNull();
+      });
+
+      it("revokes a user's tokens by moving their generation on", async () => {
+        const ana = await user('Ana');
+        expect(await store.getTokenGeneration(ana.id)).toBe(0);
+        expect(await store.revokeTokens(ana.id)).toBe(1);
+        expect(await store.revokeTokens(ana.id)).toBe(2);
+        expect(await store.getTokenGeneration(ana.id)).toBe(2);
+        expect(await store.getTokenGeneration(newId())).toBeNull();
+        expect(await store.revokeTokens(newId())).toBeNull();
       });
 
       it('returns null for unknown users', async () => {
@@ -272,6 +296,29 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
     });
 
     describe('chats', () => {
+      it('createChat refuses a public room named like another public room, creating nothing', async () => {
+        await room({ name: 'general', isMain: true });
+        const creator = await user('Ana');
+        for (const name of ['General', 'g\u0435neral', 'GENERAL\u200B']) {
+          const id = newId();
+          await expect(
+            store.createChat({
+              id,
+              name,
+              visibility: 'public',
+              ephemeralTtlS: null,
+              isMain: false,
+              createdBy: creator.id,
+              now: at(1),
+            }),
+            name,
+          ).rejects.toMatchObject({ code: 'name_taken' });
+          expect(await store.getChat(id)).toBeNull();
+        }
+        expect((await room({ name: 'general', visibility: 'private' })).name).toBe('general');
+        expect((await room({ name: 'General', visibility: 'private' })).name).toBe('General');
+      });
+
       it('createChat returns the chat and makes its creator a member', async () => {
         const ana = await user('Ana');
         const chat = await room({

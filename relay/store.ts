@@ -105,13 +105,18 @@ export interface Store {
   findUserByName(name: string): Promise<StoredUser | null>;
   /**
    * Creates a user and, in the same transaction (one commit per sign-up), makes them a member of
-   * `joinChatId` when given (the main room). Returns null, creating nothing, when the name
-   * (case-insensitive) is taken.
+   * `joinChatId` when given (the main room). Returns null, creating nothing, when the name is
+   * taken: another sign-up user's name has the same key (relay/name-key.ts: case, NFKC and
+   * look-alike characters ignored).
    */
   createUser(user: NewUser): Promise<StoredUser | null>;
   /** For identity-provider users: creates or renames the user with this id. */
   upsertUser(user: { id: string; name: string; now: Date }): Promise<StoredUser>;
   listUsers(limit: number): Promise<StoredUser[]>;
+  /** The user's token generation (tokens of an older one are revoked); null for no such user. */
+  getTokenGeneration(userId: string): Promise<number | null>;
+  /** Revokes every token of the user (sign out everywhere); the new generation, null if none. */
+  revokeTokens(userId: string): Promise<number | null>;
 
   /** The user's recovery code hash, or null when they have none (made before codes existed). */
   getRecoveryCode(userId: string): Promise<StoredRecoveryCode | null>;
@@ -127,6 +132,10 @@ export interface Store {
   /** Deletes the user's unexpired link code with this hash; returns whether there was one. */
   consumeLinkCode(userId: string, hash: string, now: Date): Promise<boolean>;
 
+  /**
+   * Creates a room (its creator a member). Throws {@link RoomNameTakenError}, creating nothing,
+   * when it is public and another public room's name has the same key (relay/name-key.ts).
+   */
   createChat(chat: NewChat): Promise<ChatInfo>;
   getChat(id: string): Promise<ChatInfo | null>;
   getMainChat(): Promise<ChatInfo | null>;

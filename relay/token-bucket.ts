@@ -14,12 +14,22 @@ export class TokenBucket {
 
   /** Takes one token if there is one. */
   take(now: number = Date.now()): boolean {
-    const elapsed = Math.max(0, now - this.#updatedAt) / 1000;
-    this.#tokens = Math.min(this.burst, this.#tokens + elapsed * this.rate);
-    this.#updatedAt = now;
+    this.#refill(now);
     if (this.#tokens < 1) return false;
     this.#tokens -= 1;
     return true;
+  }
+
+  /** Gives back a token taken for something that turned out not to count. */
+  refund(now: number = Date.now()): void {
+    this.#refill(now);
+    this.#tokens = Math.min(this.burst, this.#tokens + 1);
+  }
+
+  #refill(now: number): void {
+    const elapsed = Math.max(0, now - this.#updatedAt) / 1000;
+    this.#tokens = Math.min(this.burst, this.#tokens + elapsed * this.rate);
+    this.#updatedAt = now;
   }
 }
 

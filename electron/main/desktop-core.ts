@@ -160,7 +160,8 @@ export class DesktopCore {
         return [
           ...this.profiles.urls(),
           ...(hosting.url === null ? [] : [hosting.url, ...hosting.lanUrls]),
-          ...this.discovery.hosts().map((host) => host.url),
+          // Not discovered hosts: anyone on the LAN can announce one by mDNS. A discovered
+          // host the user picks is allowed then (relays:allow, as for a typed address).
         ];
       },
     });

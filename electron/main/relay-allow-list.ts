@@ -1,7 +1,7 @@
 /**
  * The relays the app's pages may connect to, i.e. the Content-Security-Policy's `connect-src`:
  * relays the user chose (typed addresses, invites; persisted), plus live sources the main
- * process knows (server profiles, the hosted relay, discovered hosts).
+ * process knows (server profiles, the hosted relay; not mDNS-discovered hosts until chosen).
  */
 import { fail, ok, type Result } from '../shared/result.js';
 import { readJsonFile, writeJsonFile } from './json-file.js';

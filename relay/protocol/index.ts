@@ -5,5 +5,6 @@ export * from './topics.js';
 export * from './validate.js';
 export * from './mentions.js';
 export * from './message-content.js';
+export * from './display-name.js';
 export * from './room-name.js';
 export * from './search-terms.js';

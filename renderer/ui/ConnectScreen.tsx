@@ -7,6 +7,7 @@
  */
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import type { DiscoveredHost } from '../../electron/shared/bridge.js';
+import { isDisplayName, normalizeName } from '../../relay/protocol/display-name.js';
 import { inviteHeadline, sameServer } from '../state/invite-plan.js';
 import { addressOf } from './fingerprint-format.js';
 import { BroadcastIcon, LogoMark, ServerIcon } from './Icons.js';
@@ -196,8 +197,10 @@ export function ConnectScreen() {
     }
   }
 
+  // The relay's own rule (relay/protocol/display-name.ts): no blank or invisible names.
   const canSubmit =
-    server.trim() !== '' && (mode === 'name' ? name.trim() !== '' : token.trim() !== '');
+    server.trim() !== '' &&
+    (mode === 'name' ? isDisplayName(normalizeName(name)) : token.trim() !== '');
 
   return (
     <main className="center-screen connect-screen">
