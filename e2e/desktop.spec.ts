@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { saveRecoveryCode } from './support/ui.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = join(ROOT, 'dist/electron/main.js');
@@ -212,6 +213,7 @@ test.describe('desktop app', () => {
       await page.getByRole('textbox', { name: 'Server address' }).fill(url);
       await page.getByRole('textbox', { name: 'Display name' }).fill(name);
       await page.getByRole('button', { name: 'Join' }).click();
+      await saveRecoveryCode(page);
       await expect(page.getByRole('textbox', { name: 'Message' })).toBeVisible();
     }
 

@@ -11,7 +11,7 @@ import type { Locator } from '@playwright/test';
 import { parseDeepLink } from '../electron/main/deep-link.js';
 import { allowRelay, openDesktop, type DesktopShell } from './support/desktop-shell.js';
 import { expect, test } from './support/fixtures.js';
-import { saveScreen } from './support/ui.js';
+import { saveRecoveryCode, saveScreen } from './support/ui.js';
 import { servedFingerprint } from '../relay/testing/served-certificate.js';
 
 test.use({ relayOptions: { tls: true } });
@@ -21,6 +21,7 @@ async function join(shell: DesktopShell, url: string, name: string): Promise<voi
   await page.getByRole('textbox', { name: 'Server address' }).fill(url);
   await page.getByRole('textbox', { name: 'Display name' }).fill(name);
   await page.getByRole('button', { name: 'Join', exact: true }).click();
+  await saveRecoveryCode(page);
   await expect(page.getByRole('navigation', { name: 'Chats' })).toBeVisible();
 }
 
@@ -162,6 +163,7 @@ test('a browser without the desktop app shows neither "Invite people" nor "About
     await expect(page.getByRole('button', { name: 'Host a room on this computer' })).toHaveCount(0);
     await page.getByRole('textbox', { name: 'Display name' }).fill('Cy');
     await page.getByRole('button', { name: 'Join', exact: true }).click();
+    await saveRecoveryCode(page);
     await expect(page.getByRole('navigation', { name: 'Chats' })).toBeVisible();
     await expect(page.getByRole('button', { name: 'Invite people' })).toHaveCount(0);
     await expect(page.getByRole('button', { name: 'About this server' })).toHaveCount(0);

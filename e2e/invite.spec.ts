@@ -16,7 +16,7 @@ import { pinnedRequest } from '../electron/main/pinned-request.js';
 import type { ChatSummary } from '../relay/protocol/events.js';
 import { allowRelay, openDesktop, openLink, type DesktopShell } from './support/desktop-shell.js';
 import { expect, test } from './support/fixtures.js';
-import { ChatUser, saveScreen } from './support/ui.js';
+import { ChatUser, saveRecoveryCode, saveScreen } from './support/ui.js';
 import { servedFingerprint } from '../relay/testing/served-certificate.js';
 
 test.use({ relayOptions: { tls: true } });
@@ -78,6 +78,7 @@ test('an invite opens the app on the invited room: prefilled sign-in, then later
     await ana.page.getByRole('textbox', { name: 'Server address' }).fill(hostedUrl);
     await ana.page.getByRole('textbox', { name: 'Display name' }).fill('Ana');
     await ana.page.getByRole('button', { name: 'Join', exact: true }).click();
+    await saveRecoveryCode(ana.page);
     await expect(ana.chatNav).toBeVisible();
     await createRoom(ana, 'ops', 'Public');
     await createRoom(ana, 'secret', 'Private');
@@ -114,6 +115,7 @@ test('an invite opens the app on the invited room: prefilled sign-in, then later
     const reloaded = ben.page.waitForEvent('load');
     await ben.page.getByRole('button', { name: 'Join', exact: true }).click();
     await reloaded;
+    await saveRecoveryCode(ben.page);
     await expect(ben.chatNav).toBeVisible();
     await expect(ben.chatHeading('design')).toBeVisible();
     // The invite announced the hosted relay's certificate: Chromium's check (as main.ts feeds

@@ -19,7 +19,25 @@ export async function saveScreen(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(dir, `${name}.png`) });
 }
 
+/**
+ * After a sign-up the relay's recovery code is shown once, in a dialog that stays until the user
+ * says they saved it: reads the code, ticks the box, closes it. Returns the code.
+ */
+export async function saveRecoveryCode(page: Page): Promise<string> {
+  const dialog = page.getByRole('dialog', { name: 'Save your recovery code' });
+  await expect(dialog).toBeVisible();
+  const code = (await dialog.getByTestId('recovery-code').textContent()) ?? '';
+  expect(code).toMatch(/^([0-9A-HJKMNP-TV-Z]{4}-){5}[0-9A-HJKMNP-TV-Z]{4}$/);
+  await dialog.getByRole('checkbox', { name: 'I saved my recovery code' }).check();
+  await dialog.getByRole('button', { name: 'Done', exact: true }).click();
+  await expect(dialog).toBeHidden();
+  return code;
+}
+
 export class ChatUser {
+  /** The recovery code shown at sign-up through the connect screen (signIn), if any. */
+  recoveryCode: string | null = null;
+
   constructor(
     readonly name: string,
     readonly context: BrowserContext,
@@ -90,6 +108,7 @@ export class ChatUser {
     await expect(server).toHaveValue(new URL(url).origin);
     await this.page.getByRole('textbox', { name: 'Display name' }).fill(this.name);
     await this.page.getByRole('button', { name: 'Join', exact: true }).click();
+    this.recoveryCode = await saveRecoveryCode(this.page);
     await expect(this.chatNav).toBeVisible();
   }
 

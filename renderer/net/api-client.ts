@@ -57,8 +57,20 @@ export class ApiClient {
     };
   }
 
-  session(input: { name: string; device_unique_id: string; passcode?: string }) {
-    return this.request<{ token: string; user: UserInfo }>('POST', '/api/session', input);
+  session(input: { name: string; device_unique_id: string; passcode?: string; code?: string }) {
+    return this.request<unknown>('POST', '/api/session', input);
+  }
+  /** When my recovery code was made (`{created_at}`, null for none); checked by the caller. */
+  recoveryCodeStatus() {
+    return this.request<unknown>('GET', '/api/recovery-code');
+  }
+  /** A new recovery code (`{recovery_code, created_at}`); the old one stops working. */
+  newRecoveryCode() {
+    return this.request<unknown>('POST', '/api/recovery-code');
+  }
+  /** A device-link code (`{link_code, expires_at}`). */
+  newLinkCode() {
+    return this.request<unknown>('POST', '/api/link-codes');
   }
   me() {
     return this.request<UserInfo>('GET', '/api/me');

@@ -491,4 +491,45 @@ describe('ParleyClient and memberships changed elsewhere', () => {
     expect((await ana.client.addMember(roomId, benId)).ok).toBe(true);
     expect(await names(ben)).toEqual(['Ana', 'Ben']);
   });
+  it('shows the recovery code at sign-up, signs back in with it after signing out, and links another client with a code', async () => {
+    const relay = await relayUp();
+    const ana = await signedIn(relay, 'Ana');
+    const first = ana.store.getState().recoveryCode;
+    expect(first?.reason).toBe('sign-up');
+    const code = first?.code ?? '';
+    ana.store.getState().actions.showRecoveryCode(null);
+
+    ana.client.signOut();
+    expect(ana.store.getState().status).toBe('signed-out');
+    const taken = await ana.client.signIn({ serverUrl: relay.url, name: 'Ana' });
+    expect(taken).toMatchObject({ ok: false, code: 'name_taken' });
+    const back = await ana.client.signIn({ serverUrl: relay.url, name: 'Ana', code });
+    expect(back.ok).toBe(true);
+    const replaced = ana.store.getState().recoveryCode;
+    expect(replaced?.reason).toBe('replaced');
+    expect(replaced?.code).not.toBe(code);
+
+    const status = await ana.client.recoveryCodeStatus();
+    expect(status.ok && status.data.created_at !== null).toBe(true);
+    const link = await ana.client.createLinkCode();
+    if (!link.ok) throw new Error(link.message);
+    const laptop = newClient();
+    const linked = await laptop.client.signIn({
+      serverUrl: relay.url,
+      name: 'Ana',
+      code: link.data.link_code,
+    });
+    expect(linked).toMatchObject({ ok: true, data: { name: 'Ana' } });
+    expect(laptop.store.getState().recoveryCode).toBeNull();
+    const again = await newClient().client.signIn({
+      serverUrl: relay.url,
+      name: 'Ana',
+      code: link.data.link_code,
+    });
+    expect(again).toMatchObject({ ok: false, code: 'bad_recovery_code' });
+
+    const regenerated = await ana.client.regenerateRecoveryCode();
+    expect(regenerated.ok).toBe(true);
+    expect(ana.store.getState().recoveryCode?.reason).toBe('regenerated');
+  });
 });

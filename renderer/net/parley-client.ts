@@ -7,6 +7,7 @@
  * exactly once; every chat resumes from its last synced seq; a seq gap triggers an HTTP backfill.
  */
 import { Presence, Socket, type Channel } from 'phoenix';
+import type { ZodType } from 'zod';
 import type {
   ChatJoinReply,
   ChatMembershipChange,
@@ -20,6 +21,15 @@ import type {
   WireMessage,
 } from '../../relay/protocol/events.js';
 import { findMentions } from '../../relay/protocol/mentions.js';
+import {
+  linkCodeCreated,
+  recoveryCodeCreated,
+  recoveryCodeStatus,
+  sessionResponse,
+  type LinkCodeCreated,
+  type RecoveryCodeCreated,
+  type RecoveryCodeStatus,
+} from '../../relay/protocol/sign-in-codes.js';
 import {
   DEFAULT_MAX_MESSAGE_CHARS,
   isBlankMessage,
@@ -88,6 +98,24 @@ const SEARCH_PAGE = 20;
 const REVEAL_MAX_PAGES = 40;
 /** Older history per page: the relay's maximum, so a long scroll needs few round trips. */
 const HISTORY_PAGE = 500;
+
+function notSignedIn(): ApiResult<never> {
+  return { ok: false, code: 'unauthorized', message: 'not signed in', status: 0 };
+}
+
+/** The relay's answer checked against the wire schema (the client trusts the wire no more). */
+function checked<T>(schema: ZodType<T>, result: ApiResult<unknown>): ApiResult<T> {
+  if (!result.ok) return result;
+  const parsed = schema.safeParse(result.data);
+  return parsed.success
+    ? { ok: true, data: parsed.data }
+    : {
+        ok: false,
+        code: 'invalid_payload',
+        message: 'the server answered unexpectedly',
+        status: 0,
+      };
+}
 
 function isSession(value: unknown): value is SavedSession {
   const v = value as Partial<SavedSession> | null;
@@ -173,6 +201,8 @@ export class ParleyClient {
     serverUrl: string;
     name: string;
     passcode?: string;
+    /** A recovery code or a device-link code of the user who owns `name`. */
+    code?: string;
   }): Promise<ApiResult<UserInfo>> {
     const serverUrl = normalizeServerUrl(input.serverUrl);
     if (serverUrl === null)
@@ -191,10 +221,47 @@ export class ParleyClient {
       ...(input.passcode === undefined || input.passcode === ''
         ? {}
         : { passcode: input.passcode }),
+      ...(input.code === undefined || input.code.trim() === '' ? {} : { code: input.code }),
     });
     if (!result.ok) return result;
-    await this.start({ serverUrls: [serverUrl], token: result.data.token, user: result.data.user });
-    return { ok: true, data: result.data.user };
+    const session = checked(sessionResponse, result);
+    if (!session.ok) return session;
+    const { token, user, recovery_code: recoveryCode } = session.data;
+    await this.start({ serverUrls: [serverUrl], token, user });
+    if (recoveryCode !== undefined) {
+      // New at sign-up, or the one just used was replaced: shown until the user saved it.
+      this.store.getState().actions.showRecoveryCode({
+        code: recoveryCode,
+        reason: input.code === undefined || input.code.trim() === '' ? 'sign-up' : 'replaced',
+      });
+    }
+    return { ok: true, data: user };
+  }
+
+  // ---- sign-in codes -----------------------------------------------------------------------
+
+  /** When this user's recovery code was made; null when they have none. */
+  async recoveryCodeStatus(): Promise<ApiResult<RecoveryCodeStatus>> {
+    return checked(recoveryCodeStatus, (await this.#api?.recoveryCodeStatus()) ?? notSignedIn());
+  }
+
+  /** Makes a new recovery code (the old one stops working) and shows it until saved. */
+  async regenerateRecoveryCode(): Promise<ApiResult<RecoveryCodeCreated>> {
+    const made = checked(
+      recoveryCodeCreated,
+      (await this.#api?.newRecoveryCode()) ?? notSignedIn(),
+    );
+    if (made.ok) {
+      this.store
+        .getState()
+        .actions.showRecoveryCode({ code: made.data.recovery_code, reason: 'regenerated' });
+    }
+    return made;
+  }
+
+  /** A short-lived code that signs another device in as this user. */
+  async createLinkCode(): Promise<ApiResult<LinkCodeCreated>> {
+    return checked(linkCodeCreated, (await this.#api?.newLinkCode()) ?? notSignedIn());
   }
 
   /** Uses a token from the company's identity provider (or a saved one). */

@@ -41,7 +41,17 @@ export interface ParleyState {
   inviteNotice: string | null;
   /** A message to scroll to and mark (a search result); `nonce` repeats a request for the same. */
   focus: FocusedMessage | null;
+  /**
+   * A recovery code the relay just made (at sign-up, when one was used, or regenerated), shown
+   * until the user says they saved it. Kept in memory only, never in storage.
+   */
+  recoveryCode: ShownRecoveryCode | null;
   actions: ParleyActions;
+}
+
+export interface ShownRecoveryCode {
+  code: string;
+  reason: 'sign-up' | 'replaced' | 'regenerated';
 }
 
 /**
@@ -97,6 +107,7 @@ export interface ParleyActions {
   setHosting(status: HostingStatus): void;
   setInvite(invite: PendingInvite | null): void;
   setInviteNotice(notice: string | null): void;
+  showRecoveryCode(shown: ShownRecoveryCode | null): void;
 }
 
 export type ParleyStore = StoreApi<ParleyState>;
@@ -124,6 +135,7 @@ function signedOutState(): Omit<ParleyState, 'actions'> {
     invite: null,
     inviteNotice: null,
     focus: null,
+    recoveryCode: null,
   };
 }
 
@@ -302,6 +314,7 @@ export function createParleyStore(): ParleyStore {
       setHosting: (status) => set({ hosting: status }),
       setInvite: (invite) => set({ invite }),
       setInviteNotice: (notice) => set({ inviteNotice: notice }),
+      showRecoveryCode: (shown) => set({ recoveryCode: shown }),
     };
 
     return { ...signedOutState(), actions };

@@ -58,6 +58,10 @@ export type Dialog =
   /** Desktop only: this computer's room, its addresses, fingerprint and invite. */
   | 'invite-people'
   /** Desktop only: the current relay's address and pinned certificate. */
-  | 'about-server';
+  | 'about-server'
+  /** Signing out, explained first (what it costs, the recovery code). */
+  | 'sign-out'
+  /** The recovery code (made anew) and codes that sign in another device. */
+  | 'sign-in-codes';
 
 export type { ChatInfo, UserInfo, WireMessage };

@@ -11,6 +11,9 @@ import { LogoMark } from './Icons.js';
 import { ErrorScreen } from './ErrorScreen.js';
 import { InvitePeopleDialog } from './InvitePeopleDialog.js';
 import { InviteSwitchDialog } from './InviteSwitchDialog.js';
+import { RecoveryCodeDialog } from './RecoveryCodeDialog.js';
+import { SignInCodesDialog } from './SignInCodesDialog.js';
+import { SignOutDialog } from './SignOutDialog.js';
 import { useActions, useParley, useServices } from './parley-context.js';
 import { Workspace } from './Workspace.js';
 
@@ -21,6 +24,27 @@ export function App() {
       <Screen />
       <DesktopDialogs />
       <InviteSwitchDialog />
+      <AccountDialogs />
+    </>
+  );
+}
+
+/**
+ * Signing out and sign-in codes, while signed in; a recovery code the relay just made comes on
+ * top of everything, until the user saved it.
+ */
+function AccountDialogs() {
+  const actions = useActions();
+  const signedIn = useParley((s) => s.me !== null);
+  const dialog = useParley((s) => s.dialog);
+  const recoveryCode = useParley((s) => s.recoveryCode);
+  if (!signedIn) return null;
+  const close = () => actions.openDialog(null);
+  return (
+    <>
+      {dialog === 'sign-out' ? <SignOutDialog onClose={close} /> : null}
+      {dialog === 'sign-in-codes' ? <SignInCodesDialog onClose={close} /> : null}
+      {recoveryCode === null ? null : <RecoveryCodeDialog shown={recoveryCode} />}
     </>
   );
 }

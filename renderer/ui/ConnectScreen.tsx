@@ -24,6 +24,22 @@ interface SignInForm {
   name: string;
   passcode: string;
   token: string;
+  /** A recovery code or a code from another device, for a name one already has ("" for none). */
+  code: string;
+}
+
+/**
+ * A link made by "Sign-in codes" on another device: `#sign-in?name=…&code=…`. Read once, then
+ * taken out of the address bar (the code works once anyway).
+ */
+function takeSignInLink(): { name: string; code: string } | null {
+  const { hash, pathname, search } = window.location;
+  if (!hash.startsWith('#sign-in?')) return null;
+  const params = new URLSearchParams(hash.slice('#sign-in?'.length));
+  window.history.replaceState(null, '', `${pathname}${search}`);
+  const name = params.get('name') ?? '';
+  const code = params.get('code') ?? '';
+  return code === '' ? null : { name: name.slice(0, 64), code: code.slice(0, 64) };
 }
 
 function defaultServer(saved: string | null): string {
@@ -43,6 +59,10 @@ function describe(code: string, message: string, server: string): string {
       return `${message} Use a token from your company instead.`;
     case 'unauthorized':
       return 'The server refused this token. It may have expired; get a new one.';
+    case 'name_taken':
+      return 'That name is taken. If it is yours, choose “I already have an account” and enter your recovery code or a code from your other device; otherwise pick another name.';
+    case 'bad_recovery_code':
+      return 'That name and code do not match. Check both: a code from another device works once, for 10 minutes.';
     default:
       return message === '' ? `Sign-in failed (${code}).` : message;
   }
@@ -55,9 +75,14 @@ export function ConnectScreen() {
   const [server, setServer] = useState(
     () => invite?.serverUrl ?? defaultServer(storage.get(LAST_SERVER_KEY)),
   );
-  const [name, setName] = useState(() => storage.get(LAST_NAME_KEY) ?? '');
+  const [signInLink] = useState(takeSignInLink);
+  const [name, setName] = useState(
+    () => (signInLink?.name || null) ?? storage.get(LAST_NAME_KEY) ?? '',
+  );
   const [passcode, setPasscode] = useState('');
   const [token, setToken] = useState('');
+  const [haveAccount, setHaveAccount] = useState(signInLink !== null);
+  const [code, setCode] = useState(signInLink?.code ?? '');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<{ code: string; text: string } | null>(null);
   const [hosts, setHosts] = useState<DiscoveredHost[]>([]);
@@ -66,7 +91,13 @@ export function ConnectScreen() {
   const hostingStatus = useParley((s) => s.hosting);
   const nameRef = useRef<HTMLInputElement>(null);
   const tokenRef = useRef<HTMLInputElement>(null);
-  const ids = { server: useId(), name: useId(), passcode: useId(), token: useId() };
+  const ids = {
+    server: useId(),
+    name: useId(),
+    passcode: useId(),
+    token: useId(),
+    code: useId(),
+  };
 
   useEffect(() => {
     if (desktop === null) return;
@@ -86,6 +117,21 @@ export function ConnectScreen() {
     (mode === 'token' ? tokenRef : nameRef).current?.focus();
   }, [mode]);
 
+  // A sign-in link pasted into the address bar of this open page.
+  useEffect(() => {
+    const onHashChange = () => {
+      const link = takeSignInLink();
+      if (link === null) return;
+      setMode('name');
+      setHaveAccount(true);
+      if (link.name !== '') setName(link.name);
+      setCode(link.code);
+      setError(null);
+    };
+    window.addEventListener('hashchange', onHashChange);
+    return () => window.removeEventListener('hashchange', onHashChange);
+  }, []);
+
   // A new invite (at start or while this screen is open): its server, a display name next.
   useEffect(() => {
     if (invite === null) return;
@@ -101,7 +147,7 @@ export function ConnectScreen() {
     if (interrupted === null) return;
     setServer(interrupted.server);
     setName(interrupted.name);
-    void connect({ mode: 'name', ...interrupted, passcode: '', token: '' });
+    void connect({ mode: 'name', ...interrupted, passcode: '', token: '', code: '' });
     // Once, when the screen appears after the reload.
   }, []);
 
@@ -149,6 +195,7 @@ export function ConnectScreen() {
             serverUrl: servers[0] ?? '',
             name: nameText,
             passcode: form.passcode,
+            code: form.code,
           })
         : await client.useToken({ serverUrls: servers, token: form.token.trim() });
     if (result.ok) {
@@ -164,12 +211,13 @@ export function ConnectScreen() {
       text: describe(result.code, result.message, form.server.trim()),
     });
     if (result.code === 'sessions_disabled') setMode('token');
+    if (result.code === 'name_taken') setHaveAccount(true);
   }
 
   function submit(event: FormEvent) {
     event.preventDefault();
     if (busy) return;
-    void connect({ mode, server, name, passcode, token });
+    void connect({ mode, server, name, passcode, token, code: haveAccount ? code : '' });
   }
 
   async function hostHere() {
@@ -326,6 +374,27 @@ export function ConnectScreen() {
                   onChange={(e) => setPasscode(e.target.value)}
                 />
               </div>
+              {haveAccount ? (
+                <div className="field">
+                  <label htmlFor={ids.code}>Recovery code or code from another device</label>
+                  <input
+                    id={ids.code}
+                    type="text"
+                    className="code-input"
+                    autoComplete="off"
+                    autoCapitalize="characters"
+                    spellCheck={false}
+                    maxLength={64}
+                    placeholder="XXXX-XXXX-XXXX-XXXX-XXXX-XXXX or XXXX-XXXX"
+                    value={code}
+                    onChange={(e) => setCode(e.target.value)}
+                  />
+                  <p className="muted small">
+                    Your recovery code, or a code from Sign-in codes on a device where you are
+                    signed in.
+                  </p>
+                </div>
+              ) : null}
             </>
           ) : (
             <div className="field">
@@ -352,8 +421,12 @@ export function ConnectScreen() {
           <button type="submit" className="button primary wide" disabled={busy || !canSubmit}>
             {mode === 'name'
               ? busy
-                ? 'Joining…'
-                : 'Join'
+                ? haveAccount
+                  ? 'Signing in…'
+                  : 'Joining…'
+                : haveAccount
+                  ? 'Sign in'
+                  : 'Join'
               : busy
                 ? 'Connecting…'
                 : 'Connect with token'}
@@ -361,6 +434,18 @@ export function ConnectScreen() {
         </form>
 
         <div className="mode-switch">
+          {mode === 'name' ? (
+            <button
+              type="button"
+              className="link-button"
+              onClick={() => {
+                setError(null);
+                setHaveAccount(!haveAccount);
+              }}
+            >
+              {haveAccount ? 'I am new here' : 'I already have an account'}
+            </button>
+          ) : null}
           {mode === 'name' ? (
             <button
               type="button"

@@ -163,3 +163,9 @@ export const LogoMark = ({ size = 28 }: { size?: number }) => (
     />
   </svg>
 );
+export const KeyIcon = () => (
+  <Icon>
+    <circle cx="5" cy="10.5" r="2.75" />
+    <path d="M7 8.5 13 2.5M10.5 5l2 2M12 3.5l1.5 1.5" />
+  </Icon>
+);

@@ -14,6 +14,7 @@ import {
   CompassIcon,
   ComposeIcon,
   HashIcon,
+  KeyIcon,
   LockIcon,
   PlusIcon,
   SearchIcon,
@@ -249,7 +250,7 @@ function NotificationPrompt() {
 }
 
 function SidebarFooter() {
-  const client = useClient();
+  const actions = useActions();
   const me = useParley((s) => s.me);
   const status = useParley((s) => s.status);
   if (me === null) return null;
@@ -264,7 +265,10 @@ function SidebarFooter() {
         <span className="me-name">{me.name}</span>
         <span className="me-status">{label}</span>
       </span>
-      <IconButton label="Sign out" onClick={() => client.signOut()}>
+      <IconButton label="Sign-in codes" onClick={() => actions.openDialog('sign-in-codes')}>
+        <KeyIcon />
+      </IconButton>
+      <IconButton label="Sign out" onClick={() => actions.openDialog('sign-out')}>
         <SignOutIcon />
       </IconButton>
     </footer>
