@@ -293,6 +293,9 @@ describe('HTTP clients that never read, against a relay process', () => {
     } finally {
       chatting = false;
       clearInterval(watch);
+      console.info(
+        `[http-output] RSS growth seen during the attack: peak +${peakGrowthSeen.toFixed(1)} MB; relay ${relay.child.exitCode === null && relay.child.signalCode === null ? 'running' : 'exited'}`,
+      );
       for (const offender of offenders) offender.socket.destroy();
       await canaryLoop.catch(() => undefined);
     }
