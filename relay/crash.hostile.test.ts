@@ -25,8 +25,7 @@ import type {
   MessageSent,
   WireMessage,
 } from './protocol/events.js';
-import { SEARCH_WORD } from './protocol/search-terms.js';
-import { SqliteSearchIndex } from './sqlite-search-index.js';
+import { SqliteSearchIndex, indexedText } from './sqlite-search-index.js';
 import {
   RawClient,
   api,
@@ -303,12 +302,10 @@ function checkSearchIndex(
        JOIN message_search_keys k ON k.rowid = s.rowid WHERE message_search MATCH ?`,
     );
     for (const [id, where] of acked) {
-      // Every word in order (searchTerms would drop the repeated ones).
-      const words = (sent.get(id)?.content ?? '').toLowerCase().match(SEARCH_WORD) ?? [];
+      // Every word in order, as indexed under its chat (searchTerms would drop repeated ones).
+      const words = indexedText(where.chatId, sent.get(id)?.content ?? '');
       expect(words.length, id).toBeGreaterThan(0);
-      expect(find.all(`"${words.join(' ')}"`), id).toEqual([
-        { chatId: where.chatId, seq: where.seq },
-      ]);
+      expect(find.all(`"${words}"`), id).toEqual([{ chatId: where.chatId, seq: where.seq }]);
     }
   } finally {
     index.close();
@@ -330,7 +327,6 @@ const wireView = (m: WireMessage) => ({
   mobile_ref_id: m.mobile_ref_id,
   content: m.content,
 });
-
 
 /** fetch's failure when the relay process is gone: refused, reset or cut mid-answer (undici). */
 function relayGone(error: unknown): boolean {

@@ -881,8 +881,11 @@ export class PgStore implements Store {
     const cursor = parseSearchCursor(request.before);
     if (cursor === undefined)
       return failure('invalid_payload', 'before is not a position this relay gave');
-    // Terms are letters, digits and marks only (searchTerms): no tsquery syntax can get in.
-    const query = request.terms.map((term) => `'${term}':*`).join(' & ');
+    // Terms are letters, digits and marks only (searchTerms): no tsquery syntax can get in. A
+    // word of one character matches only itself: as a prefix it reads much of the index.
+    const query = request.terms
+      .map((term) => ([...term].length > 1 ? `'${term}':*` : `'${term}'`))
+      .join(' & ');
     const rows = await this.#rows<MessageRow>(
       `SELECT ${MESSAGE_COLUMNS} FROM messages m
        JOIN chat_members cm ON cm.chat_id = m.chat_id AND cm.user_id = $1

@@ -212,6 +212,36 @@ describe('SqliteStore specifics', () => {
     }
   });
 
+  it('empties a search index of an older format and indexes every message again', async () => {
+    const store = open();
+    const { ana, request } = await seed(store);
+    await store.appendMessages([request('quarterly roadmap'), request('roadmap draft')]);
+    await store.close();
+    // As an older relay left it: the words indexed without their chat, another format.
+    const older = new Database(path);
+    older
+      .prepare("INSERT INTO message_search (rowid, content) VALUES (999, 'quarterly roadmap')")
+      .run();
+    older.prepare("UPDATE meta SET value = 'old' WHERE key = 'search_index_format'").run();
+    older.close();
+    const reopened = open();
+    try {
+      const page = await reopened.searchMessages({
+        userId: ana.id,
+        terms: ['roadmap'],
+        chatId: null,
+        before: null,
+        limit: 10,
+      });
+      expect('ok' in page ? page : page.messages.map((m) => m.content)).toEqual([
+        'roadmap draft',
+        'quarterly roadmap',
+      ]);
+    } finally {
+      await reopened.close();
+    }
+  });
+
   it('refuses to open a database written by a newer relay, and leaves it untouched', () => {
     const newer = SQLITE_MIGRATIONS.length + 1;
     const db = new Database(path);

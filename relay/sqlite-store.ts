@@ -552,9 +552,12 @@ export class SqliteStore implements Store {
       return failure('invalid_payload', 'before is not a position this relay gave');
     // What was sent a moment ago is found too.
     this.#search.catchUp();
+    // Only the index terms of the chats the caller may search are read (sqlite-search-index.ts).
+    const match = this.#search.match(request.userId, request.chatId, request.terms);
+    if (match === null) return { messages: [], next: null };
     const rows = this.#stmts.searchMessages.all({
       user_id: request.userId,
-      match: request.terms.map((term) => `"${term}"*`).join(' '),
+      match,
       chat_id: request.chatId,
       before,
       limit: request.limit + 1,

@@ -1076,6 +1076,17 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
         expect((await search(ana.id, ['password'])).contents).toEqual(['password policy']);
       });
 
+      it('matches a word of one character only as a whole word, not as a prefix', async () => {
+        const ana = await user('Ana');
+        const chat = await room();
+        await store.addMember(chat.id, ana.id, T0);
+        await send({ chatId: chat.id, senderId: ana.id, content: 'plan b it is', now: at(1) });
+        await send({ chatId: chat.id, senderId: ana.id, content: 'build broken', now: at(2) });
+        expect((await search(ana.id, ['b'])).contents).toEqual(['plan b it is']);
+        expect((await search(ana.id, ['b', 'pla'])).contents).toEqual(['plan b it is']);
+        expect((await search(ana.id, ['bu'])).contents).toEqual(['build broken']);
+      });
+
       it('refuses a position it did not give, changing nothing', async () => {
         const ana = await user('Ana');
         for (const before of ['x', '-1', '2030-13-01T00:00:00.000Z_abc', '1.5']) {

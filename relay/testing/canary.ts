@@ -65,6 +65,8 @@ export class Canary {
   readonly #sent: string[] = [];
   readonly #received: WireMessage[];
   readonly #acks: MessageSent[];
+  /** Send → ack reply, in ms, of every check so far. */
+  readonly #ackMs: number[] = [];
   readonly #timeoutMs: number;
   #loop: Promise<void> | null = null;
   #chatting = false;
@@ -123,17 +125,24 @@ export class Canary {
     return this.#sent.length;
   }
 
+  /** Send → ack times (ms) of the checks from `from` (a sentCount taken earlier) on. */
+  ackLatenciesMs(from = 0): number[] {
+    return this.#ackMs.slice(from);
+  }
+
   /** One message from sender to reader, acknowledged and delivered. */
   async check(): Promise<void> {
     const n = this.#sent.length + 1;
     const content = `canary message ${n}`;
     this.#sent.push(content);
+    const started = performance.now();
     const reply = await push<MessageSent>(
       this.outbound,
       'send_message',
       { content, mobile_ref_id: `canary-${n}` },
       this.#timeoutMs,
     );
+    this.#ackMs.push(performance.now() - started);
     expect(reply.status, `canary send: ${JSON.stringify(reply.response)}`).toBe('ok');
     expect(reply.response.seq).toBe(n);
     await until(
