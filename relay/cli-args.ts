@@ -40,6 +40,9 @@ Usage: parley-relay [options]      (npm run relay -- [options])
                                                     and a start banner in a terminal, else JSON)
   --trust-proxy LIST       PARLEY_TRUST_PROXY       believe X-Forwarded-For from these proxies:
                                                     loopback (or 1) or ip,ip,... (default: nobody)
+  --metrics-listen ADDR:PORT PARLEY_METRICS_LISTEN  serve GET /metrics to anyone reaching ADDR:PORT
+                                                    (plain http); default: on the main port, to
+                                                    this computer (loopback) only
   --no-mdns                PARLEY_MDNS=0|off        do not advertise the room on the local network;
                                                     host mode advertises it by mDNS (_parley._tcp)
                                                     so the desktop app lists it; --mdns (or
@@ -109,6 +112,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
       'tls-key': { type: 'string' },
       plain: { type: 'boolean' },
       'trust-proxy': { type: 'string' },
+      'metrics-listen': { type: 'string' },
       mdns: { type: 'boolean' },
       'no-mdns': { type: 'boolean' },
       version: { type: 'boolean' },
@@ -183,9 +187,14 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv): CliRe
       ? {}
       : { trustProxy: parseTrustProxy(trustProxyText) };
 
+  const metricsText = pick(values['metrics-listen'], 'PARLEY_METRICS_LISTEN');
+  const metrics: RelayOptionsInput =
+    metricsText === undefined ? {} : { metricsListen: parseListenAddress(metricsText) };
+
   const options: RelayOptionsInput = {
     ...cluster,
     ...proxies,
+    ...metrics,
     tls: tls.tls,
     port,
     host: pick(values.host, 'PARLEY_HOST') ?? '0.0.0.0',
@@ -311,4 +320,18 @@ function parseTls(
   }
   if (plain) return { tls: null, plainOptIn: !cluster };
   return { tls: cluster ? null : { mode: 'auto' }, plainOptIn: false };
+}
+
+/** `HOST:PORT` or `[IPv6]:PORT` (`--metrics-listen`); a usage error otherwise. */
+export function parseListenAddress(text: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(text.trim());
+  const port = Number(match?.[3]);
+  const host = match?.[1] ?? match?.[2];
+  if (match === null || host === undefined || port > 65_535) {
+    throw new RelayOptionsError(
+      'metrics-listen',
+      `expected ADDR:PORT (e.g. 10.0.0.5:9464), got "${text}"`,
+    );
+  }
+  return { host, port };
 }

@@ -176,6 +176,32 @@ describe('tokens, metrics, CSP and file modes', () => {
     }
   });
 
+  it('serves /metrics to anyone on --metrics-listen, and only there', async () => {
+    const monitored = await startRelayProcess([
+      ...(USAGE.includes('--no-mdns') ? ['--no-mdns'] : []),
+      '--memory',
+      '--metrics-listen',
+      '127.0.0.1:0',
+    ]);
+    try {
+      const listening = monitored.logs.find((entry) => entry.msg === 'relay listening');
+      const metricsPort = Number(listening?.metricsPort);
+      expect(metricsPort).toBeGreaterThan(0);
+      const viaListener = await get({ ...monitored, port: metricsPort }, '/metrics', {
+        'x-forwarded-for': '192.0.2.7',
+      });
+      expect(viaListener.status).toBe(200);
+      expect(viaListener.body).toContain('parley_');
+      expect((await get({ ...monitored, port: metricsPort }, '/api/me')).status).toBe(404);
+      expect((await get(monitored, '/metrics', { 'x-forwarded-for': '192.0.2.7' })).status).toBe(
+        404,
+      );
+    } finally {
+      monitored.child.kill('SIGTERM');
+      await monitored.exited;
+    }
+  });
+
   it('lets the page it serves connect to this relay only', async () => {
     const page = await get(relay, '/');
     expect(page.status).toBe(200);

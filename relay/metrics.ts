@@ -152,6 +152,21 @@ export class RelayMetrics {
       sendError(res, failure('not_found', 'no such route'));
       return true;
     }
+    this.#send(res);
+    return true;
+  }
+
+  /**
+   * The `--metrics-listen` listener: `GET /metrics` to anyone who reaches it (the operator bound
+   * it to the monitoring network), 404 for anything else.
+   */
+  serveAll(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === METRICS_PATH && (req.method === 'GET' || req.method === 'HEAD')) this.#send(res);
+    else sendError(res, failure('not_found', 'no such route'));
+  }
+
+  #send(res: ServerResponse): void {
     this.registry.metrics().then(
       (body) => {
         res.writeHead(200, { 'content-type': this.registry.contentType });
@@ -162,6 +177,5 @@ export class RelayMetrics {
         res.end(`metrics failed: ${error instanceof Error ? error.message : String(error)}`);
       },
     );
-    return true;
   }
 }

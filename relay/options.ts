@@ -160,6 +160,12 @@ export interface RelayOptions {
   nodeTtlMs: number;
   /** Export Node's process metrics (heap, event loop, CPU) at /metrics too. */
   processMetrics: boolean;
+  /**
+   * A second, plain-HTTP listener that serves only `GET /metrics`, to whoever reaches it (bind it
+   * to an address only the monitoring network reaches). Null (the default): /metrics is served
+   * on the main port to loopback clients only (relay/metrics.ts, isLocalClient).
+   */
+  metricsListen: { host: string; port: number } | null;
   /** https/wss instead of http/ws; null (the library default) serves plain http/ws. */
   tls: TlsOptions | null;
   /**
@@ -235,6 +241,7 @@ export const DEFAULT_OPTIONS: Omit<RelayOptions, 'limits'> = {
   nodeHeartbeatMs: 1_000,
   nodeTtlMs: 5_000,
   processMetrics: false,
+  metricsListen: null,
   tls: null,
   trustProxy: null,
 };
@@ -367,6 +374,18 @@ export function resolveOptions(input: RelayOptionsInput = {}): RelayOptions {
     options.limits.maxConnectionsPerAddress = options.limits.maxConnections;
   }
   checkTls(options.tls);
+  const metricsListen = options.metricsListen;
+  if (
+    metricsListen !== null &&
+    (typeof metricsListen !== 'object' ||
+      typeof metricsListen.host !== 'string' ||
+      metricsListen.host.length === 0 ||
+      !Number.isInteger(metricsListen.port) ||
+      metricsListen.port < 0 ||
+      metricsListen.port > 65_535)
+  ) {
+    throw new RelayOptionsError('metricsListen', 'expected null or {host, port} with port 0–65535');
+  }
   const trustProblem = trustProxyProblem(options.trustProxy);
   if (trustProblem !== null) throw new RelayOptionsError('trustProxy', trustProblem);
   if (limitsInput?.maxSockets === undefined) {

@@ -256,6 +256,13 @@ export async function startRelay(input: RelayOptionsInput = {}): Promise<Running
   ];
   for (const timer of timers) timer.unref();
 
+  // `--metrics-listen`: /metrics on an address of the operator's choosing, nothing else there.
+  const metricsServer =
+    options.metricsListen === null ? null : createServer((req, res) => metrics.serveAll(req, res));
+  const metricsPort =
+    options.metricsListen === null || metricsServer === null
+      ? null
+      : await listen(metricsServer, options.metricsListen.port, options.metricsListen.host);
   const port = await listen(server, options.port, options.host);
   const host = urlHost(options.host);
   const url = `${tls === null ? 'http' : 'https'}://${host}:${port}`;
@@ -271,6 +278,7 @@ export async function startRelay(input: RelayOptionsInput = {}): Promise<Running
       bus: cluster === null ? 'local' : 'redis',
       nodeId,
       version: RELAY_VERSION,
+      metricsPort,
     },
     'relay listening',
   );
@@ -280,6 +288,8 @@ export async function startRelay(input: RelayOptionsInput = {}): Promise<Running
     for (const timer of timers) clearInterval(timer);
     httpOutput.close();
     const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+    metricsServer?.close();
+    metricsServer?.closeAllConnections();
     sockets.closeAll(CLOSE_CODES.GOING_AWAY, 'relay shutting down');
     server.closeIdleConnections();
     // server.close() waits for every socket, and Node's HTTP layer alone cannot end them all
