@@ -26,6 +26,7 @@ import {
 } from './name-key.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import { SqliteSearchIndex } from './sqlite-search-index.js';
+import { SqliteSearchWorker } from './sqlite-search-worker.js';
 import { storageFailure, storageOpenError } from './storage-errors.js';
 import type * as Rows from './store-rows.js';
 import { MESSAGE_COLUMNS, UNREAD_COUNT_CAP, rowMappers } from './store-rows.js';
@@ -58,6 +59,19 @@ type MessageRow = Rows.MessageRow<string>;
 type PendingRow = Rows.PendingRow<string, number>;
 
 const NOT_EXPIRED = `(m.expires_at IS NULL OR m.expires_at > @now)`;
+/**
+ * A search (run by the search worker, or here for a store in memory). The match is built by
+ * SqliteSearchIndex.match: terms are letters, digits and marks only, each quoted as a phrase.
+ */
+const SEARCH_SQL = `SELECT ${MESSAGE_COLUMNS}, s.rowid AS position
+  FROM message_search s
+  JOIN message_search_keys k ON k.rowid = s.rowid
+  JOIN chat_members cm ON cm.chat_id = k.chat_id AND cm.user_id = @user_id
+  JOIN messages m ON m.chat_id = k.chat_id AND m.seq = k.seq
+  JOIN users u ON u.id = m.sender_id
+  WHERE message_search MATCH @match AND s.rowid < @before
+    AND (@chat_id IS NULL OR k.chat_id = @chat_id)
+  ORDER BY s.rowid DESC LIMIT @limit`;
 /** How long a write waits for another connection's lock before SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5_000;
 /** SQLite returns times as the ISO text they were stored as, and flags as 0/1. */
@@ -104,6 +118,8 @@ export class SqliteStore implements Store {
   readonly #stmts: ReturnType<typeof prepareStatements>;
   readonly #appendBatch: (requests: readonly AppendRequest[]) => AppendResult[];
   readonly #search: SqliteSearchIndex;
+  /** Runs searches off the event loop; null in memory (no other connection can see it). */
+  readonly #searchWorker: SqliteSearchWorker | null;
   /** Expired messages were deleted but the WAL that still holds them is not emptied yet. */
   #eraseCheckpointDue = false;
 
@@ -155,6 +171,16 @@ export class SqliteStore implements Store {
       return results;
     });
     this.#search = new SqliteSearchIndex(this.#db);
+    this.#searchWorker =
+      this.#dir === null
+        ? null
+        : new SqliteSearchWorker({
+            path: options.path,
+            sql: SEARCH_SQL,
+            ...(options.nativeBinding === undefined
+              ? {}
+              : { nativeBinding: options.nativeBinding }),
+          });
   }
 
   /** For tests and operations: `PRAGMA integrity_check`. */
@@ -555,14 +581,24 @@ export class SqliteStore implements Store {
     // Only the index terms of the chats the caller may search are read (sqlite-search-index.ts).
     const match = this.#search.match(request.userId, request.chatId, request.terms);
     if (match === null) return { messages: [], next: null };
-    const rows = this.#stmts.searchMessages.all({
+    const params = {
       user_id: request.userId,
       match,
       chat_id: request.chatId,
       before,
       limit: request.limit + 1,
-    }) as (MessageRow & { position: number })[];
-    return fromRow.searchPage(rows, request.limit, (row) => String(row.position));
+    };
+    let rows: unknown[] | Failure | null = null;
+    if (this.#searchWorker !== null && !this.#searchWorker.unavailable) {
+      rows = await this.#searchWorker.run(params);
+      // A worker that could not start at all: this search, and the next ones, run here.
+      if (!Array.isArray(rows) && this.#searchWorker.unavailable) rows = null;
+    }
+    rows ??= this.#stmts.searchMessages.all(params);
+    if (!Array.isArray(rows)) return rows;
+    return fromRow.searchPage(rows as (MessageRow & { position: number })[], request.limit, (row) =>
+      String(row.position),
+    );
   }
 
   /**
@@ -627,6 +663,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.#searchWorker?.close();
     this.#search.close();
     if (this.#db.open) this.#db.close();
   }
@@ -756,16 +793,7 @@ function prepareStatements(db: Db) {
     latestMessages: p(`SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id
       WHERE m.chat_id = @chat_id AND m.seq < @before AND ${NOT_EXPIRED}
       ORDER BY m.seq DESC LIMIT @limit`),
-    // Terms are letters, digits and marks only (searchTerms), each quoted as an FTS5 phrase.
-    searchMessages: p(`SELECT ${MESSAGE_COLUMNS}, s.rowid AS position
-      FROM message_search s
-      JOIN message_search_keys k ON k.rowid = s.rowid
-      JOIN chat_members cm ON cm.chat_id = k.chat_id AND cm.user_id = @user_id
-      JOIN messages m ON m.chat_id = k.chat_id AND m.seq = k.seq
-      JOIN users u ON u.id = m.sender_id
-      WHERE message_search MATCH @match AND s.rowid < @before
-        AND (@chat_id IS NULL OR k.chat_id = @chat_id)
-      ORDER BY s.rowid DESC LIMIT @limit`),
+    searchMessages: p(SEARCH_SQL),
     deleteExpiredPending: p(`DELETE FROM pending_notifications WHERE EXISTS (
       SELECT 1 FROM messages m WHERE m.chat_id = pending_notifications.chat_id
         AND m.seq = pending_notifications.seq AND m.expires_at <= ?)`),
