@@ -62,6 +62,10 @@ export function useSidebarDrawerState(activeChatId: string | null): SidebarDrawe
   const [requested, setRequested] = useState(false);
   const open = narrow && requested;
   const opener = useRef<HTMLElement | null>(null);
+  // Read by the gesture listeners, which must outlive a change of `open` (a drag that opened
+  // the drawer goes on after it opened).
+  const openNow = useRef(open);
+  openNow.current = open;
 
   const show = useCallback(() => {
     const active = document.activeElement;
@@ -128,7 +132,7 @@ export function useSidebarDrawerState(activeChatId: string | null): SidebarDrawe
       else if (action === 'close') setRequested(false);
     };
     const start = (x: number, y: number) => {
-      if (store.getState().dialog === null) swipe.down(x, y, open);
+      if (store.getState().dialog === null) swipe.down(x, y, openNow.current);
     };
     function onPointerDown(event: PointerEvent) {
       if (event.pointerType === 'touch' || !event.isPrimary || event.button !== 0) return;
@@ -160,7 +164,7 @@ export function useSidebarDrawerState(activeChatId: string | null): SidebarDrawe
     window.addEventListener('touchend', onEnd, options);
     window.addEventListener('touchcancel', onEnd, options);
     return () => listening.abort();
-  }, [narrow, open, show, store]);
+  }, [narrow, show, store]);
 
   return useMemo(() => ({ narrow, open, show, hide }), [narrow, open, show, hide]);
 }

@@ -45,6 +45,15 @@ describe('EdgeSwipe', () => {
     expect(swipe.claims(10, 340)).toBe(false);
   });
 
+  it('keeps claiming a recognised drag until it ends, whatever its later moves', () => {
+    const swipe = new EdgeSwipe();
+    swipe.down(2, 300, false);
+    expect(swipe.move(80, 300)).toBe('open');
+    expect(swipe.claims(90, 500)).toBe(true);
+    swipe.end();
+    expect(swipe.claims(90, 300)).toBe(false);
+  });
+
   it('forgets a drag once the pointer is lifted', () => {
     const swipe = new EdgeSwipe();
     swipe.down(2, 300, false);

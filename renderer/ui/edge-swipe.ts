@@ -19,9 +19,12 @@ interface Start {
 
 export class EdgeSwipe {
   #start: Start | null = null;
+  /** A drag already recognised: the rest of it is still ours (see `claims`) until it ends. */
+  #recognised = false;
 
   /** A pointer went down at (x, y); `open` says whether the drawer is open now. */
   down(x: number, y: number, open: boolean): void {
+    this.#recognised = false;
     if (open) this.#start = { x, y, action: 'close' };
     else this.#start = x <= EDGE_PX ? { x, y, action: 'open' } : null;
   }
@@ -40,14 +43,18 @@ export class EdgeSwipe {
     const along = start.action === 'open' ? dx : -dx;
     if (along < SWIPE_PX || along < dy * 1.5) return null;
     this.#start = null;
+    this.#recognised = true;
     return start.action;
   }
 
   /**
-   * Whether a drag being watched is so far more sideways than up or down: the page should then
-   * keep the browser from treating it as its own gesture (horizontal scroll, swipe back).
+   * Whether the drag is ours: one being watched that is so far more sideways than up or down,
+   * or one already recognised (to its end). The page should then keep the browser from taking
+   * it as its own gesture (horizontal scroll, swipe back), for every move: a move let through
+   * after the recognition still started Chromium's swipe back.
    */
   claims(x: number, y: number): boolean {
+    if (this.#recognised) return true;
     const start = this.#start;
     return start !== null && Math.abs(x - start.x) > Math.abs(y - start.y);
   }
@@ -55,5 +62,6 @@ export class EdgeSwipe {
   /** The pointer was lifted or cancelled. */
   end(): void {
     this.#start = null;
+    this.#recognised = false;
   }
 }
