@@ -935,66 +935,96 @@ describe('floods against a relay process with default limits', () => {
     const slowClient = await FloodClient.connect(relay, slow.token, FROM.slow, 'never-reads');
     const senderJoin = await senderClient.join(`chat:${roomId}`);
     expect(senderJoin.status).toBe('ok');
-    expect((await readerClient.join(`chat:${roomId}`)).status).toBe('ok');
+    const readerJoin = await readerClient.join(`chat:${roomId}`);
+    expect(readerJoin.status).toBe('ok');
     const slowJoin = await slowClient.join(`chat:${roomId}`);
     expect(slowJoin.status).toBe('ok');
-    const replyBytes = Buffer.byteLength(JSON.stringify(slowJoin.response));
-    // Re-joins under the inbox (256 frames) and frame-burst limits: each one answered with the
-    // whole history again, far more in total than the memory bound.
+    // Re-joins under the inbox (256 frames) and frame-burst limits, each asking for the whole
+    // history again. Join replies are bounded by the connection's own backlog (history-page.ts,
+    // replyBudget): once half of maxBufferedBytes waits they carry no messages, so they alone
+    // never get a client cut off. The room's traffic does: two members keep sending messages
+    // of maxMessageChars control characters (about 48 kB each as JSON), paced under
+    // messagesPerSecond, until the relay closes the slow consumer.
     const REJOINS = 250;
-    const directedMb = (REJOINS * replyBytes) / 1024 / 1024;
-    // A relay that queued it all would break the memory bound.
-    expect(directedMb).toBeGreaterThan(MEMORY_BOUND_MB);
-    const SENDS = 40;
+    const MAX_SENDS = 400;
+    const PACE_MS = 1_000 / (DEFAULT_LIMITS.messagesPerSecond - 4);
+    let slowClosed = false;
+    let directedBytes = 0;
+    const busy = (client: FloodClient, joinRef: string, who: string): Promise<string[]> =>
+      (async () => {
+        const sent: string[] = [];
+        for (let n = 1; !slowClosed && n <= MAX_SENDS / 2; n += 1) {
+          const content = `${who} ${n} `.padEnd(DEFAULT_LIMITS.maxMessageChars, '\u0001');
+          const ref = client.send(joinRef, `chat:${roomId}`, 'send_message', {
+            content,
+            mobile_ref_id: `${who}-${n}`,
+          });
+          expect((await client.reply(ref)).status).toBe('ok');
+          sent.push(`${who}-${n}`);
+          directedBytes += Buffer.byteLength(JSON.stringify(content));
+          await sleep(PACE_MS);
+        }
+        return sent;
+      })();
 
+    let sentBySender: string[] = [];
+    let sentByReader: string[] = [];
     await underFlood(relay, canary, 'slow consumer', async () => {
       slowClient.tcp.pause();
-      // The room stays busy meanwhile: one 8,000-character message after another, each
-      // acknowledged (under messageBurst: the sender trips no limit).
-      const busy = (async () => {
-        for (let n = 1; n <= SENDS; n += 1) {
-          const ref = senderClient.send(senderJoin.joinRef, `chat:${roomId}`, 'send_message', {
-            content: `busy ${n} `.padEnd(DEFAULT_LIMITS.maxMessageChars, 'y'),
-            mobile_ref_id: `busy-${n}`,
-          });
-          expect((await senderClient.reply(ref)).status).toBe('ok');
-        }
-      })();
       for (let n = 0; n < REJOINS; n += 1) slowClient.sendJoin(`chat:${roomId}`);
+      const sending = Promise.all([
+        busy(senderClient, senderJoin.joinRef, 'busy'),
+        busy(readerClient, readerJoin.joinRef, 'also-busy'),
+      ]);
       await waitForLog(
         relay,
         (line) => line.msg === 'closing slow consumer' && line.user === slow.user.id,
         'the relay to close the slow consumer',
       );
+      slowClosed = true;
+      [sentBySender, sentByReader] = await sending;
       // Read again at once: the close frame waits behind the backlog, and the relay cuts a peer
       // that has not read it 2 s later.
       slowClient.tcp.resume();
       expect(await slowClient.closed).toBe(4001);
       expect(slowClient.closeReason).toBe('slow_consumer');
-      await busy;
     });
-    // It got far fewer join replies than it asked for: the relay stopped queueing.
-    const slowReplies = slowClient.frames.filter((frame) => frame[3] === 'phx_reply').length;
-    expect(slowReplies).toBeLessThan(REJOINS);
+    // Its re-joins stopped carrying history once its backlog grew: the relay did not queue the
+    // 100 MB of history they asked for (REJOINS × about 400 kB).
+    const joinReplies = slowClient.frames
+      .filter((frame) => frame[3] === 'phx_reply')
+      .map((frame) => frame[4] as { response?: { messages?: unknown[] } })
+      .filter((payload) => Array.isArray(payload.response?.messages));
+    const withHistory = joinReplies.filter((p) => (p.response?.messages?.length ?? 0) > 0);
+    expect(withHistory.length).toBeLessThan(REJOINS / 4);
     console.info(
-      `[floods] slow consumer: ${directedMb.toFixed(0)} MB asked for, ${slowReplies} of ${REJOINS + 1} join replies delivered`,
+      `[floods] slow consumer: ${(directedBytes / 1024 / 1024).toFixed(1)} MB of messages sent its way; ${joinReplies.length} of ${REJOINS + 1} join replies delivered, ${withHistory.length} of them with history`,
     );
-    // The others in the room got every busy message, in order.
+    // The others in the room got every busy message of the other, in order.
     await until(
-      () => readerClient.events<WireMessage>('receive_message').length >= SENDS,
+      () =>
+        readerClient.events<WireMessage>('receive_message').length >= sentBySender.length &&
+        senderClient.events<WireMessage>('receive_message').length >= sentByReader.length,
       PATIENCE_MS,
-      'the reader to get every busy message',
+      "the two senders to get each other's busy messages",
     );
-    const seen = readerClient.events<WireMessage>('receive_message').map((m) => m.mobile_ref_id);
-    expect(seen).toEqual(Array.from({ length: SENDS }, (_, i) => `busy-${i + 1}`));
-    expect(
-      senderClient.events<MessageSent>('message_sent').filter((m) => m.status === 'sent'),
-    ).toHaveLength(SENDS);
+    const refs = (client: FloodClient): string[] =>
+      client.events<WireMessage>('receive_message').map((m) => m.mobile_ref_id);
+    expect(refs(readerClient)).toEqual(sentBySender);
+    expect(refs(senderClient)).toEqual(sentByReader);
+    for (const [client, sent] of [
+      [senderClient, sentBySender],
+      [readerClient, sentByReader],
+    ] as const) {
+      expect(
+        client.events<MessageSent>('message_sent').filter((m) => m.status === 'sent'),
+      ).toHaveLength(sent.length);
+    }
     expect(readerClient.closeCode).toBeNull();
     expect(senderClient.closeCode).toBeNull();
     senderClient.close();
     readerClient.close();
-  }, 90_000);
+  }, 120_000);
 
   it('oversized and compressed frames: 1009 just over maxPayloadBytes, fragmented or not; permessage-deflate is never negotiated (RSV1 → 1002)', async () => {
     const { maxPayloadBytes } = DEFAULT_LIMITS;
