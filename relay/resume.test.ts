@@ -56,13 +56,17 @@ async function raw(relay: TestRelay, session: Session, device: string): Promise<
   return client;
 }
 
+/** Public rooms' names are unique per relay (by name key): each room here gets its own. */
+let roomsMade = 0;
+
 async function createRoom(
   relay: TestRelay,
   owner: Session,
   extra: { ephemeral_ttl_s?: number } = {},
 ): Promise<ChatInfo> {
+  roomsMade += 1;
   const res = await api<{ chat: ChatInfo }>(relay, owner.token, 'POST', '/api/chats', {
-    name: 'resumable',
+    name: `resumable ${roomsMade}`,
     visibility: 'public',
     ...extra,
   });

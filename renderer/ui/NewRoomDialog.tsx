@@ -3,6 +3,7 @@
  * minutes, hours or days, with presets; within the relay's range, see vanish-time.ts).
  */
 import { useId, useState, type FormEvent } from 'react';
+import { isRoomName, normalizeName } from '../../relay/protocol/display-name.js';
 import { EPHEMERAL_TTL_MAX_S } from '../../relay/protocol/events.js';
 import { Dialog } from './Dialog.js';
 import { useClient } from './parley-context.js';
@@ -53,6 +54,11 @@ export function NewRoomDialog({ onClose }: { onClose: () => void }) {
     const trimmed = name.trim();
     if (trimmed === '') {
       setError('Give the room a name.');
+      return;
+    }
+    // The relay's rule (relay/protocol/display-name.ts), said before it refuses the request.
+    if (!isRoomName(normalizeName(trimmed))) {
+      setError('Use a name with letters or digits and no control or invisible characters.');
       return;
     }
     const time = vanishSeconds(ttl, unit);
