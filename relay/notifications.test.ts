@@ -358,6 +358,38 @@ describe('pending notifications in batches', () => {
       removeDir(paged.dataDir);
     }
   });
+
+  it('bounds a batch by bytes too (maxPageBytes, half for each of the two pushes), at least one per batch', async () => {
+    // Each notification carries its message: 3,000 characters of CJK text, about 9 KB.
+    const paged = await startTestRelay({ limits: { ...LIMITS, maxPageBytes: 40_000 } });
+    try {
+      const ana = await newUser('Ana', paged);
+      const ben = await newUser('Ben', paged);
+      const main = { chatId: await findMainChat(paged, ana), watcher: ana };
+      const room = await roomWith(ana, [ben], paged);
+      const long = (n: number): string => `${n} ${'長'.repeat(3_000)}`;
+      for (let n = 1; n <= 6; n += 1) await postMessage(ana, room.id, long(n), paged);
+      const inbox = await comeOnline(ben, 'bytes', paged, main);
+      const received = (): string[] => inbox.pending.map((n) => n.content);
+      for (let batch = 0; received().length < 6; batch += 1) {
+        await until(() => inbox.batches.length > batch, 5_000, `batch ${batch + 1}`);
+        const notifications = inbox.batches[batch]?.notifications ?? [];
+        expect(notifications.length).toBeGreaterThan(0);
+        expect(Buffer.byteLength(JSON.stringify(notifications))).toBeLessThanOrEqual(20_000);
+        const ids = notifications.map((n) => n.id);
+        expect((await push(inbox.channel, 'ack_notifications', { ids })).status).toBe('ok');
+      }
+      await settle(inbox);
+      expect(inbox.batches.length).toBeGreaterThanOrEqual(3);
+      expect(inbox.batches.at(-1)?.has_more).toBe(false);
+      expect(received()).toEqual(Array.from({ length: 6 }, (_, i) => long(i + 1)));
+    } finally {
+      for (const socket of sockets.splice(0)) socket.disconnect();
+      for (const raw of raws.splice(0)) raw.close();
+      await paged.close();
+      removeDir(paged.dataDir);
+    }
+  });
 });
 
 describe('@mentions', () => {
