@@ -175,13 +175,20 @@ describe('cluster (in-process nodes, real Redis and PostgreSQL)', () => {
       await viewer.waitFor(() => viewer.lastSeq(dmId) === 10, 5_000, 'all 10 DM messages');
       expect(ids(viewer.delivered.get(dmId) ?? [])).toEqual(ids(dmHistory));
     }
-    // A quiet cluster delivers all of it live: no repeat on the wire, no gap filled over HTTP.
-    // (A bus that lost or repeated messages would show here, though the histories above match.)
-    expect([anaC, benC, cyC].map((viewer) => [viewer.wireDuplicates, viewer.backfills])).toEqual([
-      [0, 0],
-      [0, 0],
-      [0, 0],
-    ]);
+    // Quiet traffic (one message at a time, each delivered everywhere before the next, from
+    // every node in turn) is delivered live: no repeat on the wire, no gap filled over HTTP. (A
+    // bus that lost or repeated messages would show here, though histories would still match.
+    // The burst above may, under load, outrun the 100 ms reordering hold: it is not counted.)
+    const viewers = [anaC, benC, cyC];
+    const counters = () => viewers.map((viewer) => [viewer.wireDuplicates, viewer.backfills]);
+    const afterBurst = counters();
+    for (let i = 0; i < 9; i += 1) {
+      const ack = await (viewers[i % 3] as ClusterClient).send(main, `quiet ${i}`);
+      for (const viewer of viewers) {
+        await viewer.waitFor(() => viewer.lastSeq(main) === ack.seq, 5_000, `quiet ${i}`);
+      }
+    }
+    expect(counters()).toEqual(afterBurst);
     // That nothing of the DM reaches Ben, who is not in it, is shown frame by frame in
     // 'keeps a DM away from a non-member on every node' below.
 
@@ -223,14 +230,15 @@ describe('cluster (in-process nodes, real Redis and PostgreSQL)', () => {
     const metrics = await (await fetch(`${n2.url}/metrics`)).text();
     expect(metrics).toMatch(/parley_connections\{node="node-2"\} 1/);
     expect(metrics).toMatch(/parley_cluster_peers\{node="node-2"\} 2/);
-    expect(metrics).toMatch(/parley_messages_in_total\{node="node-2"\} 20/);
+    // Ben sent 20 in the burst and 3 of the quiet messages through node 2.
+    expect(metrics).toMatch(/parley_messages_in_total\{node="node-2"\} 23/);
     expect(metrics).toMatch(/parley_joins_total\{topic="chat",node="node-2"\} 1/);
     expect(metrics).toMatch(/parley_bus_lag_seconds_count\{node="node-2"\} [1-9]/);
   });
 
   it('shows a bus that loses messages in the client counters the quiet cluster asserts', async () => {
     // Node 2 reaches Redis through a proxy that drops every other chat message on its way in:
-    // the fault the [wireDuplicates, backfills] = [0, 0] check above exists to catch.
+    // the fault the unchanged [wireDuplicates, backfills] check above exists to catch.
     let seen = 0;
     const proxy = await startRedisFaultProxy(services.redis.port, (_channel, payload) =>
       payload.includes('"type":"message"') ? (seen += 1) % 2 === 0 : false,
