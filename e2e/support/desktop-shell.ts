@@ -8,8 +8,9 @@
  * is read from electron/shared/create-bridge.ts itself, not retyped). The renderer finds it the
  * way it finds the preload's (renderer/net/desktop-bridge.ts): nothing in the product knows.
  *
- * What it does not reproduce: the app:// origin (the page is served by a relay over https, so
- * the router's sender check is given the app's frame; ipc-router.test.ts covers that check),
+ * What it does not reproduce: the app:// origin and its Content-Security-Policy (the page is
+ * served by a relay over https, whose policy is bypassed, and the router's sender check is given
+ * the app's frame; ipc-router.test.ts covers that check),
  * and Chromium's certificate callback, which a spec calls as `verifyCertificate` with the
  * fingerprint of a real handshake, as main.ts does. Hosting listens on 127.0.0.1 and reports
  * 127.0.0.1 as its only LAN address; discovery is off (no multicast).
@@ -141,6 +142,12 @@ export async function openDesktop(
   if (!port.ok) throw new Error(`setting hostPort: ${port.message}`);
   const context = await browser.newContext({
     ignoreHTTPSErrors: true,
+    // In the app, app:// serves the page with the core's policy (connect-src: the relays the
+    // user chose; csp.test.ts and desktop-core.test.ts check it). Here a relay serves it with its
+    // own, connect-src 'self', which would refuse the hosted relay on its other port. Replacing
+    // the header with route.fulfill makes Chromium treat the page as a public document and
+    // refuse loopback fetches (Local Network Access), so the served policy is set aside instead.
+    bypassCSP: true,
     viewport: { width: 1280, height: 800 },
     permissions: ['clipboard-read', 'clipboard-write'],
   });
