@@ -5,7 +5,7 @@
  * reaches the client: the "stored, not acknowledged" state, reached on purpose rather than by a
  * lucky kill.
  */
-import net from 'node:net';
+import { startTcpPairs } from './tcp-pair.js';
 
 export interface BlackholeProxy {
   /** ws://127.0.0.1:PORT/socket, for the client. */
@@ -19,37 +19,18 @@ export interface BlackholeProxy {
 export async function startBlackholeProxy(relayPort: number): Promise<BlackholeProxy> {
   let holing = false;
   let droppedBytes = 0;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(relayPort, '127.0.0.1');
-    sockets.add(client).add(upstream);
-    client.on('data', (chunk) => upstream.write(chunk));
-    upstream.on('data', (chunk) => {
-      if (holing) droppedBytes += chunk.length;
-      else client.write(chunk);
-    });
-    const closeBoth = (): void => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on('close', closeBoth).on('error', closeBoth);
-    upstream.on('close', closeBoth).on('error', closeBoth);
+  const pairs = await startTcpPairs(relayPort, (chunk, client) => {
+    if (holing) droppedBytes += chunk.length;
+    else client.write(chunk);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
   return {
-    socketUrl: `ws://127.0.0.1:${port}/socket`,
+    socketUrl: `ws://127.0.0.1:${pairs.port}/socket`,
     blackhole: () => {
       holing = true;
     },
     get droppedBytes() {
       return droppedBytes;
     },
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => pairs.close(),
   };
 }

@@ -4,7 +4,7 @@
  * untouched; Redis → client bytes are cut into whole RESP2/RESP3 values (ioredis speaks RESP3),
  * and a `message` push (`>3 $7 message $N channel $N payload`) is dropped when `drop(channel, payload)` says so.
  */
-import net from 'node:net';
+import { startTcpPairs } from './tcp-pair.js';
 
 export interface RedisFaultProxy {
   /** redis://127.0.0.1:PORT, for the node under test. */
@@ -74,44 +74,28 @@ export async function startRedisFaultProxy(
   drop: (channel: string, payload: string) => boolean,
 ): Promise<RedisFaultProxy> {
   let dropped = 0;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(redisPort, '127.0.0.1');
-    sockets.add(client).add(upstream);
-    let pending = Buffer.alloc(0);
-    client.on('data', (chunk) => upstream.write(chunk));
-    upstream.on('data', (chunk) => {
-      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-      let start = 0;
-      for (let end = valueEnd(pending, start); end !== -1; end = valueEnd(pending, start)) {
-        const value = pending.subarray(start, end);
-        const parts = bulkStrings(value);
-        if (parts?.[0] === 'message' && drop(parts[1] ?? '', parts[2] ?? '')) dropped += 1;
-        else client.write(value);
-        start = end;
-        if (start === pending.length) break;
-      }
-      pending = pending.subarray(start);
-    });
-    const closeBoth = (): void => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on('close', closeBoth).on('error', closeBoth);
-    upstream.on('close', closeBoth).on('error', closeBoth);
+  // Bytes of an incomplete value, per client connection.
+  const pending = new WeakMap<object, Buffer>();
+  const pairs = await startTcpPairs(redisPort, (chunk, client) => {
+    const held = pending.get(client);
+    let buffer = held === undefined || held.length === 0 ? chunk : Buffer.concat([held, chunk]);
+    let start = 0;
+    for (let end = valueEnd(buffer, start); end !== -1; end = valueEnd(buffer, start)) {
+      const value = buffer.subarray(start, end);
+      const parts = bulkStrings(value);
+      if (parts?.[0] === 'message' && drop(parts[1] ?? '', parts[2] ?? '')) dropped += 1;
+      else client.write(value);
+      start = end;
+      if (start === buffer.length) break;
+    }
+    buffer = buffer.subarray(start);
+    pending.set(client, buffer);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `redis://127.0.0.1:${pairs.port}`,
     get dropped() {
       return dropped;
     },
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => pairs.close(),
   };
 }
