@@ -12,7 +12,6 @@
  * newcomer); reading its history or details without that is refused with `not_member`.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
 import { SignJWT, exportSPKI, generateKeyPair } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatInfo, MessageSent, WireMessage } from './protocol/events.js';
@@ -27,6 +26,7 @@ import {
   type Session,
   type TestRelay,
 } from './testing/relay-harness.js';
+import { signInFrom, type SignInAnswer } from './testing/sign-in-from.js';
 import { sqliteSnapshot } from './testing/sqlite-snapshot.js';
 
 const JWT_SECRET = 'authz-test-secret-0123456789abcdef-xyz';
@@ -529,57 +529,17 @@ describe('passcode guessing', () => {
     removeDir(relay.dataDir);
   });
 
-  interface Attempt {
-    status: number;
-    code: string | undefined;
-    retryAfter: string | undefined;
-  }
-
-  /** POST /api/session from a given loopback address (127.0.0.0/8 all reach the relay). */
-  function signInFrom(
-    localAddress: string,
-    body: object,
-    headers: Record<string, string> = {},
-  ): Promise<Attempt> {
-    const text = JSON.stringify(body);
-    return new Promise((resolve, reject) => {
-      const req = httpRequest(
-        {
-          host: '127.0.0.1',
-          port: relay.port,
-          method: 'POST',
-          path: '/api/session',
-          localAddress,
-          headers: {
-            'content-type': 'application/json',
-            'content-length': Buffer.byteLength(text),
-            ...headers,
-          },
-        },
-        (res) => {
-          let data = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => (data += chunk));
-          res.on('end', () => {
-            const parsed = JSON.parse(data) as { error?: { code: string } };
-            const retryAfter = res.headers['retry-after'];
-            resolve({ status: res.statusCode ?? 0, code: parsed.error?.code, retryAfter });
-          });
-        },
-      );
-      req.on('error', reject);
-      req.end(text);
-    });
-  }
-
-  const guess = (address: string, passcode: string, name = 'Guesser'): Promise<Attempt> =>
-    signInFrom(address, { name, device_unique_id: 'd', passcode });
+  const guess = (address: string, passcode: string, name = 'Guesser'): Promise<SignInAnswer> =>
+    signInFrom(relay, address, { name, device_unique_id: 'd', passcode });
 
   /**
    * Waits out a lockout by polling with `attempt` (refused polls do not extend it) and returns
    * the first answer that is not 429. A wait for a condition, not a timing assertion.
    */
-  async function waitOut(attempt: () => Promise<Attempt>, maxLockoutMs: number): Promise<Attempt> {
+  async function waitOut(
+    attempt: () => Promise<SignInAnswer>,
+    maxLockoutMs: number,
+  ): Promise<SignInAnswer> {
     const deadline = Date.now() + maxLockoutMs + 10_000;
     for (;;) {
       const answer = await attempt();
@@ -600,13 +560,20 @@ describe('passcode guessing', () => {
       expect(await guess(A, `wrong-${n}`)).toMatchObject({ status: 401, code: 'bad_passcode' });
     }
     const locked = await guess(A, PASSCODE, 'RightButLocked');
-    expect(locked).toEqual({ status: 429, code: 'rate_limited', retryAfter: '1' });
+    expect(locked).toMatchObject({ status: 429, code: 'rate_limited', retryAfter: '1' });
     // While locked out: the right passcode, a forged X-Forwarded-For, a different name: all refused.
     expect((await guess(A, PASSCODE, 'RightButLocked')).status).toBe(429);
     const spoofed = await signInFrom(
+      relay,
       A,
       { name: 'Spoofer', device_unique_id: 'd', passcode: PASSCODE },
-      { 'x-forwarded-for': '198.51.100.7', 'x-real-ip': '198.51.100.8', forwarded: 'for=1.2.3.4' },
+      {
+        headers: {
+          'x-forwarded-for': '198.51.100.7',
+          'x-real-ip': '198.51.100.8',
+          forwarded: 'for=1.2.3.4',
+        },
+      },
     );
     expect(spoofed.status).toBe(429);
     expect(await userNames()).toEqual([]);
@@ -635,14 +602,14 @@ describe('passcode guessing', () => {
     expect((await guess(D, 'd')).retryAfter).toBe('1');
     for (const level of [2, 3]) {
       const probe = await waitOut(
-        () => signInFrom(D, { name: '', device_unique_id: 'd' }),
+        () => signInFrom(relay, D, { name: '', device_unique_id: 'd' }),
         2 ** (level - 2) * LOCKOUT_MS,
       );
       expect(probe).toMatchObject({ status: 400, code: 'invalid_name' });
       for (let n = 1; n < ATTEMPTS; n += 1)
         expect((await guess(D, `e${level}${n}`)).status).toBe(401);
       const refused = await guess(D, PASSCODE, 'NeverLetIn');
-      expect(refused, `lockout ${level}`).toEqual({
+      expect(refused, `lockout ${level}`).toMatchObject({
         status: 429,
         code: 'rate_limited',
         retryAfter: String(2 ** (level - 1)),

@@ -5,7 +5,6 @@
  * Real relays on loopback; every request comes from a chosen 127.0.0.x address.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CodeGuard } from './code-guard.js';
@@ -19,39 +18,11 @@ import {
 } from './protocol/sign-in-codes.js';
 import { randomCode } from './sign-in-codes.js';
 import { api, removeDir, startTestRelay, until, type TestRelay } from './testing/relay-harness.js';
+import { signInFrom as signInFromAddress, type SignInAnswer } from './testing/sign-in-from.js';
 
-interface Answer {
-  status: number;
-  code: string | undefined;
-  body: unknown;
-}
-
-/** POST /api/session from `localAddress` (any 127.0.0.0/8 address reaches the relay). */
-function signInFrom(relay: TestRelay, localAddress: string, body: object): Promise<Answer> {
-  const text = JSON.stringify({ device_unique_id: 'd', ...body });
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      {
-        host: '127.0.0.1',
-        port: relay.port,
-        method: 'POST',
-        path: '/api/session',
-        localAddress,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) },
-      },
-      (res) => {
-        let data = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (data += chunk));
-        res.on('end', () => {
-          const parsed = JSON.parse(data) as { error?: { code: string } };
-          resolve({ status: res.statusCode ?? 0, code: parsed.error?.code, body: parsed });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(text);
-  });
+/** POST /api/session from `localAddress`, as device `d` unless `body` names another. */
+function signInFrom(relay: TestRelay, localAddress: string, body: object): Promise<SignInAnswer> {
+  return signInFromAddress(relay, localAddress, { device_unique_id: 'd', ...body });
 }
 
 /** The n-th of many attacker addresses: 127.0.1.1, 127.0.1.2, … */
@@ -87,8 +58,8 @@ describe('guessing codes for a name', () => {
     await signInFrom(relay, '127.0.0.3', { name: 'Bystander' });
 
     // One guess per address, so the per-address limit never bites: only the name's count does.
-    const answers: Answer[] = [];
-    const ghost: Answer[] = [];
+    const answers: SignInAnswer[] = [];
+    const ghost: SignInAnswer[] = [];
     for (let n = 0; n < 40; n += 1) {
       answers.push(await signInFrom(relay, address(n), { name: 'Victim', code: guessCode(n) }));
       ghost.push(await signInFrom(relay, address(n + 100), { name: 'Ghost', code: guessCode(n) }));
@@ -118,7 +89,7 @@ describe('guessing codes for a name', () => {
     // Each poll from its own address, so the per-address sign-in limit never bites.
     const deadline = Date.now() + LOCKOUT_MS + 10_000;
     let polls = 0;
-    const poll = (): Promise<Answer> =>
+    const poll = (): Promise<SignInAnswer> =>
       signInFrom(relay, address(500 + polls++), { name: 'Victim', code: recovery });
     let lifted = await poll();
     while (lifted.status === 429) {
@@ -174,7 +145,7 @@ describe('spraying many names', () => {
   });
 
   it('gets only the relay-wide budget of code attempts, whatever the addresses and names', async () => {
-    const answers: Answer[] = [];
+    const answers: SignInAnswer[] = [];
     for (let n = 0; n < 60; n += 1) {
       answers.push(await signInFrom(relay, address(n), { name: `User${n}`, code: guessCode(n) }));
     }
