@@ -13,6 +13,7 @@ import {
   until,
   type TestRelay,
 } from '../../relay/testing/relay-harness.js';
+import { tappedWebSocket } from '../../relay/testing/tapped-websocket.js';
 import { createParleyStore, type ParleyStore } from '../state/store.js';
 import { visibleMessages } from '../state/selectors.js';
 import { persistHistory, type HistorySink } from './history-cache.js';
@@ -235,43 +236,11 @@ describe('ParleyClient against a real relay', () => {
     const relay = await relayUp();
     cleanups.push(() => removeDir(relay.dataDir));
     // Ben's transport loses every receive_message whose content says "lost" (as if the bus dropped it).
-    class LossyWebSocket {
-      onopen: ((event: unknown) => void) | null = null;
-      onclose: ((event: unknown) => void) | null = null;
-      onerror: ((event: unknown) => void) | null = null;
-      onmessage: ((event: { data: unknown }) => void) | null = null;
-      binaryType = 'arraybuffer';
-      readonly #ws: WebSocket;
-      constructor(url: string) {
-        this.#ws = new WebSocket(url);
-        this.#ws.onopen = (event) => this.onopen?.(event);
-        this.#ws.onclose = (event) => this.onclose?.(event);
-        this.#ws.onerror = (event) => this.onerror?.(event);
-        this.#ws.onmessage = (event) => {
-          const text = String(event.data);
-          if (text.includes('"receive_message"') && text.includes('lost')) return;
-          this.onmessage?.({ data: text });
-        };
-      }
-      get readyState(): number {
-        return this.#ws.readyState;
-      }
-      get bufferedAmount(): number {
-        return this.#ws.bufferedAmount;
-      }
-      send(data: string): void {
-        this.#ws.send(data);
-      }
-      close(code?: number, reason?: string): void {
-        this.#ws.close(code, reason);
-      }
-    }
-    const ana = await signedIn(relay, 'Ana');
-    const ben = await signedIn(
-      relay,
-      'Ben',
-      newClient(new MemoryStorage(), LossyWebSocket as unknown as typeof globalThis.WebSocket),
+    const LossyWebSocket = tappedWebSocket(
+      (text) => !(text.includes('"receive_message"') && text.includes('lost')),
     );
+    const ana = await signedIn(relay, 'Ana');
+    const ben = await signedIn(relay, 'Ben', newClient(new MemoryStorage(), LossyWebSocket));
     const chatId = mainChatId(ben.store);
     await until(() => joined(ana.store, chatId) && joined(ben.store, chatId));
 

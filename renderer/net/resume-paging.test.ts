@@ -5,7 +5,6 @@
  * with the byte bound lowered so a few long messages pass it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import type { ChatJoinReply } from '../../relay/protocol/events.js';
 import {
   api,
@@ -14,6 +13,7 @@ import {
   until,
   type TestRelay,
 } from '../../relay/testing/relay-harness.js';
+import { tappedWebSocket } from '../../relay/testing/tapped-websocket.js';
 import { createParleyStore, type ParleyStore } from '../state/store.js';
 import { visibleMessages } from '../state/selectors.js';
 import { ParleyClient } from './parley-client.js';
@@ -33,53 +33,27 @@ afterEach(async () => {
 /** The join replies a client's socket received, per topic (the transport, recorded). */
 const joinReplies: { topic: string; reply: ChatJoinReply }[] = [];
 
-class RecordingWebSocket {
-  onopen: ((event: unknown) => void) | null = null;
-  onclose: ((event: unknown) => void) | null = null;
-  onerror: ((event: unknown) => void) | null = null;
-  onmessage: ((event: { data: unknown }) => void) | null = null;
-  binaryType = 'arraybuffer';
-  readonly #ws: WebSocket;
-  constructor(url: string) {
-    this.#ws = new WebSocket(url);
-    this.#ws.onopen = (event) => this.onopen?.(event);
-    this.#ws.onclose = (event) => this.onclose?.(event);
-    this.#ws.onerror = (event) => this.onerror?.(event);
-    this.#ws.onmessage = (event) => {
-      const text = String(event.data);
-      const [, , topic, name, payload] = JSON.parse(text) as [
-        unknown,
-        unknown,
-        string,
-        string,
-        { status?: string; response?: { messages?: unknown } },
-      ];
-      if (name === 'phx_reply' && topic.startsWith('chat:') && payload.response?.messages) {
-        joinReplies.push({ topic, reply: payload.response as ChatJoinReply });
-      }
-      this.onmessage?.({ data: text });
-    };
+/** Records every chat join reply, then hands the frame on. */
+const RecordingWebSocket = tappedWebSocket((text) => {
+  const [, , topic, name, payload] = JSON.parse(text) as [
+    unknown,
+    unknown,
+    string,
+    string,
+    { status?: string; response?: { messages?: unknown } },
+  ];
+  if (name === 'phx_reply' && topic.startsWith('chat:') && payload.response?.messages) {
+    joinReplies.push({ topic, reply: payload.response as ChatJoinReply });
   }
-  get readyState(): number {
-    return this.#ws.readyState;
-  }
-  get bufferedAmount(): number {
-    return this.#ws.bufferedAmount;
-  }
-  send(data: string): void {
-    this.#ws.send(data);
-  }
-  close(code?: number, reason?: string): void {
-    this.#ws.close(code, reason);
-  }
-}
+  return true;
+});
 
 function newClient(): { client: ParleyClient; store: ParleyStore } {
   const store = createParleyStore();
   const client = new ParleyClient({
     store,
     storage: new MemoryStorage(),
-    transport: RecordingWebSocket as unknown as typeof globalThis.WebSocket,
+    transport: RecordingWebSocket,
     backoff: { baseMs: 20, capMs: 200 },
     pushTimeoutMs: 2_000,
   });

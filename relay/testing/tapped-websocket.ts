@@ -1,0 +1,45 @@
+/**
+ * A browser-style WebSocket class over the `ws` client, for client-layer tests in Node against a
+ * real relay (renderer/net/*.test.ts): ParleyClient takes it as its `transport`. Every text frame
+ * it receives is shown to a tap first, which may record it or drop it (a message lost on the way).
+ */
+import WebSocket from 'ws';
+
+/**
+ * A WebSocket class whose received frames pass through `tap` first: `true` hands the frame on to
+ * `onmessage`, `false` drops it.
+ */
+export function tappedWebSocket(tap: (text: string) => boolean): typeof globalThis.WebSocket {
+  class TappedWebSocket {
+    onopen: ((event: unknown) => void) | null = null;
+    onclose: ((event: unknown) => void) | null = null;
+    onerror: ((event: unknown) => void) | null = null;
+    onmessage: ((event: { data: unknown }) => void) | null = null;
+    binaryType = 'arraybuffer';
+    readonly #ws: WebSocket;
+    constructor(url: string) {
+      this.#ws = new WebSocket(url);
+      this.#ws.onopen = (event) => this.onopen?.(event);
+      this.#ws.onclose = (event) => this.onclose?.(event);
+      this.#ws.onerror = (event) => this.onerror?.(event);
+      this.#ws.onmessage = (event) => {
+        const text = String(event.data);
+        if (!tap(text)) return;
+        this.onmessage?.({ data: text });
+      };
+    }
+    get readyState(): number {
+      return this.#ws.readyState;
+    }
+    get bufferedAmount(): number {
+      return this.#ws.bufferedAmount;
+    }
+    send(data: string): void {
+      this.#ws.send(data);
+    }
+    close(code?: number, reason?: string): void {
+      this.#ws.close(code, reason);
+    }
+  }
+  return TappedWebSocket as unknown as typeof globalThis.WebSocket;
+}
