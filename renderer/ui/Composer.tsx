@@ -18,6 +18,7 @@ import {
 } from 'react';
 import { OUTBOX_LIMIT } from '../net/outbox.js';
 import { chatTitle } from '../state/selectors.js';
+import { roomLabel } from './chat-text.js';
 import {
   composerLength,
   counterAnnouncement,
@@ -36,7 +37,7 @@ export function Composer({ chatId }: { chatId: string }) {
   const placeholder = useParley((s) => {
     const chat = s.chats[chatId];
     if (chat === undefined) return 'Message';
-    return chat.kind === 'room' ? `Message #${chat.name}` : `Message ${chatTitle(s, chat)}`;
+    return `Message ${chat.kind === 'room' ? roomLabel(chat, chat.name) : chatTitle(s, chat)}`;
   });
   const dialogOpen = useParley((s) => s.dialog !== null);
   const drafts = useDrafts();
