@@ -11,28 +11,22 @@
  * interface) so that per-address limits are visible and the canary on 127.0.0.1 shares none.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect as tcpConnect, type Socket as NetSocket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join as joinPath } from 'node:path';
 import WebSocket, { type ClientOptions } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HTTP_SERVER_TIMEOUTS } from './connection-limits.js';
 import { DEFAULT_LIMITS } from './options.js';
 import type { ChatInfo, ChatSummary, MessageSent, WireMessage } from './protocol/events.js';
 import { Canary } from './testing/canary.js';
-import { api, removeDir, signIn, until, type Session } from './testing/relay-harness.js';
+import { memoryOf, resetPeak } from './testing/process-memory.js';
+import { api, signIn, until, type Session } from './testing/relay-harness.js';
 import {
-  startRelayProcess as startCliRelay,
-  type RelayProcess as CliRelay,
+  startRelayProcessOnTempData,
+  stopRelayProcess,
+  type TempDataRelayProcess,
 } from './testing/relay-process.js';
 
-/**
- * Every relay in this file (besides BASE_RELAY_ARGS: loopback, any free port, plain ws/http):
- * no fsync per commit (durability is not under test here).
- */
-const FLOOD_RELAY_ARGS = ['--durability', 'normal'];
 /** The relay's RSS may grow by less than this during a flood and after it (generous on purpose). */
 const MEMORY_BOUND_MB = 64;
 /** What the relay answers within, under load on a shared machine; never a speed claim. */
@@ -54,29 +48,18 @@ const FROM = {
 // ---------------------------------------------------------------------------------------------
 // The relay process and its memory
 
-interface RelayProcess extends CliRelay {
-  dataDir: string;
-}
+type RelayProcess = TempDataRelayProcess;
 
-async function startRelayProcess(limits: Record<string, number> = {}): Promise<RelayProcess> {
-  const dataDir = mkdtempSync(joinPath(tmpdir(), 'parley-floods-'));
+/**
+ * A relay process on a fresh data folder, with these limits (and, like every relay in this file,
+ * loopback, any free port, plain ws/http and no fsync per commit: see startRelayProcessOnTempData).
+ */
+function startRelayProcess(limits: Record<string, number> = {}): Promise<RelayProcess> {
   const limitArgs = Object.entries(limits).flatMap(([name, value]) => [
     '--limit',
     `${name}=${value}`,
   ]);
-  const relay = await startCliRelay([...FLOOD_RELAY_ARGS, '--data', dataDir, ...limitArgs]);
-  return { ...relay, dataDir };
-}
-
-async function stopRelayProcess(relay: RelayProcess | undefined): Promise<void> {
-  if (relay === undefined) return;
-  if (relay.child.exitCode === null && relay.child.signalCode === null) {
-    relay.child.kill('SIGTERM');
-    const killer = setTimeout(() => relay.child.kill('SIGKILL'), 10_000);
-    await relay.exited;
-    clearTimeout(killer);
-  }
-  removeDir(relay.dataDir);
+  return startRelayProcessOnTempData('floods', limitArgs);
 }
 
 /** A relay process with these limits and a canary chatting on it. */
@@ -115,33 +98,6 @@ function waitForLog(
   what: string,
 ): Promise<void> {
   return until(() => relay.logs.some(predicate), PATIENCE_MS, what);
-}
-
-interface Memory {
-  rssMb: number;
-  peakMb: number;
-}
-
-function memoryOf(pid: number): Memory {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string): number => {
-    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
-    if (match === null) throw new Error(`no ${field} in /proc/${pid}/status`);
-    return Number(match[1]);
-  };
-  return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
-}
-
-/**
- * Resets VmHWM to the current RSS (Linux clear_refs "5"), so the next peak is this flood's.
- * Where that is not allowed the peak since start counts, which only makes the bound stricter.
- */
-function resetPeak(pid: number): void {
-  try {
-    writeFileSync(`/proc/${pid}/clear_refs`, '5');
-  } catch {
-    // Not permitted on this kernel or user: see above, the check stays valid.
-  }
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -12,25 +12,29 @@
  * output stalled for HTTP_WRITE_STALL_MS); a canary keeps chatting throughout, loses nothing,
  * and its round-trip latency is printed.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { connect as tcpConnect, type Socket as NetSocket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join as joinPath } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { USAGE } from './cli-args.js';
 import { HTTP_WRITE_STALL_MS, MAX_PIPELINED_REQUESTS } from './http-output.js';
 import { DEFAULT_LIMITS } from './options.js';
 import type { WireMessage } from './protocol/events.js';
 import { Canary } from './testing/canary.js';
+import { memoryOf, resetPeak } from './testing/process-memory.js';
 import {
   api,
   createRoom,
-  removeDir,
+  postMessages,
   signIn,
   until,
   type Session,
 } from './testing/relay-harness.js';
-import { startRelayProcess, type RelayProcess } from './testing/relay-process.js';
+import {
+  FAST_SEEDING_ARGS,
+  startRelayProcessOnTempData,
+  stopRelayProcess,
+  type RelayProcess,
+  type TempDataRelayProcess,
+} from './testing/relay-process.js';
 
 /**
  * The relay's RSS may grow by less than this while 63 connections never read (stated in
@@ -42,30 +46,6 @@ const PATIENCE_MS = 20_000;
 const MESSAGES = 500;
 /** Offenders' source addresses (loopback); the canary and the set-up use 127.0.0.1. */
 const FROM = { pipelined: '127.0.0.21', nonReading: '127.0.0.22' } as const;
-
-interface Memory {
-  rssMb: number;
-  peakMb: number;
-}
-
-function memoryOf(pid: number): Memory {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string): number => {
-    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
-    if (match === null) throw new Error(`no ${field} in /proc/${pid}/status`);
-    return Number(match[1]);
-  };
-  return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
-}
-
-/** Resets VmHWM (Linux clear_refs "5"); where not allowed the peak since start counts (stricter). */
-function resetPeak(pid: number): void {
-  try {
-    writeFileSync(`/proc/${pid}/clear_refs`, '5');
-  } catch {
-    // Not permitted here: the peak since start is at least this flood's, so the check holds.
-  }
-}
 
 /** `a.b.c.d:port` as /proc/net/tcp writes it (little-endian hex address, hex port). */
 function procAddress(address: string, port: number | null): string {
@@ -135,41 +115,21 @@ function percentile(sorted: number[], p: number): number {
 }
 
 describe('HTTP clients that never read, against a relay process', () => {
-  let relay: RelayProcess;
-  let dataDir: string;
+  let relay: TempDataRelayProcess;
   let canary: Canary;
   let owner: Session;
   let roomId: string;
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(joinPath(tmpdir(), 'parley-http-output-'));
-    relay = await startRelayProcess([
-      '--durability',
-      'normal',
-      '--data',
-      dataDir,
-      ...(USAGE.includes('--no-mdns') ? ['--no-mdns'] : []),
-      // Seeding 500 messages over HTTP quickly; sending is not under test here.
-      '--limit',
-      'messagesPerSecond=1000',
-      '--limit',
-      'messageBurst=1000',
-    ]);
+    relay = await startRelayProcessOnTempData('http-output', FAST_SEEDING_ARGS);
     canary = await Canary.start(relay, { timeoutMs: PATIENCE_MS });
     owner = await signIn(relay, 'Hoarder');
     roomId = await createRoom(relay, owner.token, 'hoard', 'private');
     const content = (n: number): string => `${n} `.padEnd(DEFAULT_LIMITS.maxMessageChars, '\u0001');
-    for (let first = 1; first <= MESSAGES; first += 25) {
-      const sent = await Promise.all(
-        Array.from({ length: 25 }, (_, i) =>
-          api(relay, owner.token, 'POST', `/api/chats/${roomId}/messages`, {
-            content: content(first + i),
-            mobile_ref_id: `hoard-${first + i}`,
-          }),
-        ),
-      );
-      expect(sent.map((res) => res.status)).toEqual(Array<number>(25).fill(201));
-    }
+    await postMessages(relay, owner.token, roomId, MESSAGES, (n) => ({
+      content: content(n),
+      mobile_ref_id: `hoard-${n}`,
+    }));
   }, 120_000);
 
   afterAll(async () => {
@@ -178,13 +138,7 @@ describe('HTTP clients that never read, against a relay process', () => {
       canary.stop();
       expect(relay.logs.filter((line) => (line.level as number) >= 50)).toEqual([]);
     } finally {
-      if (relay.child.exitCode === null && relay.child.signalCode === null) {
-        relay.child.kill('SIGTERM');
-        const killer = setTimeout(() => relay.child.kill('SIGKILL'), 10_000);
-        await relay.exited;
-        clearTimeout(killer);
-      }
-      removeDir(dataDir);
+      await stopRelayProcess(relay);
     }
   }, 60_000);
 

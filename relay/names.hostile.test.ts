@@ -6,13 +6,13 @@
  * existing public room's name. Each is refused with the documented code and creates nothing;
  * ordinary names in any script still work.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join as joinPath } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { USAGE } from './cli-args.js';
-import { api, removeDir } from './testing/relay-harness.js';
-import { startRelayProcess, type RelayProcess } from './testing/relay-process.js';
+import { api } from './testing/relay-harness.js';
+import {
+  startRelayProcessOnTempData,
+  stopRelayProcess,
+  type TempDataRelayProcess,
+} from './testing/relay-process.js';
 import { sqliteSnapshot } from './testing/sqlite-snapshot.js';
 
 interface SignedIn {
@@ -32,28 +32,17 @@ function shown(name: string): string {
 }
 
 describe('look-alike and invisible names', () => {
-  let relay: RelayProcess;
-  let dataDir: string;
+  let relay: TempDataRelayProcess;
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(joinPath(tmpdir(), 'parley-names-'));
-    relay = await startRelayProcess([
-      ...(USAGE.includes('--no-mdns') ? ['--no-mdns'] : []),
-      '--durability',
-      'normal',
-      '--data',
-      dataDir,
+    relay = await startRelayProcessOnTempData('names', [
       '--limit',
       'sessionAttemptsPerMinute=10000',
       '--limit',
       'roomCreationsPerMinute=10000',
     ]);
   });
-  afterAll(async () => {
-    relay.child.kill('SIGTERM');
-    await relay.exited;
-    removeDir(dataDir);
-  });
+  afterAll(() => stopRelayProcess(relay));
 
   const signUp = (name: string) =>
     api<SignedIn & { error?: { code: string } }>(relay, null, 'POST', '/api/session', {
@@ -62,7 +51,7 @@ describe('look-alike and invisible names', () => {
     });
 
   function userNames(): string[] {
-    return (sqliteSnapshot(dataDir).users as { name: string }[]).map((u) => u.name).sort();
+    return (sqliteSnapshot(relay.dataDir).users as { name: string }[]).map((u) => u.name).sort();
   }
 
   it('refuses display names that look like an existing one or show nothing', async () => {
@@ -159,7 +148,7 @@ describe('look-alike and invisible names', () => {
     // A private room may share a name (only its members see it); so may a name in another script.
     expect((await create('general', 'private')).status).toBe(201);
     expect((await create('Общий')).status).toBe(201);
-    const rooms = (sqliteSnapshot(dataDir).chats as { name: string; kind: string }[])
+    const rooms = (sqliteSnapshot(relay.dataDir).chats as { name: string; kind: string }[])
       .filter((chat) => chat.kind === 'room')
       .map((chat) => chat.name)
       .sort();

@@ -7,15 +7,15 @@
  * let a colleague in with the right passcode once the lockout ends, and lock out twice as long
  * the next time.
  */
-import { mkdtempSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join as joinPath } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { USAGE } from './cli-args.js';
 import { DEFAULT_LIMITS } from './options.js';
-import { removeDir } from './testing/relay-harness.js';
-import { startRelayProcess, type RelayProcess } from './testing/relay-process.js';
+import {
+  startRelayProcessOnTempData,
+  stopRelayProcess,
+  type RelayProcess,
+  type TempDataRelayProcess,
+} from './testing/relay-process.js';
+import { signInFrom, type SignInAnswer } from './testing/sign-in-from.js';
 
 /** The first lockout (the default is a minute; shorter here so the test can wait one out). */
 const LOCKOUT_MS = 30_000;
@@ -50,43 +50,9 @@ const ORDER = guessOrder();
  */
 const PASSCODE = ORDER[299] ?? '';
 
-interface Answer {
-  status: number;
-  code: string | undefined;
-  retryAfterS: number | null;
-}
-
-function signInFrom(relay: RelayProcess, localAddress: string, body: object): Promise<Answer> {
-  const text = JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      {
-        host: '127.0.0.1',
-        port: relay.port,
-        method: 'POST',
-        path: '/api/session',
-        localAddress,
-        agent: false,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) },
-      },
-      (res) => {
-        let data = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (data += chunk));
-        res.on('end', () => {
-          const parsed = JSON.parse(data) as { error?: { code: string } };
-          const retryAfter = res.headers['retry-after'];
-          resolve({
-            status: res.statusCode ?? 0,
-            code: parsed.error?.code,
-            retryAfterS: retryAfter === undefined ? null : Number(retryAfter),
-          });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(text);
-  });
+/** The answer's Retry-After in seconds, null without one. */
+function retryAfterS(answer: SignInAnswer): number | null {
+  return answer.retryAfter === undefined ? null : Number(answer.retryAfter);
 }
 
 interface Tally {
@@ -117,17 +83,18 @@ async function spray(relay: RelayProcess, guesses: readonly string[]): Promise<T
       next += 1;
       const passcode = guesses[index] ?? '';
       const from = GUESSER_ADDRESSES[index % GUESSER_ADDRESSES.length] ?? '127.0.0.2';
-      const answer = await signInFrom(relay, from, {
-        name: `Guesser ${index}`,
-        device_unique_id: 'spray',
-        passcode,
-      });
+      const answer = await signInFrom(
+        relay,
+        from,
+        { name: `Guesser ${index}`, device_unique_id: 'spray', passcode },
+        { freshConnection: true },
+      );
       tally.tried += 1;
       refusedInARow = answer.status === 429 ? refusedInARow + 1 : 0;
       if (answer.status === 401 && answer.code === 'bad_passcode') tally.checked += 1;
       else if (answer.status === 429) {
         tally.refused += 1;
-        tally.longestWaitS = Math.max(tally.longestWaitS, answer.retryAfterS ?? 0);
+        tally.longestWaitS = Math.max(tally.longestWaitS, retryAfterS(answer) ?? 0);
       } else tally.found.push(`${passcode} (${answer.status})`);
     }
   }
@@ -137,28 +104,17 @@ async function spray(relay: RelayProcess, guesses: readonly string[]): Promise<T
 }
 
 describe('passcode guessing from many addresses', () => {
-  let relay: RelayProcess;
-  let dataDir: string;
+  let relay: TempDataRelayProcess;
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(joinPath(tmpdir(), 'parley-spray-'));
-    relay = await startRelayProcess([
-      ...(USAGE.includes('--no-mdns') ? ['--no-mdns'] : []),
-      '--durability',
-      'normal',
-      '--data',
-      dataDir,
+    relay = await startRelayProcessOnTempData('spray', [
       '--passcode',
       PASSCODE,
       '--limit',
       `sessionLockoutMs=${LOCKOUT_MS}`,
     ]);
   });
-  afterAll(async () => {
-    relay.child.kill('SIGTERM');
-    await relay.exited;
-    removeDir(dataDir);
-  });
+  afterAll(() => stopRelayProcess(relay));
 
   it('checks at most the relay-wide budget of wrong passcodes, then lets a colleague in after the lockout', async () => {
     const budget = DEFAULT_LIMITS.passcodeFailuresPerHour;
@@ -176,23 +132,23 @@ describe('passcode guessing from many addresses', () => {
 
     // A colleague on another network, right passcode: refused while the relay is locked out
     // (nothing is checked then), let in once the lockout is over.
-    const during = await signInFrom(relay, COLLEAGUE, {
-      name: 'Colleague',
-      device_unique_id: 'laptop',
-      passcode: PASSCODE,
-    });
+    const colleague = (): Promise<SignInAnswer> =>
+      signInFrom(
+        relay,
+        COLLEAGUE,
+        { name: 'Colleague', device_unique_id: 'laptop', passcode: PASSCODE },
+        { freshConnection: true },
+      );
+    const during = await colleague();
+    const waitS = retryAfterS(during);
     expect(during.status).toBe(429);
-    expect(during.retryAfterS).toBeGreaterThan(0);
-    expect(during.retryAfterS).toBeLessThanOrEqual(LOCKOUT_MS / 1000);
+    expect(waitS).toBeGreaterThan(0);
+    expect(waitS).toBeLessThanOrEqual(LOCKOUT_MS / 1000);
     // Waiting out a lockout is waiting for time itself: the relay says how long.
-    await new Promise((resolve) => setTimeout(resolve, (during.retryAfterS ?? 0) * 1000 + 200));
-    const after = await signInFrom(relay, COLLEAGUE, {
-      name: 'Colleague',
-      device_unique_id: 'laptop',
-      passcode: PASSCODE,
-    });
+    await new Promise((resolve) => setTimeout(resolve, (waitS ?? 0) * 1000 + 200));
+    const after = await colleague();
     console.log(
-      `colleague: ${during.status} during the lockout (Retry-After ${during.retryAfterS} s), ` +
+      `colleague: ${during.status} during the lockout (Retry-After ${waitS} s), ` +
         `${after.status} after it`,
     );
     expect(after.status).toBe(201);

@@ -12,24 +12,25 @@
  * another user keeps sending, pages the rest over HTTP through the same proxy, and gets every
  * message exactly once and in order, and is never closed.
  */
-import { mkdtempSync } from 'node:fs';
 import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join as joinPath } from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { USAGE } from './cli-args.js';
 import { DEFAULT_LIMITS } from './options.js';
 import type { ChatJoinReply, WireMessage } from './protocol/events.js';
 import {
   api,
   createRoom,
-  removeDir,
+  postMessages,
   signIn,
   until,
   type Session,
 } from './testing/relay-harness.js';
-import { startRelayProcess, type RelayProcess } from './testing/relay-process.js';
+import {
+  FAST_SEEDING_ARGS,
+  startRelayProcessOnTempData,
+  stopRelayProcess,
+  type TempDataRelayProcess,
+} from './testing/relay-process.js';
 
 const THROTTLE_BYTES_PER_S = 1024 * 1024;
 const MESSAGES = 500;
@@ -109,44 +110,24 @@ async function slowGet<T>(proxyPort: number, token: string, path: string): Promi
 }
 
 describe('resuming a room of maximal CJK messages at 1 MB/s, against a relay process', () => {
-  let relay: RelayProcess;
-  let dataDir: string;
+  let relay: TempDataRelayProcess;
   let proxy: Server;
   let writer: Session;
   let reader: Session;
   let roomId: string;
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(joinPath(tmpdir(), 'parley-resume-bytes-'));
-    relay = await startRelayProcess([
-      '--durability',
-      'normal',
-      '--data',
-      dataDir,
-      ...(USAGE.includes('--no-mdns') ? ['--no-mdns'] : []),
-      // Seeding 500 messages over HTTP quickly; sending is not under test here.
-      '--limit',
-      'messagesPerSecond=1000',
-      '--limit',
-      'messageBurst=1000',
-    ]);
+    relay = await startRelayProcessOnTempData('resume-bytes', FAST_SEEDING_ARGS);
     writer = await signIn(relay, 'Writer');
     reader = await signIn(relay, 'Reader');
     roomId = await createRoom(relay, writer.token, 'long reads', 'private');
     await api(relay, writer.token, 'POST', `/api/chats/${roomId}/members`, {
       user_id: reader.user.id,
     });
-    for (let first = 1; first <= MESSAGES; first += 25) {
-      const sent = await Promise.all(
-        Array.from({ length: 25 }, (_, i) =>
-          api(relay, writer.token, 'POST', `/api/chats/${roomId}/messages`, {
-            content: longCjk(first + i),
-            mobile_ref_id: `long-${first + i}`,
-          }),
-        ),
-      );
-      expect(sent.map((res) => res.status)).toEqual(Array<number>(25).fill(201));
-    }
+    await postMessages(relay, writer.token, roomId, MESSAGES, (n) => ({
+      content: longCjk(n),
+      mobile_ref_id: `long-${n}`,
+    }));
     proxy = await throttlingProxy(relay.port, THROTTLE_BYTES_PER_S);
   }, 120_000);
 
@@ -155,13 +136,7 @@ describe('resuming a room of maximal CJK messages at 1 MB/s, against a relay pro
     try {
       expect(relay.logs.filter((line) => (line.level as number) >= 50)).toEqual([]);
     } finally {
-      if (relay.child.exitCode === null && relay.child.signalCode === null) {
-        relay.child.kill('SIGTERM');
-        const killer = setTimeout(() => relay.child.kill('SIGKILL'), 10_000);
-        await relay.exited;
-        clearTimeout(killer);
-      }
-      removeDir(dataDir);
+      await stopRelayProcess(relay);
     }
   }, 60_000);
 

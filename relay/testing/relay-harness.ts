@@ -94,6 +94,30 @@ export async function createRoom(
   return res.body.chat.id;
 }
 
+/**
+ * Posts `count` messages to `roomId` over HTTP, 25 at a time, the n-th (from 1) being
+ * `message(n)`; throws unless every one was created (201).
+ */
+export async function postMessages(
+  relay: { url: string },
+  token: string,
+  roomId: string,
+  count: number,
+  message: (n: number) => { content: string; mobile_ref_id: string },
+): Promise<void> {
+  for (let first = 1; first <= count; first += 25) {
+    const sent = await Promise.all(
+      Array.from({ length: Math.min(25, count - first + 1) }, (_, i) =>
+        api(relay, token, 'POST', `/api/chats/${roomId}/messages`, message(first + i)),
+      ),
+    );
+    const refused = sent.filter((res) => res.status !== 201);
+    if (refused.length > 0) {
+      throw new Error(`messages from ${first} refused: ${JSON.stringify(refused)}`);
+    }
+  }
+}
+
 /** The id of the main chat (everyone's) as `token` lists it; throws if there is none. */
 export async function mainChatId(relay: { url: string }, token: string): Promise<string> {
   const res = await api<{ chats: { id: string; is_main: boolean }[] }>(

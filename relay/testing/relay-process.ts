@@ -11,6 +11,9 @@
  * 'relay/cli.ts' anywhere else, so a new spawn cannot forget it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join as joinPath } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { USAGE } from '../cli-args.js';
@@ -118,6 +121,48 @@ export function startRelayProcess(
   options: SpawnOptions = {},
 ): Promise<RelayProcess> {
   return untilListening(spawnCli([...BASE_RELAY_ARGS, ...args], options));
+}
+
+/** Limits high enough to seed hundreds of messages over HTTP quickly, where sending is not under test. */
+export const FAST_SEEDING_ARGS: readonly string[] = [
+  '--limit',
+  'messagesPerSecond=1000',
+  '--limit',
+  'messageBurst=1000',
+];
+
+/** A relay process on a data folder of its own, which stopRelayProcess() removes. */
+export interface TempDataRelayProcess extends RelayProcess {
+  dataDir: string;
+}
+
+/**
+ * Starts the CLI relay (BASE_RELAY_ARGS) on a fresh temporary folder `parley-<name>-…`, with
+ * `--durability normal` (no fsync per commit: durability is not under test where this is used),
+ * then `args`.
+ */
+export async function startRelayProcessOnTempData(
+  name: string,
+  args: readonly string[] = [],
+): Promise<TempDataRelayProcess> {
+  const dataDir = mkdtempSync(joinPath(tmpdir(), `parley-${name}-`));
+  const relay = await startRelayProcess(['--durability', 'normal', '--data', dataDir, ...args]);
+  return { ...relay, dataDir };
+}
+
+/**
+ * Stops the relay with SIGTERM (SIGKILL if it is still running 10 s later), then removes its data
+ * folder. Does nothing for `undefined` (a suite whose beforeAll failed before starting it).
+ */
+export async function stopRelayProcess(relay: TempDataRelayProcess | undefined): Promise<void> {
+  if (relay === undefined) return;
+  if (relay.child.exitCode === null && relay.child.signalCode === null) {
+    relay.child.kill('SIGTERM');
+    const killer = setTimeout(() => relay.child.kill('SIGKILL'), 10_000);
+    await relay.exited;
+    clearTimeout(killer);
+  }
+  rmSync(relay.dataDir, { recursive: true, force: true });
 }
 
 /**
