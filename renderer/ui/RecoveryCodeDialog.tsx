@@ -5,7 +5,7 @@
  */
 import { useId, useState } from 'react';
 import type { ShownRecoveryCode } from '../state/store.js';
-import { copyText } from './clipboard.js';
+import { CodeBox, CopyButton } from './CodeBox.js';
 import { Dialog } from './Dialog.js';
 import { useActions, useParley } from './parley-context.js';
 
@@ -58,26 +58,16 @@ export function RecoveryCodeDialog({ shown }: { shown: ShownRecoveryCode }) {
       className="dialog-recovery"
       initialFocus=".code-actions button"
     >
-      <div className="code-box">
-        <span id={ids.code} className="code-label">
-          Recovery code for {name}
-        </span>
-        <code className="code-value" data-testid="recovery-code">
-          {shown.code}
-        </code>
-      </div>
+      <CodeBox
+        label={`Recovery code for ${name}`}
+        labelId={ids.code}
+        code={shown.code}
+        testId="recovery-code"
+      />
       <div className="code-actions">
-        <button
-          type="button"
-          className="button small"
-          onClick={() =>
-            void copyText(shown.code).then((ok) =>
-              setNotice(ok ? 'Copied.' : 'Copying was refused; select the code and copy it.'),
-            )
-          }
-        >
+        <CopyButton text={shown.code} onNotice={setNotice}>
           Copy
-        </button>
+        </CopyButton>
         <button
           type="button"
           className="button small"

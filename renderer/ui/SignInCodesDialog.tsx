@@ -3,12 +3,13 @@
  * the old one stops working) and a short code that signs another device in as this user, once,
  * within minutes (also as a link to this page when it is served by the relay).
  */
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import type { LinkCodeCreated } from '../../relay/protocol/sign-in-codes.js';
-import { copyText } from './clipboard.js';
+import { CodeBox, CopyButton } from './CodeBox.js';
 import { Dialog } from './Dialog.js';
 import { useClient, useParley } from './parley-context.js';
 import { formatDateTime, formatTime } from './time-format.js';
+import { useDialogRequest, useRecoveryCodeState } from './use-recovery-code.js';
 
 /** A link that opens this web client with the name and code filled in (ConnectScreen reads it). */
 function linkUrl(name: string, code: string): string | null {
@@ -20,36 +21,26 @@ function linkUrl(name: string, code: string): string | null {
 export function SignInCodesDialog({ onClose }: { onClose: () => void }) {
   const client = useClient();
   const name = useParley((s) => s.me?.name ?? '');
-  const [createdAt, setCreatedAt] = useState<string | null | undefined>(undefined);
+  const [recoveryCode, setRecoveryCode] = useRecoveryCodeState();
+  /** Unknown (undefined) until the relay has said. */
+  const createdAt = recoveryCode.state === 'known' ? recoveryCode.createdAt : undefined;
   const [confirmNew, setConfirmNew] = useState(false);
   const [link, setLink] = useState<LinkCodeCreated | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, run } = useDialogRequest();
   const [notice, setNotice] = useState('');
 
-  useEffect(() => {
-    void client.recoveryCodeStatus().then((answer) => {
-      if (answer.ok) setCreatedAt(answer.data.created_at);
-    });
-  }, [client]);
-
   async function regenerate() {
-    setBusy(true);
-    setError(null);
-    const made = await client.regenerateRecoveryCode();
-    setBusy(false);
+    const made = await run(
+      () => client.regenerateRecoveryCode(),
+      'A new recovery code could not be made',
+    );
     setConfirmNew(false);
-    if (made.ok) setCreatedAt(made.data.created_at);
-    else setError(`A new recovery code could not be made: ${made.message}`);
+    if (made !== null) setRecoveryCode({ state: 'known', createdAt: made.created_at });
   }
 
   async function makeLink() {
-    setBusy(true);
-    setError(null);
-    const made = await client.createLinkCode();
-    setBusy(false);
-    if (made.ok) setLink(made.data);
-    else setError(`A code could not be made: ${made.message}`);
+    const made = await run(() => client.createLinkCode(), 'A code could not be made');
+    if (made !== null) setLink(made);
   }
 
   const url = link === null ? null : linkUrl(name, link.link_code);
@@ -117,14 +108,12 @@ export function SignInCodesDialog({ onClose }: { onClose: () => void }) {
           </>
         ) : (
           <>
-            <div className="code-box">
-              <span className="code-label" id="codes-link-label">
-                Code for another device
-              </span>
-              <code className="code-value" data-testid="link-code">
-                {link.link_code}
-              </code>
-            </div>
+            <CodeBox
+              label="Code for another device"
+              labelId="codes-link-label"
+              code={link.link_code}
+              testId="link-code"
+            />
             <p className="muted small">
               On the other device open Parley, choose “I already have an account”, and enter “{name}
               ” and this code before {formatTime(Date.parse(link.expires_at))}. It works once.
@@ -138,17 +127,9 @@ export function SignInCodesDialog({ onClose }: { onClose: () => void }) {
               </p>
             )}
             <div className="code-actions">
-              <button
-                type="button"
-                className="button small"
-                onClick={() =>
-                  void copyText(url ?? link.link_code).then((ok) =>
-                    setNotice(ok ? 'Copied.' : 'Copying was refused; select the code and copy it.'),
-                  )
-                }
-              >
+              <CopyButton text={url ?? link.link_code} onNotice={setNotice}>
                 {url === null ? 'Copy code' : 'Copy link'}
-              </button>
+              </CopyButton>
               <button
                 type="button"
                 className="button small ghost"

@@ -4,19 +4,16 @@
  * administrator resets it. Offers a new recovery code before going. With sign-ins from a company's
  * identity provider (no codes) it only says a token will be needed.
  */
-import { useEffect, useState } from 'react';
 import { Dialog } from './Dialog.js';
 import { useClient, useParley } from './parley-context.js';
 import { formatDateTime } from './time-format.js';
+import {
+  useDialogRequest,
+  useRecoveryCodeState,
+  type RecoveryCodeState,
+} from './use-recovery-code.js';
 
-type Status =
-  | { state: 'loading' }
-  | { state: 'known'; createdAt: string | null }
-  | { state: 'unknown' }
-  /** The company's identity provider issues sign-ins: there are no codes. */
-  | { state: 'company' };
-
-function codeLine(status: Status): string {
+function codeLine(status: RecoveryCodeState): string {
   switch (status.state) {
     case 'loading':
       return 'Checking your recovery code…';
@@ -34,29 +31,15 @@ export function SignOutDialog({ onClose }: { onClose: () => void }) {
   const client = useClient();
   const name = useParley((s) => s.me?.name ?? '');
   const server = useParley((s) => (s.serverUrl ?? '').replace(/^https?:\/\//, ''));
-  const [status, setStatus] = useState<Status>({ state: 'loading' });
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    let live = true;
-    void client.recoveryCodeStatus().then((answer) => {
-      if (!live) return;
-      if (answer.ok) setStatus({ state: 'known', createdAt: answer.data.created_at });
-      else setStatus({ state: answer.code === 'sessions_disabled' ? 'company' : 'unknown' });
-    });
-    return () => {
-      live = false;
-    };
-  }, [client]);
+  const [status, setStatus] = useRecoveryCodeState();
+  const { busy, error, run } = useDialogRequest();
 
   async function regenerate() {
-    setBusy(true);
-    setError(null);
-    const made = await client.regenerateRecoveryCode();
-    setBusy(false);
-    if (made.ok) setStatus({ state: 'known', createdAt: made.data.created_at });
-    else setError(`A new recovery code could not be made: ${made.message}`);
+    const made = await run(
+      () => client.regenerateRecoveryCode(),
+      'A new recovery code could not be made',
+    );
+    if (made !== null) setStatus({ state: 'known', createdAt: made.created_at });
   }
 
   const company = status.state === 'company';
