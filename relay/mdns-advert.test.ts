@@ -17,6 +17,7 @@ import {
   isLoopbackHost,
   WITHDRAW_TIMEOUT_MS,
   type AdvertiseRelayOptions,
+  type RelayAdvertisement,
 } from './mdns-advert.js';
 import { PROTOCOL_VERSION } from './protocol/events.js';
 import { FakeNetwork } from './testing/fake-mdns.js';
@@ -42,6 +43,22 @@ function capture(): { logger: AdvertiseRelayOptions['logger']; lines: Record<str
     { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
   );
   return { logger, lines };
+}
+
+/**
+ * advertiseRelay with a port-4000 plain relay on every interface, no data folder and no passcode,
+ * unless `options` say otherwise; `createMdns` is always the test's (never real multicast).
+ */
+function advertise(
+  options: Partial<AdvertiseRelayOptions> & Pick<AdvertiseRelayOptions, 'logger' | 'createMdns'>,
+): RelayAdvertisement {
+  return advertiseRelay({
+    relay: { port: 4000, tlsFingerprint: null },
+    listenHost: '0.0.0.0',
+    dataDir: null,
+    passcodeRequired: false,
+    ...options,
+  });
 }
 
 describe('the TXT record', () => {
@@ -93,11 +110,9 @@ describe('advertiseRelay (the CLI host)', () => {
     const mdns = network.mdns('10.200.0.1');
     const { logger, lines } = capture();
     const dataDir = tempDir();
-    const advert = advertiseRelay({
+    const advert = advertise({
       relay: { port: 4000, tlsFingerprint: FINGERPRINT },
-      listenHost: '0.0.0.0',
       dataDir,
-      passcodeRequired: false,
       logger,
       displayName: 'build-box',
       createMdns: () => mdns,
@@ -132,7 +147,7 @@ describe('advertiseRelay (the CLI host)', () => {
     expect(network.goodbyes).toBe(1);
 
     // The next run advertises under the same id.
-    const again = advertiseRelay({
+    const again = advertise({
       relay: { port: 4001, tlsFingerprint: null },
       listenHost: '10.200.0.1',
       dataDir,
@@ -147,11 +162,7 @@ describe('advertiseRelay (the CLI host)', () => {
 
   it('makes up an id for a relay without a data folder (--memory)', async () => {
     const network = new FakeNetwork();
-    const advert = advertiseRelay({
-      relay: { port: 4000, tlsFingerprint: null },
-      listenHost: '0.0.0.0',
-      dataDir: null,
-      passcodeRequired: false,
+    const advert = advertise({
       logger: capture().logger,
       createMdns: () => network.mdns(),
     });
@@ -163,11 +174,8 @@ describe('advertiseRelay (the CLI host)', () => {
   it('does not advertise a relay that listens on loopback only (nobody else could reach it)', async () => {
     let created = 0;
     const { logger, lines } = capture();
-    const advert = advertiseRelay({
-      relay: { port: 4000, tlsFingerprint: null },
+    const advert = advertise({
       listenHost: '127.0.0.1',
-      dataDir: null,
-      passcodeRequired: false,
       logger,
       createMdns: () => {
         created += 1;
@@ -200,14 +208,7 @@ describe('advertiseRelay (the CLI host)', () => {
     ];
     for (const [what, createMdns] of cases) {
       const { logger, lines } = capture();
-      const advert = advertiseRelay({
-        relay: { port: 4000, tlsFingerprint: null },
-        listenHost: '0.0.0.0',
-        dataDir: null,
-        passcodeRequired: false,
-        logger,
-        createMdns,
-      });
+      const advert = advertise({ logger, createMdns });
       expect(await advert.published, what).toBe(false);
       const warning = lines.find((line) => line.level === 40);
       expect(warning?.msg, what).toMatch(/^mDNS advertisement failed/);
@@ -219,11 +220,7 @@ describe('advertiseRelay (the CLI host)', () => {
   it('logs socket errors instead of throwing them', async () => {
     const network = new FakeNetwork();
     const { logger, lines } = capture();
-    const advert = advertiseRelay({
-      relay: { port: 4000, tlsFingerprint: null },
-      listenHost: '0.0.0.0',
-      dataDir: null,
-      passcodeRequired: false,
+    const advert = advertise({
       logger,
       createMdns: (onError) => {
         onError(new Error('send ENETUNREACH 224.0.0.251:5353'));
@@ -242,11 +239,7 @@ describe('advertiseRelay (the CLI host)', () => {
       // An announcement that never completes (its probe answered by nobody, forever).
       publish: () => new Promise(() => undefined),
     };
-    const advert = advertiseRelay({
-      relay: { port: 4000, tlsFingerprint: null },
-      listenHost: '0.0.0.0',
-      dataDir: null,
-      passcodeRequired: false,
+    const advert = advertise({
       logger,
       createMdns: () => stuck,
     });
