@@ -446,29 +446,16 @@ export function ConnectScreen() {
               {haveAccount ? 'I am new here' : 'I already have an account'}
             </button>
           ) : null}
-          {mode === 'name' ? (
-            <button
-              type="button"
-              className="link-button"
-              onClick={() => {
-                setError(null);
-                setMode('token');
-              }}
-            >
-              Use a token
-            </button>
-          ) : (
-            <button
-              type="button"
-              className="link-button"
-              onClick={() => {
-                setError(null);
-                setMode('name');
-              }}
-            >
-              Use a display name
-            </button>
-          )}
+          <button
+            type="button"
+            className="link-button"
+            onClick={() => {
+              setError(null);
+              setMode(mode === 'name' ? 'token' : 'name');
+            }}
+          >
+            {mode === 'name' ? 'Use a token' : 'Use a display name'}
+          </button>
         </div>
       </div>
       <p className="center-foot muted small">

@@ -54,6 +54,8 @@ export const MessageItem = memo(function MessageItem({
   ]
     .filter(Boolean)
     .join(' ');
+  /** A failure that sending again cannot fix: the text goes back to the composer instead. */
+  const permanentFailure = isPermanentSendError(message.errorCode ?? '');
 
   return (
     <article className={classes} data-status={message.status}>
@@ -112,23 +114,17 @@ export const MessageItem = memo(function MessageItem({
             )}
             {/* Retry only where sending again can succeed; otherwise the text goes back to the
                 composer to be changed. */}
-            {isPermanentSendError(message.errorCode ?? '') ? (
-              <button
-                type="button"
-                className="link-button"
-                onClick={() => actions.edit(message.mobile_ref_id, message.content)}
-              >
-                Edit
-              </button>
-            ) : (
-              <button
-                type="button"
-                className="link-button"
-                onClick={() => actions.retry(message.mobile_ref_id)}
-              >
-                Retry
-              </button>
-            )}
+            <button
+              type="button"
+              className="link-button"
+              onClick={() =>
+                permanentFailure
+                  ? actions.edit(message.mobile_ref_id, message.content)
+                  : actions.retry(message.mobile_ref_id)
+              }
+            >
+              {permanentFailure ? 'Edit' : 'Retry'}
+            </button>
             <button
               type="button"
               className="link-button subtle"
