@@ -120,6 +120,34 @@ function socketOf(node: RunningRelay): { socketUrl: string } {
   return { socketUrl: `${node.url.replace(/^http/, 'ws')}/socket` };
 }
 
+/**
+ * A fresh three-node cluster with one user signed in on each node (Ana, Ben and Cy unless
+ * `names` says otherwise), and the main room's id.
+ */
+async function threeUsersOnThreeNodes(
+  names: [string, string, string] = ['Ana', 'Ben', 'Cy'],
+): Promise<{
+  nodes: [RunningRelay, RunningRelay, RunningRelay];
+  users: [Session, Session, Session];
+  main: string;
+}> {
+  const nodes = (await cluster()) as [RunningRelay, RunningRelay, RunningRelay];
+  const users: [Session, Session, Session] = [
+    await signIn(nodes[0], names[0]),
+    await signIn(nodes[1], names[1]),
+    await signIn(nodes[2], names[2]),
+  ];
+  return { nodes, users, main: await mainRoomId(nodes[0], users[0]) };
+}
+
+/** Opens a DM between `from` and `to` through `node`; its chat id. */
+async function openDm(node: RunningRelay, from: Session, to: Session): Promise<string> {
+  const dm = await api<{ chat: ChatInfo }>(node, from.token, 'POST', '/api/dms', {
+    user_id: to.user.id,
+  });
+  return dm.body.chat.id;
+}
+
 /** What identifies a stored message, for comparing a client's view with the store. */
 function ids(messages: WireMessage[]): [number, string, string][] {
   return messages.map((message) => [message.seq, message.message_id, message.content]);
@@ -134,10 +162,7 @@ describe('cluster (in-process nodes, real Redis and PostgreSQL)', () => {
     // One signing secret for the whole cluster: a token from node 1 works on node 3.
     expect((await api(n3, ana.token, 'GET', '/api/me')).body).toMatchObject({ id: ana.user.id });
     const main = await mainRoomId(n2, ana);
-    const dm = await api<{ chat: ChatInfo }>(n2, ana.token, 'POST', '/api/dms', {
-      user_id: cy.user.id,
-    });
-    const dmId = dm.body.chat.id;
+    const dmId = await openDm(n2, ana, cy);
 
     const anaC = client(n1, ana, [main, dmId]);
     const benC = client(n2, ben, [main]);
@@ -273,15 +298,10 @@ describe('cluster (in-process nodes, real Redis and PostgreSQL)', () => {
   });
 
   it('keeps a DM away from a non-member on every node: join, live, resume and notifications', async () => {
-    const [n1, n2, n3] = (await cluster()) as [RunningRelay, RunningRelay, RunningRelay];
-    const ana = await signIn(n1, 'Ana');
-    const ben = await signIn(n2, 'Ben');
-    const cy = await signIn(n3, 'Cy');
-    const main = await mainRoomId(n1, ana);
-    const dm = await api<{ chat: ChatInfo }>(n1, ana.token, 'POST', '/api/dms', {
-      user_id: cy.user.id,
-    });
-    const dmId = dm.body.chat.id;
+    const { nodes, users, main } = await threeUsersOnThreeNodes();
+    const [n1, n2, n3] = nodes;
+    const [ana, ben, cy] = users;
+    const dmId = await openDm(n1, ana, cy);
     const SECRET = 'dm-secret-7f3a';
 
     // Ben on every node, each socket recording every frame it receives (RawClient.frames):
@@ -361,11 +381,9 @@ describe('cluster (in-process nodes, real Redis and PostgreSQL)', () => {
   });
 
   it('notifies across nodes: live where the user is, pending only for users nowhere online', async () => {
-    const [n1, n2, n3] = (await cluster()) as [RunningRelay, RunningRelay, RunningRelay];
-    const ana = await signIn(n1, 'Ana');
-    const dan = await signIn(n2, 'Dan');
-    const eve = await signIn(n3, 'Eve');
-    const main = await mainRoomId(n1, ana);
+    const { nodes, users, main } = await threeUsersOnThreeNodes(['Ana', 'Dan', 'Eve']);
+    const [n1, n2, n3] = nodes;
+    const [ana, dan, eve] = users;
     const anaC = client(n1, ana, [main]);
     const eveC = client(n3, eve, [main]);
     await Promise.all([anaC.start(), eveC.start()]);
@@ -541,15 +559,10 @@ describe('cluster (in-process nodes, real Redis and PostgreSQL)', () => {
   });
 
   it('resumes delivery by itself after Redis restarts mid-traffic, and loses nothing', async () => {
-    const [n1, n2, n3] = (await cluster()) as [RunningRelay, RunningRelay, RunningRelay];
-    const ana = await signIn(n1, 'Ana');
-    const ben = await signIn(n2, 'Ben');
-    const cy = await signIn(n3, 'Cy');
-    const main = await mainRoomId(n1, ana);
-    const dm = await api<{ chat: ChatInfo }>(n1, ana.token, 'POST', '/api/dms', {
-      user_id: ben.user.id,
-    });
-    const dmId = dm.body.chat.id;
+    const { nodes, users, main } = await threeUsersOnThreeNodes();
+    const [n1, n2, n3] = nodes;
+    const [ana, ben, cy] = users;
+    const dmId = await openDm(n1, ana, ben);
     const anaC = client(n1, ana, [main, dmId]);
     const benC = client(n2, ben, [main, dmId]);
     const cyC = client(n3, cy, [main]);
