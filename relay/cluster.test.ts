@@ -140,6 +140,20 @@ async function threeUsersOnThreeNodes(
   return { nodes, users, main: await mainRoomId(nodes[0], users[0]) };
 }
 
+/** Ana on `first` and Ben on `second`, signed in, each with a started client on the main room. */
+async function anaAndBenInMain(
+  first: RunningRelay,
+  second: RunningRelay,
+): Promise<{ ana: Session; ben: Session; main: string; anaC: ClusterClient; benC: ClusterClient }> {
+  const ana = await signIn(first, 'Ana');
+  const ben = await signIn(second, 'Ben');
+  const main = await mainRoomId(first, ana);
+  const anaC = client(first, ana, [main]);
+  const benC = client(second, ben, [main]);
+  await Promise.all([anaC.start(), benC.start()]);
+  return { ana, ben, main, anaC, benC };
+}
+
 /** Opens a DM between `from` and `to` through `node`; its chat id. */
 async function openDm(node: RunningRelay, from: Session, to: Session): Promise<string> {
   const dm = await api<{ chat: ChatInfo }>(node, from.token, 'POST', '/api/dms', {
@@ -276,12 +290,7 @@ describe('cluster (in-process nodes, real Redis and PostgreSQL)', () => {
         redisUrl: proxy.url,
       });
       nodes.push(n1, n2);
-      const ana = await signIn(n1, 'Ana');
-      const ben = await signIn(n2, 'Ben');
-      const main = await mainRoomId(n1, ana);
-      const anaC = client(n1, ana, [main]);
-      const benC = client(n2, ben, [main]);
-      await Promise.all([anaC.start(), benC.start()]);
+      const { ana, main, anaC, benC } = await anaAndBenInMain(n1, n2);
       for (let i = 1; i <= 20; i += 1)
         expect((await anaC.send(main, `m ${i}`)).status).toBe('sent');
       const stored = await history(n1, ana.token, main);
@@ -609,12 +618,7 @@ describe('cluster (in-process nodes, real Redis and PostgreSQL)', () => {
   it('answers storage_error while PostgreSQL is down, stores nothing half-written, and sends again once it is back', async () => {
     const { logger, lines } = capturingLogger();
     const [n1, n2] = (await cluster(2, logger)) as [RunningRelay, RunningRelay];
-    const ana = await signIn(n1, 'Ana');
-    const ben = await signIn(n2, 'Ben');
-    const main = await mainRoomId(n1, ana);
-    const anaC = client(n1, ana, [main]);
-    const benC = client(n2, ben, [main]);
-    await Promise.all([anaC.start(), benC.start()]);
+    const { ana, ben, main, anaC, benC } = await anaAndBenInMain(n1, n2);
     for (let i = 1; i <= 5; i += 1) await anaC.send(main, `before ${i}`);
     const joiner = await RawClient.connect(socketOf(n1), ana.token);
     raws.push(joiner);
