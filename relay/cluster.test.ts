@@ -113,6 +113,13 @@ async function eventually(
   }
 }
 
+/** Gaps a node saw in other nodes' bus envelope numbers (parley_bus_dropped_total, peer_gap). */
+async function busGaps(node: RunningRelay): Promise<number> {
+  const text = await (await fetch(`${node.url}/metrics`)).text();
+  const found = /^parley_bus_dropped_total\{[^}]*reason="peer_gap"[^}]*\} (\d+)/m.exec(text);
+  return Number(found?.[1] ?? 0);
+}
+
 const readyz = async (node: RunningRelay): Promise<number> =>
   (await api(node, null, 'GET', '/readyz')).status;
 
@@ -228,6 +235,8 @@ describe('cluster (in-process nodes, real Redis and PostgreSQL)', () => {
       }
     }
     expect(counters()).toEqual(afterBurst);
+    // And no node saw a gap in another's bus envelopes.
+    for (const node of [n1, n2, n3]) expect(await busGaps(node)).toBe(0);
     // That nothing of the DM reaches Ben, who is not in it, is shown frame by frame in
     // 'keeps a DM away from a non-member on every node' below.
 
@@ -275,7 +284,7 @@ describe('cluster (in-process nodes, real Redis and PostgreSQL)', () => {
     expect(metrics).toMatch(/parley_bus_lag_seconds_count\{node="node-2"\} [1-9]/);
   });
 
-  it('shows a bus that loses messages in the client counters the quiet cluster asserts', async () => {
+  it('shows a bus that loses messages in the counters the quiet cluster asserts', async () => {
     // Node 2 reaches Redis through a proxy that drops every other chat message on its way in:
     // the fault the unchanged [wireDuplicates, backfills] check above exists to catch.
     let seen = 0;
@@ -295,12 +304,19 @@ describe('cluster (in-process nodes, real Redis and PostgreSQL)', () => {
         expect((await anaC.send(main, `m ${i}`)).status).toBe('sent');
       const stored = await history(n1, ana.token, main);
       await benC.waitFor(() => benC.lastSeq(main) === stored.length, 10_000, 'every message');
-      // The end state alone hides the fault: Ben has every message once, in order...
+      // The end state alone hides the fault: Ben has every message once, in order (node 2
+      // re-reads what it missed, and Ben's client fills any gap it still sees)...
       expect(ids(benC.delivered.get(main) ?? [])).toEqual(ids(stored));
       expect(proxy.dropped).toBeGreaterThanOrEqual(10);
-      // ...the counters do not.
-      expect(benC.wireDuplicates + benC.backfills).toBeGreaterThan(0);
-      expect([anaC.wireDuplicates, anaC.backfills]).toEqual([0, 0]);
+      // ...the counters do not: node 2 counts every gap in node 1's envelope numbers, which the
+      // quiet cluster asserts is zero on every node. (Whether Ben's client also had to backfill
+      // depends on whether node 2's re-read beat its 100 ms reordering hold.)
+      expect(await busGaps(n2)).toBeGreaterThanOrEqual(1);
+      expect(await busGaps(n1)).toBe(0);
+      console.log(
+        `lossy bus: ${proxy.dropped} pushes dropped; node 2 counted ${await busGaps(n2)} gaps; ` +
+          `Ben's client: ${benC.wireDuplicates} wire duplicates, ${benC.backfills} backfills`,
+      );
     } finally {
       await proxy.close();
     }

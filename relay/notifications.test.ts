@@ -158,6 +158,13 @@ async function comeOnline(
       const watcher = await RawClient.connect(on, main.watcher.token, `watcher-${device}`);
       raws.push(watcher);
       expect((await watcher.join(`chat:${main.chatId}`)).status).toBe('ok');
+      // The watcher sees this device first (in its presence_state or a later join): a device
+      // that came and went inside one presence window is never shown, so neither is its leave.
+      await watcher.waitFor(
+        (f) =>
+          (f[3] === 'presence_state' && session.user.id in (f[4] as object)) ||
+          (f[3] === 'presence_diff' && session.user.id in (f[4] as { joins: object }).joins),
+      );
       socket.disconnect();
       await watcher.waitFor(
         (f) => f[3] === 'presence_diff' && session.user.id in (f[4] as { leaves: object }).leaves,
