@@ -118,7 +118,8 @@ test('the host reads out the address and fingerprint and copies the invite; the 
     await expect(about).toContainText(invite.value.url);
     await expect(about).toContainText('Connected');
     await expect(about).toContainText('Parley accepts only this certificate from this server');
-    expect((await shownFingerprint(about)).joined).toBe(served);
+    // The fingerprint is read from the relay after the dialog opens: wait for it.
+    await expect.poll(async () => (await shownFingerprint(about)).joined).toBe(served);
     await saveScreen(ben.page, 'about-this-server');
     await ben.page.keyboard.press('Escape');
     // Ben does not host: no hosting card.
@@ -128,7 +129,8 @@ test('the host reads out the address and fingerprint and copies the invite; the 
     await ana.page.getByRole('button', { name: 'About this server' }).click();
     const anaAbout = ana.page.getByRole('dialog', { name: 'About this server' });
     await expect(anaAbout).toContainText('This computer');
-    expect((await shownFingerprint(anaAbout)).joined).toBe(served);
+    // The fingerprint is read from the relay after the dialog opens: wait for it.
+    await expect.poll(async () => (await shownFingerprint(anaAbout)).joined).toBe(served);
     await ana.page.keyboard.press('Escape');
 
     // Stop hosting from the panel: asked first, then the panel and the sidebar follow live.
