@@ -40,6 +40,12 @@ test('finds messages in my chats and opens one far back in its chat', async ({ p
   );
   await postMessage(relay.url, seeder.token, general, MARKUP, 'markup');
   await postMessage(relay.url, seeder.token, general, NEW, 'new');
+  // 1,200 messages within about a second: the list can lose its place at the bottom and offer
+  // "Jump to latest" instead of following (seen once in four full runs; noted in the closing
+  // note, not fixed here). What this spec needs is every message arrived before searching.
+  const jump = ana.page.getByRole('button', { name: 'Jump to latest' });
+  await expect(ana.message(NEW).or(jump).first()).toBeVisible();
+  if (await jump.isVisible()) await jump.click();
   await expect(ana.message(NEW)).toBeVisible();
 
   const page = ana.page;
