@@ -17,7 +17,14 @@ import {
   type ClusterServices,
 } from './testing/cluster-harness.js';
 import { startRedisFaultProxy } from './testing/redis-fault-proxy.js';
-import { RawClient, api, signIn, until, type Session } from './testing/relay-harness.js';
+import {
+  RawClient,
+  api,
+  eventually,
+  signIn,
+  until,
+  type Session,
+} from './testing/relay-harness.js';
 
 /** Sign-ins and sends are not what is under test here. */
 const LIMITS = {
@@ -98,19 +105,6 @@ async function history(node: RunningRelay, token: string, chatId: string): Promi
     more = page.body.has_more;
   }
   return messages;
-}
-
-/** Waits for an HTTP-observable condition (no event exists for it), polling every 20 ms. */
-async function eventually(
-  check: () => Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** Gaps a node saw in other nodes' bus envelope numbers (parley_bus_dropped_total, peer_gap). */

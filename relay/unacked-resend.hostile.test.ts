@@ -20,7 +20,14 @@ import {
   startClusterServices,
   type ClusterServices,
 } from './testing/cluster-harness.js';
-import { RawClient, api, removeDir, signIn, type Session } from './testing/relay-harness.js';
+import {
+  RawClient,
+  api,
+  eventually,
+  removeDir,
+  signIn,
+  type Session,
+} from './testing/relay-harness.js';
 import {
   killAllRelayProcesses,
   startRelayProcess,
@@ -65,20 +72,22 @@ async function history(
   return page.body.messages;
 }
 
-/** Polls stored history (no event says "committed" to an outside observer). */
+/** Waits until `ref` is stored (no event says "committed" to an outside observer). */
 async function untilStored(
   relay: { url: string },
   session: Session,
   chatId: string,
   ref: string,
 ): Promise<WireMessage> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const found = (await history(relay, session, chatId)).find((m) => m.mobile_ref_id === ref);
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`${ref} was never stored`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  let found: WireMessage | undefined;
+  await eventually(
+    async () =>
+      (found = (await history(relay, session, chatId)).find((m) => m.mobile_ref_id === ref)) !==
+      undefined,
+    10_000,
+    `${ref} to be stored`,
+  );
+  return found as WireMessage;
 }
 
 /**

@@ -205,6 +205,19 @@ export async function until(
   }
 }
 
+/** Waits for a condition only a request can observe (no event exists for it), polling every 20 ms. */
+export async function eventually(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 /**
  * A raw WebSocket client speaking frames by hand, for protocol tests the `phoenix` client
  * would never produce (malformed frames, floods, never reading).
