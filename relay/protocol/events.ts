@@ -35,6 +35,22 @@ export const sendMessagePayload = z.object({
 });
 export type SendMessagePayload = z.infer<typeof sendMessagePayload>;
 
+/** `edit_message` on `chat:<id>` (and `PATCH /api/chats/:id/messages/:message_id`). */
+export const editMessagePayload = z.object({
+  message_id: id,
+  content: z.string().max(HARD_LIMITS.contentChars),
+  /** Client-made, like mobile_ref_id: a retried edit with the same ref_id is applied once. */
+  ref_id: z.string().min(1).max(HARD_LIMITS.mobileRefIdChars),
+});
+export type EditMessagePayload = z.infer<typeof editMessagePayload>;
+
+/** `delete_message` on `chat:<id>` (and `DELETE /api/chats/:id/messages/:message_id`). */
+export const deleteMessagePayload = z.object({ message_id: id });
+export type DeleteMessagePayload = z.infer<typeof deleteMessagePayload>;
+
+/** The HTTP body of an edit (the message id is in the path). */
+export const editMessageRequest = editMessagePayload.omit({ message_id: true });
+
 export const typingPayload = z.object({ typing: z.boolean() });
 export type TypingPayload = z.infer<typeof typingPayload>;
 
@@ -125,6 +141,59 @@ export interface WireMessage {
   /** For ephemeral chats: when the message is deleted. */
   expires_at: string | null;
   mobile_ref_id: string;
+  /** When the text was last edited; null if never. */
+  edited_at: string | null;
+  /** When the message was deleted; null if not. A deleted message keeps no text (content ""). */
+  deleted_at: string | null;
+  /**
+   * The stream seq of the latest event that changed this message (its own seq if none). A client
+   * applies a change event only when the event's seq is greater, so events apply once, in any
+   * order of arrival, over a message read before or after them.
+   */
+  version_seq: number;
+}
+
+/**
+ * A change to a stored message, with its own place (`seq`) in the chat's event stream. Pushed
+ * as the event named by `type` on `chat:<id>`, and listed in join replies and history pages.
+ */
+export type ChatEvent = MessageEdited | MessageDeleted;
+
+/** `message_edited`: the message's text is now `content`. */
+export interface MessageEdited {
+  type: 'message_edited';
+  chat_id: string;
+  /** This event's place in the chat's stream. */
+  seq: number;
+  message_id: string;
+  /** The edited message's own seq. */
+  message_seq: number;
+  sender_id: string;
+  content: string;
+  edited_at: string;
+}
+
+/** `message_deleted`: the message is a tombstone now; its text is gone everywhere. */
+export interface MessageDeleted {
+  type: 'message_deleted';
+  chat_id: string;
+  seq: number;
+  message_id: string;
+  message_seq: number;
+  sender_id: string;
+  /** Who deleted it (the author; a moderator once roles exist). */
+  deleted_by: string;
+  deleted_at: string;
+}
+
+/** The reply to `edit_message` / `delete_message` and the HTTP answer to PATCH / DELETE. */
+export interface MessageChanged {
+  /** The message as it stands after the change. */
+  message: WireMessage;
+  /** The event that made the change. */
+  event: ChatEvent;
+  /** True when this ref_id (or, for a delete, this deletion) was already applied. */
+  duplicate: boolean;
 }
 
 export interface MessageSent {
@@ -144,10 +213,30 @@ export interface MessageSent {
 export interface ChatJoinReply {
   chat: ChatInfo;
   messages: WireMessage[];
+  /**
+   * The change events with seq > since_seq that fit in this reply (edits and deletes of
+   * messages, older ones included), oldest first. `messages` are already in their current
+   * state; these tell a client that resumes what changed in the messages it holds.
+   */
+  events: ChatEvent[];
+  /** The event-stream version this relay speaks: {@link STREAM_VERSION}. */
+  stream_version: number;
   last_seq: number;
   /** True when more messages exist after `since_seq` than fit: page the rest over HTTP. */
   has_more: boolean;
   read_seq: number;
+}
+
+/**
+ * `GET /api/chats/:id/messages`. With `after_seq` it is a window of the stream: the messages and
+ * change events with seq in (after_seq, the last seq listed]; page on from the largest seq of
+ * either. With `before_seq` (or neither) it is the newest messages before it, in their current
+ * state, and the events are empty.
+ */
+export interface HistoryPage {
+  messages: WireMessage[];
+  events: ChatEvent[];
+  has_more: boolean;
 }
 
 export interface TypingUpdate {
@@ -214,6 +303,10 @@ export const EVENTS = {
   heartbeat: 'heartbeat',
   sendMessage: 'send_message',
   messageSent: 'message_sent',
+  editMessage: 'edit_message',
+  deleteMessage: 'delete_message',
+  messageEdited: 'message_edited',
+  messageDeleted: 'message_deleted',
   receiveMessage: 'receive_message',
   typing: 'typing',
   typingUpdate: 'typing_update',
@@ -229,3 +322,10 @@ export const EVENTS = {
 } as const;
 
 export const PROTOCOL_VERSION = 1;
+
+/**
+ * The chat event stream's version, in every join reply (`stream_version`). 1: append-only
+ * messages (never sent). 2: messages can be edited and deleted; every change takes the chat's
+ * next seq (relay/PROTOCOL.md, "The event stream").
+ */
+export const STREAM_VERSION = 2;
