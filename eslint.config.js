@@ -33,6 +33,51 @@ const rooms = [
   },
 ];
 
+/**
+ * relay/'s layers (relay/README.md): each folder may import only the folders listed, so the
+ * direction of every arrow is held by lint. cli → node → {http, transport, cluster, store,
+ * identity, discovery} → core → protocol. Tests (and the store contract suite, a test) may import
+ * anything of relay/: they assemble real relays.
+ */
+const RELAY_LAYERS = {
+  core: ['protocol'],
+  identity: ['core', 'protocol'],
+  discovery: ['core', 'protocol'],
+  store: ['core', 'protocol'],
+  http: ['core', 'identity', 'protocol'],
+  transport: ['core', 'identity', 'http', 'protocol'],
+  cluster: ['core', 'transport', 'protocol'],
+  node: ['core', 'identity', 'discovery', 'store', 'http', 'transport', 'cluster', 'protocol'],
+};
+/** relay/store/<backend>/: the shared rows codec beside them, core and protocol; not each other. */
+const STORE_BACKENDS = ['sqlite', 'pg'];
+const relayLayerRooms = [
+  ...Object.entries(RELAY_LAYERS).map(([folder, allowed]) => ({
+    files: [`relay/${folder}/*.ts`],
+    regex: `^\\.\\./(?!(${allowed.join('|')})/)`,
+    message: `relay/${folder}/ may import only ${allowed.map((f) => `relay/${f}/`).join(', ')} (relay/README.md, "Layers").`,
+  })),
+  ...STORE_BACKENDS.map((backend) => ({
+    files: [`relay/store/${backend}/*.ts`],
+    regex: '^\\.\\./(?!store-rows\\.js$|\\.\\./(core|protocol)/)',
+    message: `relay/store/${backend}/ may import only relay/store/store-rows.ts, relay/core/ and relay/protocol/ (relay/README.md, "Layers").`,
+  })),
+].map(({ files, regex, message }) => ({
+  files,
+  ignores: ['relay/**/*.test.ts', 'relay/store/store-contract.ts'],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          { group: ['electron', '**/electron/**', '**/renderer/**'], message: rooms[0].message },
+          { regex, message },
+        ],
+      },
+    ],
+  },
+}));
+
 /** renderer/ runs in the browser: the wire contract from relay/protocol/ and nothing else of relay/. */
 const rendererRoom = {
   files: ['renderer/**/*.ts', 'renderer/**/*.tsx'],
@@ -154,8 +199,8 @@ const cliSpawnRule = {
   rules: {
     'no-restricted-syntax': [
       'error',
-      { selector: 'Literal[value=/relay.cli\\.ts$/]', message: CLI_SPAWN_MESSAGE },
-      { selector: 'TemplateElement[value.raw=/relay.cli\\.ts$/]', message: CLI_SPAWN_MESSAGE },
+      { selector: 'Literal[value=/relay.(cli.)?cli\\.ts$/]', message: CLI_SPAWN_MESSAGE },
+      { selector: 'TemplateElement[value.raw=/relay.(cli.)?cli\\.ts$/]', message: CLI_SPAWN_MESSAGE },
     ],
   },
 };
@@ -187,6 +232,7 @@ export default tseslint.config(
       ],
     },
   })),
+  ...relayLayerRooms,
   rendererRoom,
   cliSpawnRule,
   ...electronRooms.map(({ files, ignores, paths, patterns }) => ({

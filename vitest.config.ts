@@ -9,7 +9,7 @@ export const HOSTILE_TESTS = '**/*.hostile.test.ts';
  * user attacks"): run after the others, one file at a time, so that what they measure is the
  * attack and not another suite's kill -9 loop sharing the two cores (vitest.alone.config.ts).
  */
-export const TIMED_HOSTILE_TESTS = ['relay/search-stall.hostile.test.ts'];
+export const TIMED_HOSTILE_TESTS = ['relay/tests/search-stall.hostile.test.ts'];
 
 /** Settings both suites share. */
 export const SHARED = {

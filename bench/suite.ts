@@ -61,7 +61,7 @@ export interface Suite {
   profile: boolean;
   /** Where results go. */
   outDir: string;
-  /** Another checkout's relay/cli.ts, measured as peer `parley-before` next to `parley`. */
+  /** Another checkout's relay/cli/cli.ts, measured as peer `parley-before` next to `parley`. */
   baselineRelay: string | null;
 }
 
@@ -86,7 +86,7 @@ export const BENCH_USAGE = `npm run bench -- [options]
   --ui-messages N            messages per room in the UI scenario (default 10000)
   --profile                  write Parley CPU profiles (--cpu-prof) to .bench/profiles
   --out DIR                  results folder (default .bench)
-  --baseline-relay PATH      also measure another checkout's relay/cli.ts as "parley-before"
+  --baseline-relay PATH      also measure another checkout's relay/cli/cli.ts as "parley-before"
                              (before/after comparisons of a relay change, in one invocation)
 `;
 

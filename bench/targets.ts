@@ -26,7 +26,7 @@ export interface StartOptions {
   nodes?: number;
   /** Extra relay CLI flags (later flags win), e.g. --durability normal. */
   parleyFlags?: readonly string[];
-  /** For before/after comparisons: another checkout's relay/cli.ts, run as peer `parley-before`. */
+  /** For before/after comparisons: another checkout's relay/cli/cli.ts, run as peer `parley-before`. */
   baselineRelay?: string;
 }
 
@@ -98,16 +98,16 @@ export function baselineKnowsFlag(cliPath: string, flag: '--plain' | '--no-mdns'
 }
 
 /**
- * Which limits another checkout's relay knows: the names in its options.ts (beside its cli.ts).
+ * Which limits another checkout's relay knows: the names in its options.ts.
  * Without that file (an unknown layout) every limit is assumed known, as before.
  */
 export function baselineKnowsLimit(cliPath: string): (limit: string) => boolean {
-  let source: string;
-  try {
-    source = readFileSync(join(dirname(resolve(ROOT, cliPath)), 'options.ts'), 'utf8');
-  } catch {
-    return () => true;
-  }
+  // options.ts lies beside cli.ts in the flat layout, in relay/node/ since issue 17's folders.
+  const cliDir = dirname(resolve(ROOT, cliPath));
+  const candidates = [join(cliDir, 'options.ts'), join(cliDir, '..', 'node', 'options.ts')];
+  const found = candidates.find((path) => existsSync(path));
+  if (found === undefined) return () => true;
+  const source = readFileSync(found, 'utf8');
   return (limit) => new RegExp(`\\b${limit}\\b`).test(source);
 }
 
@@ -144,11 +144,11 @@ export function parleyArgs(
 export function parleyClusterSupport():
   | { ready: true; args: (redisUrl: string, postgresUrl: string) => string[] }
   | { ready: false; reason: string } {
-  const missing = ['relay/redis-bus.ts', 'relay/pg-store.ts'].filter(
+  const missing = ['relay/cluster/redis-bus.ts', 'relay/store/pg/pg-store.ts'].filter(
     (file) => !existsSync(join(ROOT, file)),
   );
   if (missing.length > 0) return { ready: false, reason: `${missing.join(', ')} not landed yet` };
-  const usage = readFileSync(join(ROOT, 'relay/cli-args.ts'), 'utf8');
+  const usage = readFileSync(join(ROOT, 'relay/cli/cli-args.ts'), 'utf8');
   if (!usage.includes('--redis-url') || !usage.includes('--database-url')) {
     return { ready: false, reason: 'the relay CLI has no --redis-url/--database-url yet' };
   }

@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // The built relay (npm run build:relay, run by `npm ci` through the prepare script).
-import('../dist/relay/cli.js');
+import('../dist/relay/cli/cli.js');

@@ -1,5 +1,5 @@
 /** The relay's public entry: what the desktop app and other embedders import. */
-export { startRelay, type RunningRelay } from './relay.js';
+export { startRelay, type RunningRelay } from './node/relay.js';
 export {
   resolveOptions,
   RelayOptionsError,
@@ -10,15 +10,15 @@ export {
   type RelayLimits,
   type AuthOptions,
   type TlsOptions,
-} from './options.js';
+} from './core/options.js';
 export {
   normalizeFingerprint,
   fingerprintOfDer,
   fingerprintFromElectron,
-} from './tls-fingerprint.js';
-export { RELAY_VERSION } from './version.js';
-export { lanIPv4Addresses } from './lan-addresses.js';
-export { StorageOpenError, type StorageOpenErrorCode } from './storage-errors.js';
+} from './node/tls-fingerprint.js';
+export { RELAY_VERSION } from './core/version.js';
+export { lanIPv4Addresses } from './discovery/lan-addresses.js';
+export { StorageOpenError, type StorageOpenErrorCode } from './core/storage-errors.js';
 export {
   createBonjourMdns,
   multicastProblem,
@@ -28,6 +28,6 @@ export {
   type MdnsPublication,
   type MdnsService,
   type BonjourOptions,
-} from './mdns.js';
-export { TXT_KEYS, advertTxt, instanceName, type AdvertisedRoom } from './mdns-advert.js';
-export { loadOrCreateRelayId } from './relay-id.js';
+} from './discovery/mdns.js';
+export { TXT_KEYS, advertTxt, instanceName, type AdvertisedRoom } from './discovery/mdns-advert.js';
+export { loadOrCreateRelayId } from './discovery/relay-id.js';

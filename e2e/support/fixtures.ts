@@ -1,6 +1,6 @@
 /**
  * Playwright fixtures for Parley's end-to-end specs:
- * - `relay`: a real relay process (relay/cli.ts) per test, on a free loopback port with a fresh
+ * - `relay`: a real relay process (relay/cli/cli.ts) per test, on a free loopback port with a fresh
  *   data folder, serving dist/renderer; stopped and its folder deleted afterwards, also when the
  *   test fails. Its log is kept as the test's `relay.log` attachment.
  * - `people`: opens browser contexts, one per person, and closes them all afterwards. Each

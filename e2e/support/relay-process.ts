@@ -1,5 +1,5 @@
 /**
- * The real relay CLI (`relay/cli.ts`) as a child process, serving the built web client, for the
+ * The real relay CLI (`relay/cli/cli.ts`) as a child process, serving the built web client, for the
  * end-to-end specs. A child process (not in-process `startRelay`) so a spec can stop the relay
  * and start it again on the same port and data folder, as an outage would.
  *
@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { RelayLimits } from '../../relay/options.js';
+import type { RelayLimits } from '../../relay/core/options.js';
 import { relayCliArgs } from '../../relay/testing/relay-process.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildInviteLink, findDeepLink, parseDeepLink } from './deep-link.js';
 
 const FP = 'ab'.repeat(32);
-/** The one fingerprint format of the app (relay/tls-fingerprint.ts). */
+/** The one fingerprint format of the app (relay/node/tls-fingerprint.ts). */
 const CANONICAL = Array.from({ length: 32 }, () => 'AB').join(':');
 
 describe('parseDeepLink', () => {

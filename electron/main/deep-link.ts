@@ -7,7 +7,7 @@
  * for the invited person; only with `room`) and `fingerprint` are optional; the port defaults to
  * 4000. Everything is validated; a bad link is a value, never a throw.
  * The fingerprint (SHA-256 of the host's certificate, with or without colons) comes out in the
- * one canonical form `AB:12:…` (relay/tls-fingerprint.ts); with it the relay URL is https://, and
+ * one canonical form `AB:12:…` (relay/node/tls-fingerprint.ts); with it the relay URL is https://, and
  * cert-pins.ts refuses any other certificate for that relay.
  */
 import { normalizeFingerprint } from '../../relay/index.js';

@@ -2,7 +2,7 @@
  * "Host a room on this computer": starts the embedded relay (relay/'s public entry) with its data
  * in the user-data folder, serving https/wss with its self-signed certificate (made on first run
  * in `<dataDir>/tls/` and kept, so colleagues' pins hold), advertises it as `_parley._tcp` by mDNS
- * with the TXT record the CLI host sends too (relay/mdns-advert.ts: protocol version, host display
+ * with the TXT record the CLI host sends too (relay/discovery/mdns-advert.ts: protocol version, host display
  * name, relay id, certificate fingerprint), and on stop or quit withdraws the advertisement with
  * goodbye packets before closing the relay. Operations run one at a time, in call order.
  */

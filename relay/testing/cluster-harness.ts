@@ -1,13 +1,13 @@
 /**
  * Cluster test harness: one throwaway Redis, one throwaway PostgreSQL, and relay nodes on
  * port 0 that share them, either in this process (startRelay) or as real CLI child processes
- * (`node --import tsx relay/cli.ts`) that a test can kill -9. Everything is stopped by PID in
+ * (`node --import tsx relay/cli/cli.ts`) that a test can kill -9. Everything is stopped by PID in
  * `stop()`, which tests call from `afterAll`/`finally`, also when they fail.
  */
 import type { ChildProcess } from 'node:child_process';
 import { pino } from 'pino';
-import { startRelay, type RunningRelay } from '../relay.js';
-import type { RelayOptionsInput } from '../options.js';
+import { startRelay, type RunningRelay } from '../node/relay.js';
+import type { RelayOptionsInput } from '../core/options.js';
 import { spawnCli, untilListening, type RelayProcess } from './relay-process.js';
 import { startPostgres, startRedis, type PostgresServer, type RedisServer } from './services.js';
 
@@ -65,7 +65,7 @@ export interface NodeProcess extends RelayProcess {
 /** The node processes (killAllNodes stops these, not other relay processes). */
 const processes = new Set<ChildProcess>();
 
-/** Starts `relay/cli.ts` as a child process configured by environment, as in production. */
+/** Starts `relay/cli/cli.ts` as a child process configured by environment, as in production. */
 export async function spawnNode(
   env: Record<string, string>,
   extraArgs: string[] = [],

@@ -3,7 +3,7 @@
  * browser and the CLI's advertisement only (the real multicast path is tested in network
  * namespaces). Publications on one FakeNetwork reach every browser on it; stop() is the goodbye.
  */
-import type { Mdns, MdnsService } from '../mdns.js';
+import type { Mdns, MdnsService } from '../discovery/mdns.js';
 
 export class FakeNetwork {
   readonly published = new Map<string, MdnsService>();

@@ -6,7 +6,7 @@
  * namespace: it multicasts.
  */
 import { createInterface } from 'node:readline';
-import { createBonjourMdns } from '../mdns.js';
+import { createBonjourMdns } from '../discovery/mdns.js';
 
 const emit = (line: object): void => {
   process.stdout.write(`${JSON.stringify(line)}\n`);

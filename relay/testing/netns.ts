@@ -3,7 +3,7 @@
  * pair for two namespaces, a bridge in a hub namespace for three or more, the 224.0.0.0/4 route
  * in each, and only 10.200.0.0/16 addresses. Multicast never touches the machine's real
  * interfaces. destroy() deletes every namespace (which deletes their links), and an exit hook
- * does the same if the test process dies first. Used by relay/cli-mdns.netns.test.ts and
+ * does the same if the test process dies first. Used by relay/cli/cli-mdns.netns.test.ts and
  * electron/main/discovery.netns.test.ts.
  */
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';

@@ -9,8 +9,8 @@ import { join as joinPath } from 'node:path';
 import { Socket, type Channel } from 'phoenix';
 import { pino } from 'pino';
 import WebSocket from 'ws';
-import { startRelay, type RunningRelay } from '../relay.js';
-import type { RelayOptionsInput } from '../options.js';
+import { startRelay, type RunningRelay } from '../node/relay.js';
+import type { RelayOptionsInput } from '../core/options.js';
 
 export interface TestRelay extends RunningRelay {
   dataDir: string;

@@ -1,5 +1,5 @@
 /**
- * The real command-line relay (`node --import tsx relay/cli.ts`) as a child process, for the
+ * The real command-line relay (`node --import tsx relay/cli/cli.ts`) as a child process, for the
  * slow suites that kill it or flood it (process.test.ts, crash.hostile.test.ts,
  * storage-failure.hostile.test.ts, floods.hostile.test.ts) and for cluster nodes
  * (cluster-harness.ts). Every child is tracked so a test's cleanup can SIGKILL whatever it left
@@ -8,7 +8,7 @@
  * Every way of starting the CLI in tests, e2e and the bench goes through relayCliArgs(), which
  * switches mDNS off: the CLI host advertises by default, and a test must never multicast on the
  * machine's real network (PLATFORM.md). Lint (eslint.config.js) refuses the literal
- * 'relay/cli.ts' anywhere else, so a new spawn cannot forget it.
+ * 'relay/cli/cli.ts' anywhere else, so a new spawn cannot forget it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,12 +16,12 @@ import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { USAGE } from '../cli-args.js';
+import { USAGE } from '../cli/cli-args.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The CLI's entry, relative to the repository root (run with `node --import tsx`). */
-export const RELAY_CLI = 'relay/cli.ts';
+export const RELAY_CLI = 'relay/cli/cli.ts';
 
 export interface RelayCliArgsOptions {
   /**
@@ -33,7 +33,7 @@ export interface RelayCliArgsOptions {
 }
 
 /**
- * Node's arguments for the CLI relay: `--import tsx relay/cli.ts --no-mdns ...args`. A test that
+ * Node's arguments for the CLI relay: `--import tsx relay/cli/cli.ts --no-mdns ...args`. A test that
  * also passes `--mdns` is refused (exit 2: the flags contradict) instead of multicasting.
  */
 export function relayCliArgs(
