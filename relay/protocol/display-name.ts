@@ -11,7 +11,7 @@
  * - **Room names**: the same rule at up to 80 characters: the one `parley://` invites already
  *   used for a room's label (room-name.ts), made stricter.
  *
- * Uniqueness (which names count as the same) is the relay's: relay/name-key.ts.
+ * Uniqueness (which names count as the same) is the relay's: relay/core/name-key.ts.
  */
 import { HARD_LIMITS } from './events.js';
 

@@ -7,7 +7,7 @@
 import { ERROR_CODES, type ErrorCode } from './errors.js';
 
 /**
- * The relay's default `maxMessageChars` (relay/options.ts takes its default from here; an
+ * The relay's default `maxMessageChars` (relay/core/options.ts takes its default from here; an
  * operator may lower or raise it with `--limit maxMessageChars=N`, up to
  * HARD_LIMITS.contentChars).
  */
