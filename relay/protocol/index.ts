@@ -8,3 +8,4 @@ export * from './message-content.js';
 export * from './display-name.js';
 export * from './room-name.js';
 export * from './search-terms.js';
+export * from './wire-schemas.js';
