@@ -11,6 +11,7 @@ import { createSocket } from 'node:dgram';
 import type { EventEmitter } from 'node:events';
 import { networkInterfaces } from 'node:os';
 import Bonjour from 'bonjour-service';
+import { RelayError } from '../core/relay-error.js';
 
 /** The service type Parley advertises: `_parley._tcp`. */
 export const SERVICE_TYPE = 'parley';
@@ -135,7 +136,11 @@ export function createBonjourMdns(options: BonjourOptions = {}): Mdns {
   return {
     publish: async (input) => {
       const problem = await multicastProblem();
-      if (problem !== null) throw new Error(`mDNS cannot announce "${input.name}": ${problem}`);
+      if (problem !== null)
+        throw new RelayError(
+          'ERR_MDNS_UNAVAILABLE',
+          `mDNS cannot announce "${input.name}": ${problem}`,
+        );
       return new Promise((resolve, reject) => {
         const service = bonjour.publish({
           name: input.name,

@@ -16,6 +16,7 @@ import {
 import { failure, type Failure } from '../protocol/errors.js';
 import type { AuthOptions } from '../core/options.js';
 import type { Store, StoredUser } from '../core/store.js';
+import { RelayError } from '../core/relay-error.js';
 
 export interface Identity {
   user: StoredUser;
@@ -92,7 +93,7 @@ export class Auth {
       return new Auth(config, createPublicKey(auth.publicKeyPem), null);
     if (auth.jwksUrl !== undefined)
       return new Auth(config, createRemoteJWKSet(new URL(auth.jwksUrl)), null);
-    throw new Error('jwt auth needs a key (checked by resolveOptions)');
+    throw new RelayError('auth_no_key', 'jwt auth needs a key (checked by resolveOptions)');
   }
 
   /** True when this relay issues its own tokens (POST /api/session). */
@@ -101,7 +102,8 @@ export class Auth {
   }
 
   async issue(user: StoredUser, deviceId: string): Promise<string> {
-    if (this.#signingKey === null) throw new Error('this relay does not issue tokens');
+    if (this.#signingKey === null)
+      throw new RelayError('auth_not_issuer', 'this relay does not issue tokens');
     const generation = (await this.#generation(user.id)) ?? 0;
     return new SignJWT({ name: user.name, dev: deviceId, gen: generation })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })

@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { lanIPv4Addresses } from '../discovery/lan-addresses.js';
 import { RelayOptionsError, type TlsOptions } from '../core/options.js';
+import { RelayError } from '../core/relay-error.js';
 import { fingerprintOfDer } from './tls-fingerprint.js';
 
 /** Where `tls auto` keeps its files, inside the data folder. */
@@ -114,14 +115,21 @@ export function checkPair(certPem: string, keyPem: string): string {
   try {
     certificate = new X509Certificate(certPem);
   } catch (error) {
-    throw new Error(`the certificate is not a PEM X.509 certificate (${String(error)})`);
+    throw new RelayError(
+      'ERR_TLS_CERTIFICATE',
+      `the certificate is not a PEM X.509 certificate (${String(error)})`,
+      { cause: error },
+    );
   }
   try {
     key = createPrivateKey(keyPem);
   } catch (error) {
-    throw new Error(`the key is not a PEM private key (${String(error)})`);
+    throw new RelayError('ERR_TLS_KEY', `the key is not a PEM private key (${String(error)})`, {
+      cause: error,
+    });
   }
-  if (!certificate.checkPrivateKey(key)) throw new Error('the key does not match the certificate');
+  if (!certificate.checkPrivateKey(key))
+    throw new RelayError('ERR_TLS_KEY_MISMATCH', 'the key does not match the certificate');
   return fingerprintOfDer(certificate.raw);
 }
 

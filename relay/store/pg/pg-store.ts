@@ -31,6 +31,7 @@ import {
   nameSkeleton,
 } from '../../core/name-key.js';
 import { dmKey, nameKey } from '../../core/name-key.js';
+import { RelayError } from '../../core/relay-error.js';
 import type * as Rows from '../store-rows.js';
 import { MESSAGE_COLUMNS, UNREAD_COUNT_CAP, rowMappers } from '../store-rows.js';
 import type {
@@ -496,7 +497,7 @@ export class PgStore implements Store {
        RETURNING id, name, created_at`,
       [user.id, user.name, `${nameKey(user.name)}#${user.id}`, user.now],
     );
-    if (row === undefined) throw new Error('upsert returned no row');
+    if (row === undefined) throw new RelayError('store_invariant', 'upsert returned no row');
     return toUser(row);
   }
 
@@ -540,7 +541,8 @@ export class PgStore implements Store {
     });
     if (!created && !chat.isMain) throw new RoomNameTakenError(chat.name);
     const row = created ? await this.getChat(chat.id) : await this.getMainChat();
-    if (row === null) throw new Error('the chat vanished right after it was created');
+    if (row === null)
+      throw new RelayError('store_invariant', 'the chat vanished right after it was created');
     return row;
   }
 
@@ -602,7 +604,8 @@ export class PgStore implements Store {
       `SELECT ${CHAT_COLUMNS} FROM chats c WHERE dm_key = $1`,
       [key],
     );
-    if (row === undefined) throw new Error('the DM vanished right after it was created');
+    if (row === undefined)
+      throw new RelayError('store_invariant', 'the DM vanished right after it was created');
     return fromRow.chat(row);
   }
 

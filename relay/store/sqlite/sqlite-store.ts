@@ -30,6 +30,7 @@ import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import { SqliteSearchIndex } from './sqlite-search-index.js';
 import { SqliteSearchWorker } from './sqlite-search-worker.js';
 import { storageFailure, storageOpenError } from '../../core/storage-errors.js';
+import { RelayError } from '../../core/relay-error.js';
 import type * as Rows from '../store-rows.js';
 import { MESSAGE_COLUMNS, UNREAD_COUNT_CAP, rowMappers } from '../store-rows.js';
 import type {
@@ -666,7 +667,8 @@ export class SqliteStore implements Store {
 function migrate(db: Db): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > SQLITE_MIGRATIONS.length) {
-    throw new Error(
+    throw new RelayError(
+      'ERR_SCHEMA_NEWER',
       `database schema version ${current} is newer than this relay understands (${SQLITE_MIGRATIONS.length})`,
     );
   }
