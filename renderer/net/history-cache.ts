@@ -2,24 +2,69 @@
  * Keeps the desktop offline cache up to date from the store: the chat list and the newest
  * confirmed messages of each chat, written at most every couple of seconds and only for chats
  * that changed. ParleyClient reads it back at start (HistorySource).
+ *
+ * Messages are cached in their current state: an edit rewrites the cached message, a delete
+ * leaves only its tombstone (content ""), so a deleted message's text does not outlive it on
+ * disk, in the messages nor in a chat's preview.
  */
+import { z } from 'zod';
 import type { ChatSummary, WireMessage } from '../../relay/protocol/events.js';
+import { chatSummarySchema, wireMessageSchema } from '../../relay/protocol/wire-schemas.js';
 import type { ParleyState, ParleyStore } from '../state/store.js';
 import type { Timeline } from '../state/types.js';
+import { fromWire } from './wire.js';
 
 export interface HistorySink {
   saveChats(scope: string, chats: ChatSummary[]): Promise<unknown>;
   saveHistory(scope: string, chatId: string, messages: WireMessage[]): Promise<unknown>;
 }
 
+export interface HistorySnapshot {
+  chats: ChatSummary[];
+  messages: Record<string, WireMessage[]>;
+}
+
+const snapshotSchema = z.object({
+  chats: z.array(chatSummarySchema),
+  messages: z.record(z.string(), z.array(wireMessageSchema)),
+});
+
+/**
+ * What the cache gave back, checked like anything from the relay (it was written by an older
+ * version, or by hand): messages cached before edits existed read as unedited. Null (logged)
+ * when it does not match.
+ */
+export function checkedSnapshot(value: unknown): HistorySnapshot | null {
+  return fromWire(snapshotSchema, value, 'offline cache snapshot');
+}
+
 /** Messages kept per chat in the cache. */
 export const CACHED_MESSAGES_PER_CHAT = 200;
 const SAVE_EVERY_MS = 2_000;
 
+/** The message as it may be stored: a deleted one keeps no text. */
+function erased<T extends WireMessage>(message: T): T {
+  return message.deleted_at === null || message.content === ''
+    ? message
+    : { ...message, content: '' };
+}
+
 function toWire(timeline: Timeline): WireMessage[] {
   return timeline.messages
     .slice(-CACHED_MESSAGES_PER_CHAT)
-    .map(({ status: _status, error: _error, ...message }) => message);
+    .map(({ status: _status, error: _error, errorCode: _code, ...message }) => erased(message));
+}
+
+/** The chat's preview in its current state: the timeline's copy of it if that one is newer. */
+function currentPreview(
+  last: WireMessage | null,
+  timeline: Timeline | undefined,
+): WireMessage | null {
+  if (last === null) return null;
+  const current = timeline?.messages.findLast((m) => m.seq === last.seq);
+  if (current === undefined || current.version_seq <= last.version_seq) return erased(last);
+  const { status: _status, error: _error, errorCode: _code, ...message } = current;
+  return erased(message);
 }
 
 /** Starts writing the store to the cache; returns a function that flushes and stops. */
@@ -39,15 +84,21 @@ export function persistHistory(
     const scope = scopeOf(state);
     if (scope === null) return;
     const writes: Promise<unknown>[] = [];
-    if (state.chats !== savedChats) {
-      savedChats = state.chats;
-      const chats = Object.values(state.chats).map(({ present: _present, ...chat }) => chat);
-      writes.push(sink.saveChats(scope, chats));
-    }
+    let timelineChanged = false;
     for (const [chatId, timeline] of Object.entries(state.timelines)) {
       if (savedTimelines.get(chatId)?.messages === timeline.messages) continue;
       savedTimelines.set(chatId, timeline);
+      timelineChanged = true;
       writes.push(sink.saveHistory(scope, chatId, toWire(timeline)));
+    }
+    // A changed timeline may have changed a preview (an edit, a delete of the newest message).
+    if (state.chats !== savedChats || timelineChanged) {
+      savedChats = state.chats;
+      const chats = Object.values(state.chats).map(({ present: _present, ...chat }) => ({
+        ...chat,
+        last_message: currentPreview(chat.last_message, state.timelines[chat.id]),
+      }));
+      writes.push(sink.saveChats(scope, chats));
     }
     await Promise.all(writes);
   }

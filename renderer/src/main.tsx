@@ -74,13 +74,14 @@ document.addEventListener('visibilitychange', syncFocus);
 syncFocus();
 
 // Close sockets cleanly when the page goes away (presence updates at once for others); a page
-// restored from the back/forward cache reconnects.
+// restored from the back/forward cache reconnects. `pageshow` also fires on the first load, which
+// resumes below: resuming there too opened a second socket (e2e/resume-once.spec.ts).
 window.addEventListener('pagehide', () => client.stop());
 window.addEventListener('pageshow', (event) => {
-  if (event.persisted) window.addEventListener('online', () => client.reconnectNow());
-
-  void client.resume();
+  if (event.persisted) void client.resume();
 });
+// The OS says the network is back: reconnect now instead of waiting out the backoff.
+window.addEventListener('online', () => client.reconnectNow());
 
 void client.resume();
 

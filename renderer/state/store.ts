@@ -5,7 +5,7 @@
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { HostingStatus } from '../../electron/shared/bridge.js';
-import type { ChatSummary, UserInfo, WireMessage } from '../../relay/protocol/events.js';
+import type { ChatEvent, ChatSummary, UserInfo, WireMessage } from '../../relay/protocol/events.js';
 import type { ValidInvite } from './invite-plan.js';
 import * as tl from './timeline.js';
 import type {
@@ -89,6 +89,8 @@ export interface ParleyActions {
   /** A live message; returns true when its seq reveals a gap to backfill. */
   receive(chatId: string, message: WireMessage): boolean;
   applyBackfill(chatId: string, messages: readonly WireMessage[], syncedSeq: number): void;
+  /** Change events (edits, deletes): see applyChatEventsMinimal below. */
+  applyChatEvents(chatId: string, events: readonly ChatEvent[]): void;
   setLoadingOlder(chatId: string, loading: boolean): void;
   prependOlder(chatId: string, messages: readonly WireMessage[], hasOlder: boolean): void;
   addPending(chatId: string, message: UiMessage): void;
@@ -286,6 +288,7 @@ export function createParleyStore(): ParleyStore {
         const newest = messages.at(-1);
         if (newest !== undefined) touchChat(chatId, newest);
       },
+      applyChatEvents: (chatId, events) => set((s) => applyChatEventsMinimal(s, chatId, events)),
       setLoadingOlder: (chatId, loading) =>
         putTimeline(chatId, { ...timeline(chatId), loadingOlder: loading }),
       prependOlder: (chatId, messages, hasOlder) =>
@@ -319,4 +322,42 @@ export function createParleyStore(): ParleyStore {
 
     return { ...signedOutState(), actions };
   });
+}
+
+// ---- applyChatEvents, minimal (added by the client layer for issue 17; the state owner may
+// replace it) -----------------------------------------------------------------------------------
+
+/** A message with one change event applied, or the same message when the event is not newer. */
+function changed<T extends WireMessage>(message: T, event: ChatEvent): T {
+  if (message.seq !== event.message_seq || event.seq <= message.version_seq) return message;
+  return event.type === 'message_edited'
+    ? { ...message, content: event.content, edited_at: event.edited_at, version_seq: event.seq }
+    : { ...message, content: '', deleted_at: event.deleted_at, version_seq: event.seq };
+}
+
+/**
+ * Applies change events to a chat's timeline and preview: each to the message with its
+ * `message_seq`, only when `event.seq > message.version_seq` (so twice, or out of order, is
+ * harmless). A delete leaves a tombstone: content "", `deleted_at` set.
+ */
+function applyChatEventsMinimal(
+  state: ParleyState,
+  chatId: string,
+  events: readonly ChatEvent[],
+): Partial<ParleyState> {
+  const timeline = state.timelines[chatId];
+  const chat = state.chats[chatId];
+  const update: Partial<ParleyState> = {};
+  if (timeline !== undefined) {
+    const messages = timeline.messages.map((m) => events.reduce(changed, m));
+    if (messages.some((m, i) => m !== timeline.messages[i]))
+      update.timelines = { ...state.timelines, [chatId]: { ...timeline, messages } };
+  }
+  const last = chat?.last_message ?? null;
+  if (chat !== undefined && last !== null) {
+    const preview = events.reduce(changed, last);
+    if (preview !== last)
+      update.chats = { ...state.chats, [chatId]: { ...chat, last_message: preview } };
+  }
+  return update;
 }
