@@ -27,8 +27,8 @@ export function streamHead(
 
 interface Backfill {
   running: Promise<void>;
-  /** Something past the resume point arrived while a page was on its way: page again. */
-  again: boolean;
+  /** The highest seq seen live past a gap: paging goes on until the resume point reaches it. */
+  wanted: number;
 }
 
 export class ChatSync {
@@ -67,7 +67,7 @@ export class ChatSync {
   /** A posted message, live or our own acknowledged send. */
   message(chatId: string, message: WireMessage): void {
     const gap = this.store.getState().actions.receive(chatId, message);
-    if (gap) void this.backfill(chatId);
+    if (gap) void this.backfill(chatId, message.seq);
   }
 
   /**
@@ -79,7 +79,7 @@ export class ChatSync {
     for (const event of [...events].sort((a, b) => a.seq - b.seq)) {
       const synced = this.#synced(chatId);
       if (event.seq > synced + 1) {
-        void this.backfill(chatId);
+        void this.backfill(chatId, event.seq);
         continue;
       }
       this.#apply(chatId, [event]);
@@ -87,14 +87,17 @@ export class ChatSync {
     }
   }
 
-  /** Pages everything after the resume point over HTTP (a gap, or a resume too big to reply). */
-  backfill(chatId: string): Promise<void> {
+  /**
+   * Pages everything after the resume point over HTTP (a gap, or a resume too big to reply), at
+   * least up to `upTo` (a seq seen live past the gap). A call while one runs joins it.
+   */
+  backfill(chatId: string, upTo = 0): Promise<void> {
     const current = this.#backfills.get(chatId);
     if (current !== undefined) {
-      current.again = true;
+      current.wanted = Math.max(current.wanted, upTo);
       return current.running;
     }
-    const state: Backfill = { running: Promise.resolve(), again: false };
+    const state: Backfill = { running: Promise.resolve(), wanted: upTo };
     state.running = this.#page(chatId, state).finally(() => {
       if (this.#backfills.get(chatId) === state) this.#backfills.delete(chatId);
     });
@@ -109,7 +112,6 @@ export class ChatSync {
 
   async #page(chatId: string, state: Backfill): Promise<void> {
     for (;;) {
-      state.again = false;
       const api = this.api();
       if (api === null) return;
       const synced = this.#synced(chatId);
@@ -117,12 +119,13 @@ export class ChatSync {
       if (!page.ok || this.#backfills.get(chatId) !== state) return;
       const { messages, events, has_more: hasMore } = page.data;
       // The page covers (after_seq, its largest seq]; anything newer that came live meanwhile
-      // set `again`.
+      // raised `wanted`.
       const covered = Math.max(synced, streamHead(messages, events));
       this.store.getState().actions.applyBackfill(chatId, messages, covered);
       this.#apply(chatId, events);
-      // An empty page that says has_more would loop for ever: stop and wait for the next gap.
-      if (!state.again && (!hasMore || covered === synced)) return;
+      // A page that brought nothing would loop for ever: stop and wait for the next gap.
+      if (covered === synced) return;
+      if (!hasMore && covered >= state.wanted) return;
     }
   }
 
