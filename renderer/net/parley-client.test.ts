@@ -2,7 +2,7 @@
  * The client layer against a real relay (real SQLite, real sockets) in Node: optimistic sends,
  * the outbox across relay outages and app restarts, resume by seq, gap backfill, typing.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import type { ChatSummary, WireMessage } from '../../relay/protocol/events.js';
 import {
@@ -500,5 +500,96 @@ describe('ParleyClient and memberships changed elsewhere', () => {
     const regenerated = await ana.client.regenerateRecoveryCode();
     expect(regenerated.ok).toBe(true);
     expect(ana.store.getState().recoveryCode?.reason).toBe('regenerated');
+  });
+});
+
+/** A WebSocket whose received text frames are rewritten first (a relay that sends garbage). */
+function rewritingWebSocket(rewrite: (text: string) => string): typeof globalThis.WebSocket {
+  class RewritingWebSocket {
+    onopen: ((event: unknown) => void) | null = null;
+    onclose: ((event: unknown) => void) | null = null;
+    onerror: ((event: unknown) => void) | null = null;
+    onmessage: ((event: { data: unknown }) => void) | null = null;
+    binaryType = 'arraybuffer';
+    readonly #ws: WebSocket;
+    constructor(url: string) {
+      this.#ws = new WebSocket(url);
+      this.#ws.onopen = (event) => this.onopen?.(event);
+      this.#ws.onclose = (event) => this.onclose?.(event);
+      this.#ws.onerror = (event) => this.onerror?.(event);
+      this.#ws.onmessage = (event) => this.onmessage?.({ data: rewrite(String(event.data)) });
+    }
+    get readyState(): number {
+      return this.#ws.readyState;
+    }
+    get bufferedAmount(): number {
+      return this.#ws.bufferedAmount;
+    }
+    send(data: string): void {
+      this.#ws.send(data);
+    }
+    close(code?: number, reason?: string): void {
+      this.#ws.close(code, reason);
+    }
+  }
+  return RewritingWebSocket as unknown as typeof globalThis.WebSocket;
+}
+
+describe('ParleyClient and what the relay sends', () => {
+  it('drops a frame that does not match its schema, without crashing, and backfills what it lost', async () => {
+    const relay = await relayUp();
+    cleanups.push(() => removeDir(relay.dataDir));
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    cleanups.push(() => warn.mockRestore());
+    // Ben's transport breaks every receive_message that says "garbled": its seq becomes text.
+    const Garbling = rewritingWebSocket((text) =>
+      text.includes('"receive_message"') && text.includes('garbled')
+        ? text.replace(/"seq":(\d+)/, '"seq":"$1"')
+        : text,
+    );
+    const ana = await signedIn(relay, 'Ana');
+    const ben = await signedIn(relay, 'Ben', newClient(new MemoryStorage(), Garbling));
+    const chatId = mainChatId(ben.store);
+    await until(() => joined(ana.store, chatId) && joined(ben.store, chatId));
+
+    ana.client.send(chatId, 'one');
+    await until(() => contents(ben.store, chatId).length === 1, 5_000, 'one');
+    ana.client.send(chatId, 'garbled two');
+    await until(
+      () => warn.mock.calls.some(([line]) => String(line).includes('invalid receive_message')),
+      5_000,
+      'the bad frame dropped',
+    );
+    expect(contents(ben.store, chatId)).toEqual(['one']);
+    ana.client.send(chatId, 'three');
+    await until(() => contents(ben.store, chatId).length === 3, 5_000, 'gap backfilled');
+    expect(contents(ben.store, chatId)).toEqual(['one', 'garbled two', 'three']);
+    expect(ben.store.getState().timelines[chatId]?.syncedSeq).toBe(3);
+  });
+
+  it('resumes once when asked twice at the same time: one socket', async () => {
+    const relay = await relayUp();
+    cleanups.push(() => removeDir(relay.dataDir));
+    const storage = new MemoryStorage();
+    const first = await signedIn(relay, 'Ana', newClient(storage));
+    first.client.stop();
+    let sockets = 0;
+    const Counting = rewritingWebSocket((text) => text);
+    class CountingWebSocket extends Counting {
+      constructor(url: string) {
+        super(url);
+        sockets += 1;
+      }
+    }
+    const again = newClient(storage, CountingWebSocket);
+    const starts = vi.spyOn(again.store.getState().actions, 'signedIn');
+    const [a, b] = await Promise.all([again.client.resume(), again.client.resume()]);
+    expect([a, b]).toEqual([true, true]);
+    expect(starts).toHaveBeenCalledTimes(1);
+    await until(() => again.store.getState().status === 'online', 5_000, 'online');
+    const chatId = mainChatId(again.store);
+    again.client.send(chatId, 'once');
+    await until(() => again.store.getState().outboxCount === 0, 5_000, 'sent');
+    expect(sockets).toBe(1);
   });
 });
