@@ -4,30 +4,31 @@
  */
 import type { Logger } from 'pino';
 import { failure, type Failure } from '../protocol/errors.js';
-import type {
-  ChatInfo,
-  ChatSummary,
-  CreateChatRequest,
-  NotificationPayload,
-  SearchPage,
-  SearchQuery,
-  WireMessage,
+import {
+  STREAM_VERSION,
+  type ChatInfo,
+  type ChatJoinReply,
+  type ChatSummary,
+  type CreateChatRequest,
+  type HistoryPage,
+  type NotificationPayload,
+  type SearchPage,
+  type SearchQuery,
 } from '../protocol/events.js';
 import { isRoomName, normalizeName } from '../protocol/display-name.js';
 import { checkMessageContent } from '../protocol/message-content.js';
 import { searchTerms } from '../protocol/search-terms.js';
-import { chatTopic, notificationsTopics } from '../protocol/topics.js';
 import type { Bus } from './bus.js';
 import type { Liveness } from './liveness.js';
-import { readPage } from './history-page.js';
+import { readPage, readStreamPage } from './history-page.js';
 import { newId, newMessageId } from './ids.js';
 import type { MembershipCache, Members } from './membership-cache.js';
-import { findMentions } from './mentions.js';
+import { NotificationPlanner } from './notification-planner.js';
 import { RoomNameTakenError } from './name-key.js';
 import type { MessageWriter } from './message-writer.js';
 import type { RelayLimits } from './options.js';
 import { RateLimitedLog } from './rate-limited-log.js';
-import type { AppendResult, Store, StoredUser } from './store.js';
+import type { AppendResult, ChangeResult, Store, StoredUser } from './store.js';
 
 /** While sends are refused (database unreachable, write queue full), one log line per this. */
 export const REFUSAL_LOG_INTERVAL_MS = 10_000;
@@ -54,15 +55,47 @@ export interface SendInput {
   originConnectionId: string | null;
 }
 
+/** An edit of a stored message (`edit_message`, `PATCH /api/chats/:id/messages/:message_id`). */
+export interface EditInput {
+  chatId: string;
+  actor: StoredUser;
+  messageId: string;
+  content: string;
+  /** Client-made: a retry with the same ref_id is answered with the first result. */
+  refId: string;
+  /** The socket connection that asked; null over HTTP. */
+  originConnectionId: string | null;
+}
+
+/** A delete of a stored message (`delete_message`, `DELETE /api/chats/:id/messages/:message_id`). */
+export interface DeleteInput {
+  chatId: string;
+  actor: StoredUser;
+  messageId: string;
+  originConnectionId: string | null;
+}
+
+/** How a join reply is bounded (the socket's budget: history-page.ts replyBudget). */
+export interface ResumeOptions {
+  /** Most bytes of messages and events in the reply; RelayLimits.maxPageBytes if not given. */
+  maxBytes?: number;
+}
+
 export class ChatService {
   readonly #d: ChatServiceDeps;
   /** Sends refused because the database did not answer the access check (rate-limited log). */
   readonly #unavailableLog: RateLimitedLog;
   /** Sends refused because the write queue was full (rate-limited log). */
   readonly #overloadedLog: RateLimitedLog;
+  /** Who is notified of a posted message: the one rule, shared with the transport's delivery. */
+  readonly notifications: NotificationPlanner;
 
   constructor(deps: ChatServiceDeps) {
     this.#d = deps;
+    this.notifications = new NotificationPlanner({
+      liveness: deps.liveness,
+      pendingFanoutMaxMembers: deps.limits.pendingFanoutMaxMembers,
+    });
     this.#unavailableLog = new RateLimitedLog({
       logger: deps.logger,
       intervalMs: REFUSAL_LOG_INTERVAL_MS,
@@ -169,41 +202,12 @@ export class ChatService {
   async enqueueSend(input: SendInput): Promise<{ stored: Promise<AppendResult> }> {
     const invalid = this.validateContent(input.content);
     if (invalid !== null) return { stored: Promise.resolve(invalid) };
-    let members: Members;
-    try {
-      // A sender the cached member list names skips the read-only access check: the store
-      // checks membership again in the statement that stores the message (requireMembership),
-      // so a removal committed on any node is enforced even before this node's cache hears of
-      // it. Anyone else (chat not cached, a join not heard of yet, a non-member) is checked
-      // here first, so a non-member fills neither the cache nor the write queue.
-      const cached = await this.#d.members.peek(input.chatId);
-      if (cached?.has(input.sender.id) !== true) {
-        const access = await this.requireMember(input.chatId, input.sender);
-        if (!access.ok) return { stored: Promise.resolve(access) };
-      }
-      members = await this.#d.members.get(input.chatId);
-    } catch (error) {
-      // The database is unreachable (a cluster's PostgreSQL restarting): the send fails as a
-      // value, like a failed write, instead of closing the socket. Nothing was stored. Logged
-      // once, then as a count per interval: every client keeps sending meanwhile.
-      this.#unavailableLog.occurred({ err: error, chat: input.chatId });
-      return { stored: Promise.resolve(failure('storage_error', 'the database is unavailable')) };
-    }
-    this.#unavailableLog.recovered();
-    const mentioned = findMentions(input.content, members.values()).filter(
-      (id) => id !== input.sender.id,
+    const admitted = await this.#admitWriter(input.chatId, input.sender);
+    if (!admitted.ok) return { stored: Promise.resolve(admitted) };
+    const plan = this.notifications.plan(
+      { chatId: input.chatId, senderId: input.sender.id, content: input.content },
+      admitted.members,
     );
-    const fanoutAll = members.size <= this.#d.limits.pendingFanoutMaxMembers;
-    const topic = chatTopic(input.chatId);
-    const notifyUserIds: string[] = [];
-    for (const userId of members.keys()) {
-      if (userId === input.sender.id) continue;
-      if (!fanoutAll && !mentioned.includes(userId)) continue;
-      const live =
-        this.#d.liveness.userJoined(userId, topic) ||
-        notificationsTopics(userId).some((inbox) => this.#d.liveness.userJoined(userId, inbox));
-      if (!live) notifyUserIds.push(userId);
-    }
     const stored = this.#d.writer.write({
       messageId: newMessageId(),
       chatId: input.chatId,
@@ -211,17 +215,95 @@ export class ChatService {
       content: input.content,
       mobileRefId: input.mobileRefId,
       now: new Date(),
-      notifyUserIds,
-      mentionedUserIds: mentioned,
+      notifyUserIds: plan.pendingUserIds(),
+      mentionedUserIds: [...plan.mentioned],
       originConnectionId: input.originConnectionId,
       requireMembership: true,
     });
-    // Storage failures are logged by the writer's StorageFailureLog; a full queue is logged here.
+    this.#watchQueue(stored, input.chatId);
+    return { stored };
+  }
+
+  /**
+   * Queues an edit of the actor's own message, in order with the connection's sends (the
+   * writer's one queue). Resolves once queued; `stored` resolves after the commit with the
+   * message as it now stands and the `message_edited` event, or a coded failure (the store
+   * decides forbidden, not_found, message_deleted, message_expired inside the transaction, with
+   * core/message-rules.ts). Edits never notify.
+   */
+  async editMessage(input: EditInput): Promise<{ stored: Promise<ChangeResult> }> {
+    const invalid = this.validateContent(input.content);
+    if (invalid !== null) return { stored: Promise.resolve(invalid) };
+    const admitted = await this.#admitWriter(input.chatId, input.actor);
+    if (!admitted.ok) return { stored: Promise.resolve(admitted) };
+    const stored = this.#d.writer.change({
+      kind: 'edit',
+      chatId: input.chatId,
+      messageId: input.messageId,
+      actorId: input.actor.id,
+      content: input.content,
+      refId: input.refId,
+      now: new Date(),
+      originConnectionId: input.originConnectionId,
+    });
+    this.#watchQueue(stored, input.chatId);
+    return { stored };
+  }
+
+  /**
+   * Queues a delete of the actor's own message, like {@link editMessage}. The store erases the
+   * text (of the message and of its earlier edits), its search entry and its pending
+   * notifications in the same transaction. Deleting an already deleted message answers the
+   * stored result with `duplicate: true`.
+   */
+  async deleteMessage(input: DeleteInput): Promise<{ stored: Promise<ChangeResult> }> {
+    const admitted = await this.#admitWriter(input.chatId, input.actor);
+    if (!admitted.ok) return { stored: Promise.resolve(admitted) };
+    const stored = this.#d.writer.change({
+      kind: 'delete',
+      chatId: input.chatId,
+      messageId: input.messageId,
+      actorId: input.actor.id,
+      now: new Date(),
+      originConnectionId: input.originConnectionId,
+    });
+    this.#watchQueue(stored, input.chatId);
+    return { stored };
+  }
+
+  /**
+   * The one door for every write to a chat (send, edit, delete), before it is queued. A writer
+   * the cached member list names skips the read-only access check: the store checks membership
+   * again in the transaction that writes (requireMembership, changeMessages), so a removal
+   * committed on any node is enforced even before this node's cache hears of it. Anyone else
+   * (chat not cached, a join not heard of yet, a non-member) is checked here first, so a
+   * non-member fills neither the cache nor the write queue.
+   */
+  async #admitWriter(chatId: string, user: StoredUser): Promise<Result<{ members: Members }>> {
+    try {
+      const cached = await this.#d.members.peek(chatId);
+      if (cached?.has(user.id) !== true) {
+        const access = await this.requireMember(chatId, user);
+        if (!access.ok) return access;
+      }
+      const members = await this.#d.members.get(chatId);
+      this.#unavailableLog.recovered();
+      return { ok: true, members };
+    } catch (error) {
+      // The database is unreachable (a cluster's PostgreSQL restarting): the write fails as a
+      // value, like a failed write, instead of closing the socket. Nothing was stored. Logged
+      // once, then as a count per interval: every client keeps sending meanwhile.
+      this.#unavailableLog.occurred({ err: error, chat: chatId });
+      return failure('storage_error', 'the database is unavailable');
+    }
+  }
+
+  /** Storage failures are logged by the writer's StorageFailureLog; a full queue is logged here. */
+  #watchQueue(stored: Promise<AppendResult | ChangeResult>, chatId: string): void {
     void stored.then((result) => {
       if (result.ok) this.#overloadedLog.recovered();
-      else if (result.code === 'overloaded') this.#overloadedLog.occurred({ chat: input.chatId });
+      else if (result.code === 'overloaded') this.#overloadedLog.occurred({ chat: chatId });
     });
-    return { stored };
   }
 
   async createRoom(
@@ -306,6 +388,11 @@ export class ChatService {
     return { ok: true };
   }
 
+  /**
+   * `GET /api/chats/:id/messages`. With `after_seq`: a window of the event stream (messages in
+   * their current state and change events, readStreamPage). Otherwise the newest messages before
+   * `before_seq` (or of all), current state, and no events. Members only.
+   */
   async history(
     user: StoredUser,
     chatId: string,
@@ -314,21 +401,96 @@ export class ChatService {
       after_seq?: number | undefined;
       limit?: number | undefined;
     },
-  ): Promise<Result<{ messages: WireMessage[]; has_more: boolean }>> {
+  ): Promise<Result<HistoryPage>> {
     const access = await this.requireMember(chatId, user);
     if (!access.ok) return access;
-    const after = query.after_seq !== undefined;
-    // Bounded by bytes as well as by count; at least one message, so paging always advances.
+    const limit = query.limit ?? 50;
+    // Bounded by bytes as well as by count; at least one item, so paging always advances.
+    const maxBytes = this.#d.limits.maxPageBytes;
+    const now = new Date();
+    if (query.after_seq !== undefined) {
+      const page = await readStreamPage(this.#d.store, {
+        chatId,
+        afterSeq: query.after_seq,
+        limit,
+        maxBytes,
+        atLeastOne: true,
+        now,
+      });
+      return { ok: true, messages: page.messages, events: page.events, has_more: page.hasMore };
+    }
     const page = await readPage(this.#d.store, {
       chatId,
-      end: after ? 'oldest' : 'newest',
-      cursor: after ? (query.after_seq ?? 0) : (query.before_seq ?? null),
-      limit: query.limit ?? 50,
-      maxBytes: this.#d.limits.maxPageBytes,
+      end: 'newest',
+      cursor: query.before_seq ?? null,
+      limit,
+      maxBytes,
       atLeastOne: true,
-      now: new Date(),
+      now,
     });
-    return { ok: true, messages: page.messages, has_more: page.hasMore };
+    return { ok: true, messages: page.messages, events: [], has_more: page.hasMore };
+  }
+
+  /**
+   * A chat join's access check and reply, the one place a join reads history. Members, and
+   * visitors of a public room (who become members, openChat). With `sinceSeq`: the stream after
+   * it (messages in their current state and change events, readStreamPage), up to resumeMax
+   * items; `has_more` sends the client to HTTP `after_seq` from the largest seq it got. Without:
+   * the newest joinHistory messages, no events. A reply may hold nothing (a budget smaller than
+   * the first item): `has_more` then says so.
+   *
+   * The socket subscribes (holding live frames) before calling this, so a leave committed after
+   * this check finds the subscription and closes it, and nothing falls between the reply and the
+   * live stream. `covered` is the seq up to which the reply accounts for everything: held frames
+   * at or below it are dropped.
+   */
+  async resume(
+    user: StoredUser,
+    chatId: string,
+    sinceSeq: number | null,
+    options: ResumeOptions = {},
+  ): Promise<Result<{ reply: ChatJoinReply; covered: number }>> {
+    const opened = await this.openChat(chatId, user);
+    if (!opened.ok) return opened;
+    const maxBytes = options.maxBytes ?? this.#d.limits.maxPageBytes;
+    const now = new Date();
+    const page =
+      sinceSeq === null
+        ? {
+            ...(await readPage(this.#d.store, {
+              chatId,
+              end: 'newest',
+              cursor: null,
+              limit: this.#d.limits.joinHistory,
+              maxBytes,
+              atLeastOne: false,
+              now,
+            })),
+            events: [],
+          }
+        : await readStreamPage(this.#d.store, {
+            chatId,
+            afterSeq: sinceSeq,
+            limit: this.#d.limits.resumeMax,
+            maxBytes,
+            atLeastOne: false,
+            now,
+          });
+    const lastSent = Math.max(page.messages.at(-1)?.seq ?? 0, page.events.at(-1)?.seq ?? 0);
+    const reply: ChatJoinReply = {
+      chat: opened.chat,
+      messages: page.messages,
+      events: page.events,
+      stream_version: STREAM_VERSION,
+      last_seq: Math.max(opened.chat.last_seq, lastSent),
+      has_more: page.hasMore,
+      read_seq: opened.readSeq,
+    };
+    // After a capped resume the client pages up to `last_seq` over HTTP, so only frames past it
+    // are still needed; otherwise the reply covers up to what it lists (or since_seq).
+    const covered =
+      page.hasMore && sinceSeq !== null ? reply.last_seq : Math.max(lastSent, sinceSeq ?? 0);
+    return { ok: true, reply, covered };
   }
 
   /** Searches the user's chats (or one of them, if a member): newest matches first. */

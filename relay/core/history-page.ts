@@ -5,13 +5,18 @@
  * JSON encoding past the byte budget; the caller then says `has_more` and the client pages on
  * from the last seq it got (PROTOCOL.md, "History pages").
  *
+ * Forward paging (since_seq, after_seq, catch-up) reads the chat's event stream: messages and
+ * change events merged by seq, in {@link readStreamPage}, the one forward pager. Backward
+ * paging (before_seq, a plain join) reads messages only, in their current state
+ * ({@link readPage} with end `newest`).
+ *
  * Why: 500 messages of 8,000 control characters are 24 MB of JSON (each escapes to `\u0001`,
  * six bytes), and 500 of CJK text 12 MB. A join reply that size is over the socket's own
  * `maxBufferedBytes` (the relay closed it with 4001 and the client rejoined into the same
  * reply forever), and an HTTP page that size, asked for by many connections that never read,
  * held gigabytes.
  */
-import type { WireMessage } from '../protocol/events.js';
+import type { ChatEvent, WireMessage } from '../protocol/events.js';
 import type { RelayLimits } from './options.js';
 import type { Store } from './store.js';
 
@@ -168,4 +173,116 @@ export async function readPage(
     );
   }
   return { messages: end === 'oldest' ? kept : kept.reverse(), hasMore };
+}
+
+export interface StreamPageRequest {
+  chatId: string;
+  /** The items with seq > afterSeq (since_seq, after_seq, a catch-up cursor). */
+  afterSeq: number;
+  /** Most items (messages and events together). */
+  limit: number;
+  /** Most bytes of items (encodedBytes). */
+  maxBytes: number;
+  /** Keep the first item whatever its size (HTTP pages, so paging always advances). */
+  atLeastOne: boolean;
+  now: Date;
+}
+
+/** A window of the chat's stream: every message and change event in it, each oldest first. */
+export interface StreamPage {
+  messages: WireMessage[];
+  events: ChatEvent[];
+  /** True when items with a larger seq were left out: page on from the largest seq listed. */
+  hasMore: boolean;
+}
+
+/**
+ * One of the two sorted sources of the stream (messages, change events), read in chunks:
+ * `peek` gives its next item in seq order, reading the next chunk only when this one is used up.
+ */
+class StreamSource<T extends { seq: number }> {
+  #rows: T[] = [];
+  #next = 0;
+  #after: number;
+  #exhausted = false;
+
+  constructor(
+    afterSeq: number,
+    readonly read: (afterSeq: number, limit: number) => Promise<T[]>,
+  ) {
+    this.#after = afterSeq;
+  }
+
+  async peek(want: () => number): Promise<T | undefined> {
+    if (this.#next < this.#rows.length) return this.#rows[this.#next];
+    if (this.#exhausted) return undefined;
+    const size = want();
+    this.#rows = await this.read(this.#after, size);
+    this.#next = 0;
+    if (this.#rows.length < size) this.#exhausted = true;
+    const last = this.#rows.at(-1);
+    if (last !== undefined) this.#after = last.seq;
+    return this.#rows[0];
+  }
+
+  take(): void {
+    this.#next += 1;
+  }
+}
+
+/**
+ * The one forward pager of a chat's event stream, for join replies (since_seq), HTTP
+ * `after_seq` and the cluster's catch-up: the messages (current state) and change events with
+ * seq > afterSeq, merged by seq and cut at `limit` items or `maxBytes`, whichever comes first.
+ * Because the window is a seq range, a client that pages on from the largest seq it got (of
+ * either kind) misses nothing and gets nothing twice. Reads are sized like readPage's, so a page
+ * cut by bytes does not read the rows it leaves out.
+ */
+export async function readStreamPage(
+  store: Pick<Store, 'messagesAfter' | 'eventsAfter'>,
+  request: StreamPageRequest,
+): Promise<StreamPage> {
+  const { chatId, limit, maxBytes, atLeastOne, now } = request;
+  const messages: WireMessage[] = [];
+  const events: ChatEvent[] = [];
+  let used = 0;
+  let kept = 0;
+  let reads = 0;
+  // The first reads are small; later ones are sized by the bytes the items so far took.
+  const want = (): number => {
+    reads += 1;
+    if (reads <= 2) return Math.min(limit + 1, FIRST_READ_ROWS);
+    const average = used / Math.max(1, kept);
+    return Math.min(
+      limit - kept + 1,
+      Math.max(FIRST_READ_ROWS, Math.ceil((maxBytes - used) / Math.max(1, average)) + 1),
+    );
+  };
+  const messageSource = new StreamSource(request.afterSeq, (after, size) =>
+    store.messagesAfter(chatId, after, size, now),
+  );
+  const eventSource = new StreamSource(request.afterSeq, (after, size) =>
+    store.eventsAfter(chatId, after, size),
+  );
+  for (;;) {
+    const message = await messageSource.peek(want);
+    const event = await eventSource.peek(want);
+    if (message === undefined && event === undefined) return { messages, events, hasMore: false };
+    const takeMessage = message !== undefined && (event === undefined || message.seq < event.seq);
+    const item = takeMessage ? message : event;
+    if (item === undefined) return { messages, events, hasMore: false };
+    const bytes = encodedBytes(item);
+    if (kept === limit || (used + bytes > maxBytes && !(atLeastOne && kept === 0))) {
+      return { messages, events, hasMore: true };
+    }
+    if (takeMessage) {
+      messages.push(message);
+      messageSource.take();
+    } else if (event !== undefined) {
+      events.push(event);
+      eventSource.take();
+    }
+    used += bytes;
+    kept += 1;
+  }
 }

@@ -9,10 +9,13 @@ import {
   addMemberRequest,
   createChatRequest,
   dmRequest,
+  editMessageRequest,
   historyQuery,
   searchQuery,
   readPayload,
   sendMessagePayload,
+  type HistoryPage,
+  type MessageChanged,
   type MessageSent,
 } from '../protocol/events.js';
 import { isDisplayName, normalizeName } from '../protocol/display-name.js';
@@ -35,7 +38,7 @@ import { SignInGuard, type PasscodeGate, type SignInVerdict } from '../identity/
 import { PasscodeBudget } from '../identity/passcode-budget.js';
 import { SignInCodes, newRecoveryCode } from '../identity/sign-in-codes.js';
 import { databaseUnavailable, storageOrDatabaseFailure } from '../core/storage-errors.js';
-import type { Store, StoredUser } from '../core/store.js';
+import type { ChangeResult, Store, StoredUser } from '../core/store.js';
 import { KeyedBuckets } from '../core/token-bucket.js';
 import { limitKey } from '../core/trust-proxy.js';
 
@@ -67,7 +70,7 @@ type Answer = { status?: number; body: unknown; headers?: Record<string, string>
 type Handler = (ctx: RouteContext) => Promise<Answer>;
 
 interface Route {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   pattern: RegExp;
   handler: Handler;
 }
@@ -88,6 +91,17 @@ function rateLimited(retryAfterMs: number, message: string): Answer {
 
 function isFailure(answer: Answer): answer is Failure {
   return 'ok' in answer && answer.ok === false;
+}
+
+/** The answer to PATCH / DELETE of a message: `MessageChanged`, or the coded failure. */
+function changeAnswer(result: ChangeResult): Answer {
+  if (!result.ok) return result;
+  const changed: MessageChanged = {
+    message: result.message,
+    event: result.event,
+    duplicate: result.duplicate,
+  };
+  return { body: changed };
 }
 
 export function createHttpApi(
@@ -382,7 +396,49 @@ export function createHttpApi(
           const query = validate(historyQuery, Object.fromEntries(ctx.url.searchParams));
           if (!query.ok) return query;
           const page = await service.history(user, ctx.params[0] ?? '', query.data);
-          return page.ok ? { body: { messages: page.messages, has_more: page.has_more } } : page;
+          if (!page.ok) return page;
+          const body: HistoryPage = {
+            messages: page.messages,
+            events: page.events,
+            has_more: page.has_more,
+          };
+          return { body };
+        }),
+    },
+    {
+      // An edit of the user's own message; who may edit what is ChatService's (and the store's,
+      // in the transaction) to decide, like every other route's access.
+      method: 'PATCH',
+      pattern: new RegExp(`^/api/chats/${ID}/messages/${ID}$`),
+      handler: (ctx) =>
+        withBody(ctx, editMessageRequest, async (data, user) => {
+          if (!httpSends.take(user.id))
+            return failure('rate_limited', 'too many messages; slow down and resend');
+          const { stored } = await service.editMessage({
+            chatId: ctx.params[0] ?? '',
+            actor: user,
+            messageId: ctx.params[1] ?? '',
+            content: data.content,
+            refId: data.ref_id,
+            originConnectionId: null,
+          });
+          return changeAnswer(await stored);
+        }),
+    },
+    {
+      method: 'DELETE',
+      pattern: new RegExp(`^/api/chats/${ID}/messages/${ID}$`),
+      handler: (ctx) =>
+        withUser(ctx, async (user) => {
+          if (!httpSends.take(user.id))
+            return failure('rate_limited', 'too many messages; slow down and resend');
+          const { stored } = await service.deleteMessage({
+            chatId: ctx.params[0] ?? '',
+            actor: user,
+            messageId: ctx.params[1] ?? '',
+            originConnectionId: null,
+          });
+          return changeAnswer(await stored);
         }),
     },
     {
@@ -461,7 +517,7 @@ export function createHttpApi(
     res.setHeader('Access-Control-Allow-Origin', '*');
     if (req.method === 'OPTIONS') {
       res.writeHead(204, {
-        'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
+        'Access-Control-Allow-Methods': 'GET, POST, PATCH, DELETE, OPTIONS',
         'Access-Control-Allow-Headers': 'Authorization, Content-Type',
         'Access-Control-Max-Age': '600',
       });

@@ -100,16 +100,13 @@ export async function startRelay(input: RelayOptionsInput = {}): Promise<Running
   });
   const members = new MembershipCache(store);
   const storageLog = new StorageFailureLog(logger, STORAGE_LOG_INTERVAL_MS);
+  // The writer publishes what it committed (sends and changes) on the bus itself.
   const writer = new MessageWriter({
     store,
+    bus,
     maxQueue: limits.maxWriteQueue,
-    onCommitted: (result, request) => {
-      metrics.messagesIn.inc();
-      bus.publish({
-        type: 'message',
-        message: result.message,
-        originConnectionId: request.originConnectionId,
-      });
+    onCommitted: (kind) => {
+      if (kind === 'message') metrics.messagesIn.inc();
     },
     onError: (error) => {
       metrics.error('storage_write');
