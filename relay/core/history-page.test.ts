@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import type { WireMessage } from '../protocol/events.js';
-import { encodedBytes, fitPage, readPage, type PageRequest } from './history-page.js';
+import type { ChatEvent, WireMessage } from '../protocol/events.js';
+import {
+  encodedBytes,
+  fitPage,
+  readPage,
+  readStreamPage,
+  type PageRequest,
+  type StreamPageRequest,
+} from './history-page.js';
 
 function message(seq: number, content: string): WireMessage {
   return {
@@ -13,6 +20,9 @@ function message(seq: number, content: string): WireMessage {
     timestamp: '2026-12-07T00:00:00.000Z',
     expires_at: null,
     mobile_ref_id: `r${seq}`,
+    edited_at: null,
+    deleted_at: null,
+    version_seq: seq,
   };
 }
 
@@ -153,5 +163,117 @@ describe('readPage', () => {
     expect(reads.rows).toBe(500);
     const none = await readPage(store, request({ maxBytes: each - 1, atLeastOne: false }));
     expect(none).toEqual({ messages: [], hasMore: true });
+  });
+});
+
+/**
+ * An in-memory stream: messages at the seqs in `messageSeqs`, edit events at `eventSeqs` (each
+ * editing message 1), counting the rows each source reads.
+ */
+function streamOf(messageSeqs: readonly number[], eventSeqs: readonly number[], chars = 10) {
+  const messages = messageSeqs.map((seq) => message(seq, 'x'.repeat(chars)));
+  const events: ChatEvent[] = eventSeqs.map((seq) => ({
+    type: 'message_edited',
+    chat_id: 'c',
+    seq,
+    message_id: 'm1',
+    message_seq: 1,
+    sender_id: 'u',
+    content: 'y'.repeat(chars),
+    edited_at: '2026-12-07T00:00:00.000Z',
+  }));
+  const reads = { messages: 0, events: 0, calls: 0 };
+  const store = {
+    messagesAfter: async (_chat: string, after: number, limit: number) => {
+      const rows = messages.filter((m) => m.seq > after).slice(0, limit);
+      reads.messages += rows.length;
+      reads.calls += 1;
+      return rows;
+    },
+    eventsAfter: async (_chat: string, after: number, limit: number) => {
+      const rows = events.filter((e) => e.seq > after).slice(0, limit);
+      reads.events += rows.length;
+      reads.calls += 1;
+      return rows;
+    },
+  };
+  return { store, reads, messages, events };
+}
+
+function streamRequest(overrides: Partial<StreamPageRequest>): StreamPageRequest {
+  return {
+    chatId: 'c',
+    afterSeq: 0,
+    limit: 500,
+    maxBytes: 1_000_000,
+    atLeastOne: true,
+    now: new Date(),
+    ...overrides,
+  };
+}
+
+const range = (from: number, to: number): number[] =>
+  Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+describe('readStreamPage', () => {
+  it('merges messages and events by seq, both after afterSeq', async () => {
+    const { store } = streamOf([1, 2, 4, 6, 7], [3, 5, 8]);
+    const page = await readStreamPage(store, streamRequest({ afterSeq: 2 }));
+    expect(seqs(page.messages)).toEqual([4, 6, 7]);
+    expect(page.events.map((e) => e.seq)).toEqual([3, 5, 8]);
+    expect(page.hasMore).toBe(false);
+  });
+
+  it('cuts at `limit` items of either kind, and paging on from the largest seq misses nothing', async () => {
+    // Messages at odd seqs, events at even ones, 1..200.
+    const all = range(1, 200);
+    const { store } = streamOf(
+      all.filter((n) => n % 2 === 1),
+      all.filter((n) => n % 2 === 0),
+    );
+    const seen: number[] = [];
+    let after = 0;
+    for (let pages = 0; ; pages += 1) {
+      expect(pages).toBeLessThan(10);
+      const page = await readStreamPage(store, streamRequest({ afterSeq: after, limit: 30 }));
+      const got = [...seqs(page.messages), ...page.events.map((e) => e.seq)].sort((a, b) => a - b);
+      expect(got.length).toBe(page.hasMore ? 30 : 200 - seen.length);
+      seen.push(...got);
+      if (!page.hasMore) break;
+      after = got.at(-1) ?? after;
+    }
+    expect(seen).toEqual(all);
+  });
+
+  it('cuts by bytes, at least one item when asked, none otherwise', async () => {
+    const { store, messages, events } = streamOf([1, 3], [2, 4], 5_000);
+    const one = encodedBytes(messages[0] ?? message(0, ''));
+    const firstTwo = one + encodedBytes(events[0] ?? message(0, ''));
+    const page = await readStreamPage(store, streamRequest({ maxBytes: firstTwo }));
+    expect(seqs(page.messages)).toEqual([1]);
+    expect(page.events.map((e) => e.seq)).toEqual([2]);
+    expect(page.hasMore).toBe(true);
+    const single = await readStreamPage(store, streamRequest({ maxBytes: 10 }));
+    expect(seqs(single.messages)).toEqual([1]);
+    expect(single.hasMore).toBe(true);
+    const none = await readStreamPage(store, streamRequest({ maxBytes: 10, atLeastOne: false }));
+    expect(none).toEqual({ messages: [], events: [], hasMore: true });
+  });
+
+  it('serves a stream of only events (changes to messages older than afterSeq)', async () => {
+    const { store } = streamOf([1], range(2, 120));
+    const page = await readStreamPage(store, streamRequest({ afterSeq: 1, limit: 100 }));
+    expect(page.messages).toEqual([]);
+    expect(page.events.map((e) => e.seq)).toEqual(range(2, 101));
+    expect(page.hasMore).toBe(true);
+  });
+
+  it('does not read the rows a page cut by bytes leaves out', async () => {
+    const { store, reads, messages } = streamOf(range(1, 500), [], 8_000);
+    const twenty = messages.slice(0, 20).reduce((sum, m) => sum + encodedBytes(m), 0);
+    const page = await readStreamPage(store, streamRequest({ maxBytes: twenty + 10 }));
+    expect(seqs(page.messages)).toEqual(range(1, 20));
+    expect(page.hasMore).toBe(true);
+    expect(reads.messages).toBeLessThanOrEqual(50);
   });
 });

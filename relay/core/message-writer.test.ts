@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newId, newMessageId } from './ids.js';
+import { LocalBus, type BusEvent } from './bus.js';
 import { MessageWriter, type MessageWriterOptions } from './message-writer.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
-import type { AppendRequest, AppendResult } from './store.js';
+import type { AppendRequest, AppendResult, ChangeRequest, ChangeResult } from './store.js';
 
 /**
  * The real SQLite store, answering a turn of the event loop later (as a networked database
@@ -17,8 +18,12 @@ class RecordingStore extends SqliteStore {
   /** Makes the next batch fail as a whole, as a lost database connection would. */
   failNext: Error | null = null;
 
+  /** Every store call: its kind and size, in order. */
+  readonly calls: string[] = [];
+
   override async appendMessages(requests: readonly AppendRequest[]): Promise<AppendResult[]> {
     this.batches.push(requests.length);
+    this.calls.push(`append ${requests.length}`);
     this.inFlight += 1;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     try {
@@ -34,15 +39,27 @@ class RecordingStore extends SqliteStore {
       this.inFlight -= 1;
     }
   }
-}
 
-type Committed = Parameters<MessageWriterOptions['onCommitted']>;
+  override async changeMessages(requests: readonly ChangeRequest[]): Promise<ChangeResult[]> {
+    this.calls.push(`change ${requests.length}`);
+    this.inFlight += 1;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      await new Promise((resolve) => setImmediate(resolve));
+      return await super.changeMessages(requests);
+    } finally {
+      this.inFlight -= 1;
+    }
+  }
+}
 
 describe('MessageWriter', () => {
   let store: RecordingStore;
   let chatId: string;
   let senderId: string;
-  let committed: Committed[];
+  let bus: LocalBus;
+  /** What the writer published, in order. */
+  let published: BusEvent[];
   let errors: unknown[];
 
   beforeEach(async () => {
@@ -62,7 +79,9 @@ describe('MessageWriter', () => {
         now,
       })
     ).id;
-    committed = [];
+    bus = new LocalBus();
+    published = [];
+    bus.subscribe((event) => published.push(event));
     errors = [];
   });
   afterEach(async () => {
@@ -72,8 +91,8 @@ describe('MessageWriter', () => {
   function writer(options: Partial<MessageWriterOptions> = {}): MessageWriter {
     return new MessageWriter({
       store,
+      bus,
       maxQueue: 100,
-      onCommitted: (...args) => committed.push(args),
       onError: (error) => errors.push(error),
       ...options,
     });
@@ -136,22 +155,102 @@ describe('MessageWriter', () => {
     expect(store.maxInFlight).toBe(1);
   });
 
-  it('calls onCommitted in seq order with the request, and not for duplicates', async () => {
-    const w = writer();
+  it('publishes stored messages in seq order with their origin, and not duplicates', async () => {
+    const counted: string[] = [];
+    const w = writer({ onCommitted: (kind) => counted.push(kind) });
     const results = await Promise.all([
       w.write(request('x', 'one')),
       w.write(request('y', 'two')),
       w.write(request('x', 'one again')),
     ]);
     expect(results.map((result) => result.ok && result.duplicate)).toEqual([false, false, true]);
-    expect(committed.map(([result, req]) => [result.message.seq, req.mobileRefId])).toEqual([
-      [1, 'x'],
-      [2, 'y'],
+    expect(
+      published.map((event) =>
+        event.type === 'message'
+          ? [event.message.seq, event.message.mobile_ref_id, event.originConnectionId]
+          : event.type,
+      ),
+    ).toEqual([
+      [1, 'x', 'conn-1'],
+      [2, 'y', 'conn-1'],
     ]);
-    expect(committed.every(([result]) => !result.duplicate)).toBe(true);
+    expect(counted).toEqual(['message', 'message']);
     // A retry in a later batch is still not announced again.
     await w.write(request('y'));
-    expect(committed).toHaveLength(2);
+    expect(published).toHaveLength(2);
+  });
+
+  function edit(messageId: string, refId: string, content: string): ChangeRequest {
+    return {
+      kind: 'edit',
+      chatId,
+      messageId,
+      actorId: senderId,
+      content,
+      refId,
+      now: new Date(),
+      originConnectionId: 'conn-1',
+    };
+  }
+
+  it('stores sends and changes in arrival order, one store call per run of one kind', async () => {
+    const w = writer();
+    const first = await w.write(request('a'));
+    if (!first.ok) throw new Error(`fixture send failed: ${first.code}`);
+    const id = first.message.message_id;
+    store.calls.length = 0;
+    published.length = 0;
+    const results = await Promise.all([
+      w.write(request('b')),
+      w.change(edit(id, 'e1', 'a, edited')),
+      w.change(edit(id, 'e2', 'a, edited twice')),
+      w.write(request('c')),
+      w.change({
+        kind: 'delete',
+        chatId,
+        messageId: id,
+        actorId: senderId,
+        now: new Date(),
+        originConnectionId: null,
+      }),
+    ]);
+    expect(store.calls).toEqual(['append 1', 'change 2', 'append 1', 'change 1']);
+    expect(store.maxInFlight).toBe(1);
+    const seqs = results.map((result) =>
+      !result.ok ? result.code : 'event' in result ? result.event.seq : result.message.seq,
+    );
+    expect(seqs).toEqual([2, 3, 4, 5, 6]);
+    expect(published.map((event) => event.type)).toEqual([
+      'message',
+      'change',
+      'change',
+      'message',
+      'change',
+    ]);
+    const last = published.at(-1);
+    expect(last?.type === 'change' && last.event.type).toBe('message_deleted');
+    expect(last?.type === 'change' && last.originConnectionId).toBeNull();
+  });
+
+  it('publishes no change for a retried edit, and answers it as a duplicate', async () => {
+    const w = writer();
+    const sent = await w.write(request('a'));
+    if (!sent.ok) throw new Error(`fixture send failed: ${sent.code}`);
+    const first = await w.change(edit(sent.message.message_id, 'e1', 'new text'));
+    const again = await w.change(edit(sent.message.message_id, 'e1', 'new text'));
+    expect(first.ok && again.ok && [first.duplicate, again.duplicate]).toEqual([false, true]);
+    expect(first.ok && again.ok && again.event.seq === first.event.seq).toBe(true);
+    expect(published.map((event) => event.type)).toEqual(['message', 'change']);
+    expect((await store.getChat(chatId))?.last_seq).toBe(2);
+  });
+
+  it('answers a change overloaded when the queue is full, behind the sends before it', async () => {
+    const w = writer({ maxQueue: 1 });
+    const accepted = w.write(request('a'));
+    const refused = await w.change(edit('no-such-message', 'e1', 'text'));
+    expect(refused).toMatchObject({ ok: false, code: 'overloaded' });
+    expect(seqOf(await accepted)).toBe(1);
+    expect(store.calls).toEqual(['append 1']);
   });
 
   it('answers overloaded when the queue is full, without storing the message', async () => {
@@ -166,13 +265,12 @@ describe('MessageWriter', () => {
     expect(seqOf(await w.write(request('c')))).toBe(3);
   });
 
-  it('keeps answering when onCommitted throws, and reports the error', async () => {
+  it('keeps answering when publishing throws, and reports the error', async () => {
     const boom = new Error('broadcast failed');
-    const w = writer({
-      onCommitted: () => {
-        throw boom;
-      },
+    bus.subscribe(() => {
+      throw boom;
     });
+    const w = writer();
     const results = await Promise.all([w.write(request('a')), w.write(request('b'))]);
     expect(results.map(seqOf)).toEqual([1, 2]);
     expect(errors).toEqual([boom, boom]);
@@ -185,7 +283,7 @@ describe('MessageWriter', () => {
     const failed = await Promise.all([w.write(request('a')), w.write(request('b'))]);
     expect(failed.map(seqOf)).toEqual(['storage_error', 'storage_error']);
     expect(errors).toEqual([boom]);
-    expect(committed).toEqual([]);
+    expect(published).toEqual([]);
     expect(seqOf(await w.write(request('a')))).toBe(1);
   });
 
