@@ -19,7 +19,14 @@ import {
 } from 'jose';
 import type { Channel } from 'phoenix';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ChatInfo, ChatSummary, MessageSent, WireMessage } from '../protocol/events.js';
+import type {
+  ChatInfo,
+  ChatSummary,
+  HistoryPage,
+  MessageChanged,
+  MessageSent,
+  WireMessage,
+} from '../protocol/events.js';
 import {
   RawClient,
   api,
@@ -58,6 +65,24 @@ async function rawRequest(
   } as RequestInit);
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: text === '' ? null : JSON.parse(text) };
+}
+
+/** PATCH / DELETE of a message (api() speaks GET and POST only). */
+async function change<T = MessageChanged>(
+  relay: { url: string },
+  token: string,
+  method: 'PATCH' | 'DELETE',
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
+  const res = await rawRequest(relay, method, path, {
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, body: res.body as T };
 }
 
 function errorCode(body: unknown): string | undefined {
@@ -550,6 +575,15 @@ describe('HTTP API, relay-issued sessions', () => {
     expect(await page('?after_seq=7&limit=2')).toEqual({ seqs: [8, 9], hasMore: true });
     expect(await page('?after_seq=8&limit=2')).toEqual({ seqs: [9, 10], hasMore: false });
     expect(await page('?after_seq=10')).toEqual({ seqs: [], hasMore: false });
+    for (const query of ['', '?before_seq=5', '?after_seq=3']) {
+      const res = await api<HistoryPage>(
+        relay,
+        ana.token,
+        'GET',
+        `/api/chats/${room.id}/messages${query}`,
+      );
+      expect(res.body.events, query).toEqual([]);
+    }
 
     const full = await api<{ messages: WireMessage[] }>(
       relay,
@@ -751,6 +785,329 @@ describe('HTTP API, relay-issued sessions', () => {
         `/api/chats/${closed.id}/messages`,
       );
       expect(history.body.messages).toEqual([]);
+    });
+  });
+
+  describe('PATCH and DELETE /api/chats/:id/messages/:message_id', () => {
+    let ana: Session;
+    let ben: Session;
+    let room: ChatInfo;
+    beforeAll(async () => {
+      ana = await signIn(relay, fresh('Ana'));
+      ben = await signIn(relay, fresh('Ben'));
+      room = await createRoom(ana, 'public');
+      await api(relay, ben.token, 'POST', `/api/chats/${room.id}/join`);
+    });
+
+    const lastSeq = async (chatId: string): Promise<number> =>
+      (await api<{ chat: ChatInfo }>(relay, ana.token, 'GET', `/api/chats/${chatId}`)).body.chat
+        .last_seq;
+    const path = (chatId: string, messageId: string): string =>
+      `/api/chats/${chatId}/messages/${messageId}`;
+    async function posted(session: Session, chatId: string, content: string): Promise<WireMessage> {
+      const res = await post(session, chatId, content, `ref-${fresh('m')}`);
+      expect(res.status).toBe(201);
+      return res.body.message;
+    }
+    async function historyAfter(chatId: string, afterSeq: number): Promise<HistoryPage> {
+      const res = await api<HistoryPage>(
+        relay,
+        ana.token,
+        'GET',
+        `/api/chats/${chatId}/messages?after_seq=${afterSeq}`,
+      );
+      expect(res.status).toBe(200);
+      return res.body;
+    }
+
+    it('edits: 200 MessageChanged with the next seq, once per ref_id, served in the stream', async () => {
+      const original = await posted(ana, room.id, 'frist post');
+      const edited = await change(relay, ana.token, 'PATCH', path(room.id, original.message_id), {
+        content: 'first post',
+        ref_id: 'fix-typo',
+      });
+      expect(edited.status).toBe(200);
+      const seq = original.seq + 1;
+      expect(edited.body.duplicate).toBe(false);
+      expect(edited.body.event).toMatchObject({
+        type: 'message_edited',
+        chat_id: room.id,
+        seq,
+        message_id: original.message_id,
+        message_seq: original.seq,
+        sender_id: ana.user.id,
+        content: 'first post',
+      });
+      expect(edited.body.message).toMatchObject({
+        message_id: original.message_id,
+        seq: original.seq,
+        content: 'first post',
+        version_seq: seq,
+        deleted_at: null,
+        mobile_ref_id: original.mobile_ref_id,
+      });
+      expect(edited.body.message.edited_at).toEqual(expect.any(String));
+      expect(await lastSeq(room.id)).toBe(seq);
+
+      // A retry with the same ref_id (whatever its content) is the first result, no new seq.
+      const retried = await change(relay, ana.token, 'PATCH', path(room.id, original.message_id), {
+        content: 'first post',
+        ref_id: 'fix-typo',
+      });
+      expect(retried.status).toBe(200);
+      expect(retried.body).toEqual({ ...edited.body, duplicate: true });
+      expect(await lastSeq(room.id)).toBe(seq);
+
+      // Unchanged content with a new ref_id is still an event (simple and predictable).
+      const same = await change(relay, ana.token, 'PATCH', path(room.id, original.message_id), {
+        content: 'first post',
+        ref_id: 'again',
+      });
+      expect(same.status).toBe(200);
+      expect(same.body.event.seq).toBe(seq + 1);
+
+      // The stream after the message: its edits, and the message in its current state.
+      const page = await historyAfter(room.id, original.seq - 1);
+      expect(page.messages.map((m) => [m.seq, m.content, m.version_seq])).toEqual([
+        [original.seq, 'first post', seq + 1],
+      ]);
+      expect(page.events.map((e) => [e.type, e.seq])).toEqual([
+        ['message_edited', seq],
+        ['message_edited', seq + 1],
+      ]);
+      // Only the events after an older since: a client that has the message gets the changes.
+      const later = await historyAfter(room.id, original.seq);
+      expect(later.messages).toEqual([]);
+      expect(later.events.map((e) => e.seq)).toEqual([seq, seq + 1]);
+      // Backward pages are current state only.
+      const newest = await api<HistoryPage>(
+        relay,
+        ana.token,
+        'GET',
+        `/api/chats/${room.id}/messages`,
+      );
+      expect(newest.body.events).toEqual([]);
+      expect(newest.body.messages.find((m) => m.seq === original.seq)?.content).toBe('first post');
+    });
+
+    it('deletes: 200 with a tombstone, a repeat is a duplicate, an edit after it is 409', async () => {
+      const original = await posted(ana, room.id, 'regrettable');
+      const deleted = await change(relay, ana.token, 'DELETE', path(room.id, original.message_id));
+      expect(deleted.status).toBe(200);
+      const seq = original.seq + 1;
+      expect(deleted.body.duplicate).toBe(false);
+      expect(deleted.body.event).toMatchObject({
+        type: 'message_deleted',
+        chat_id: room.id,
+        seq,
+        message_id: original.message_id,
+        message_seq: original.seq,
+        sender_id: ana.user.id,
+        deleted_by: ana.user.id,
+      });
+      expect(deleted.body.message).toMatchObject({
+        message_id: original.message_id,
+        content: '',
+        version_seq: seq,
+      });
+      expect(deleted.body.message.deleted_at).toEqual(expect.any(String));
+
+      const again = await change(relay, ana.token, 'DELETE', path(room.id, original.message_id));
+      expect(again.status).toBe(200);
+      expect(again.body.duplicate).toBe(true);
+      expect(again.body.event.seq).toBe(seq);
+      expect(await lastSeq(room.id)).toBe(seq);
+
+      const edit = await change(relay, ana.token, 'PATCH', path(room.id, original.message_id), {
+        content: 'back again',
+        ref_id: 'too-late',
+      });
+      expect(edit.status).toBe(409);
+      expect(errorCode(edit.body)).toBe('message_deleted');
+      expect(await lastSeq(room.id)).toBe(seq);
+
+      const page = await historyAfter(room.id, original.seq - 1);
+      expect(page.messages.map((m) => [m.content, m.deleted_at !== null])).toEqual([['', true]]);
+      expect(page.events.map((e) => e.type)).toEqual(['message_deleted']);
+    });
+
+    it('answers each refusal with its code and status, and changes nothing', async () => {
+      const anas = await posted(ana, room.id, 'ana wrote this');
+      const closed = await createRoom(ana, 'private');
+      const secret = await posted(ana, closed.id, 'in the private room');
+      const before = await lastSeq(room.id);
+      const beforeClosed = await lastSeq(closed.id);
+      const edit = (content: string) => ({ content, ref_id: fresh('ref') });
+      const cases: [string, Session, 'PATCH' | 'DELETE', string, unknown, number, string][] = [
+        [
+          'other user edits',
+          ben,
+          'PATCH',
+          path(room.id, anas.message_id),
+          edit('mine now'),
+          403,
+          'forbidden',
+        ],
+        [
+          'other user deletes',
+          ben,
+          'DELETE',
+          path(room.id, anas.message_id),
+          undefined,
+          403,
+          'forbidden',
+        ],
+        [
+          'unknown message',
+          ana,
+          'PATCH',
+          path(room.id, 'no-such-message'),
+          edit('x'),
+          404,
+          'not_found',
+        ],
+        [
+          'unknown message (delete)',
+          ana,
+          'DELETE',
+          path(room.id, 'no-such-message'),
+          undefined,
+          404,
+          'not_found',
+        ],
+        // A message of another chat through this chat's route: not found, never told apart.
+        [
+          'message of another chat',
+          ana,
+          'PATCH',
+          path(room.id, secret.message_id),
+          edit('x'),
+          404,
+          'not_found',
+        ],
+        [
+          'message of another chat (delete)',
+          ana,
+          'DELETE',
+          path(room.id, secret.message_id),
+          undefined,
+          404,
+          'not_found',
+        ],
+        [
+          'non-member',
+          ben,
+          'PATCH',
+          path(closed.id, secret.message_id),
+          edit('x'),
+          403,
+          'not_member',
+        ],
+        [
+          'non-member (delete)',
+          ben,
+          'DELETE',
+          path(closed.id, secret.message_id),
+          undefined,
+          403,
+          'not_member',
+        ],
+        [
+          'unknown chat',
+          ana,
+          'DELETE',
+          path('no-such-chat', anas.message_id),
+          undefined,
+          404,
+          'not_found',
+        ],
+        ['empty', ana, 'PATCH', path(room.id, anas.message_id), edit(' \n '), 400, 'empty_message'],
+        [
+          'too long',
+          ana,
+          'PATCH',
+          path(room.id, anas.message_id),
+          edit('x'.repeat(MAX_CHARS + 1)),
+          400,
+          'message_too_long',
+        ],
+        [
+          'no ref_id',
+          ana,
+          'PATCH',
+          path(room.id, anas.message_id),
+          { content: 'x' },
+          400,
+          'invalid_payload',
+        ],
+        [
+          'extra-long ref_id',
+          ana,
+          'PATCH',
+          path(room.id, anas.message_id),
+          { content: 'x', ref_id: 'r'.repeat(129) },
+          400,
+          'invalid_payload',
+        ],
+        [
+          'content not a string',
+          ana,
+          'PATCH',
+          path(room.id, anas.message_id),
+          { content: 5, ref_id: 'r' },
+          400,
+          'invalid_payload',
+        ],
+      ];
+      for (const [what, who, method, target, body, status, code] of cases) {
+        const res = await change(relay, who.token, method, target, body);
+        expect(res.status, what).toBe(status);
+        expect(errorCode(res.body), what).toBe(code);
+      }
+      expect(await lastSeq(room.id)).toBe(before);
+      expect(await lastSeq(closed.id)).toBe(beforeClosed);
+      const stream = await historyAfter(room.id, anas.seq - 1);
+      expect(stream.messages.map((m) => [m.content, m.version_seq])).toEqual([
+        ['ana wrote this', anas.seq],
+      ]);
+      expect(stream.events).toEqual([]);
+      const secretNow = await historyAfter(closed.id, 0);
+      expect(secretNow.messages.map((m) => m.content)).toEqual(['in the private room']);
+
+      // Malformed or huge ids do not reach a route at all.
+      for (const id of ['a'.repeat(65), 'bad%20id', 'x.y']) {
+        const res = await change(relay, ana.token, 'DELETE', path(room.id, id));
+        expect(res.status, id).toBe(404);
+        expect(errorCode(res.body), id).toBe('not_found');
+      }
+      // Bodies beyond maxHttpBodyBytes: 413, like every write route.
+      const big = await change(relay, ana.token, 'PATCH', path(room.id, anas.message_id), {
+        content: 'x'.repeat(MAX_BODY),
+        ref_id: 'big',
+      });
+      expect(big.status).toBe(413);
+      expect(errorCode(big.body)).toBe('body_too_large');
+      expect(await lastSeq(room.id)).toBe(before);
+    });
+
+    it('answers 401 without a token, and 405 for other methods on a message', async () => {
+      const anas = await posted(ana, room.id, 'token please');
+      for (const method of ['PATCH', 'DELETE'] as const) {
+        const res = await rawRequest(relay, method, path(room.id, anas.message_id), {
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ content: 'x', ref_id: 'r' }),
+        });
+        expect(res.status, method).toBe(401);
+        expect(errorCode(res.body)).toBe('unauthorized');
+      }
+      const get = await rawRequest(relay, 'GET', path(room.id, anas.message_id), {
+        headers: { authorization: `Bearer ${ana.token}` },
+      });
+      expect(get.status).toBe(405);
+      expect(get.headers.get('allow')).toBe('PATCH, DELETE, OPTIONS');
+      const preflight = await rawRequest(relay, 'OPTIONS', path(room.id, anas.message_id));
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers.get('access-control-allow-methods')).toMatch(/PATCH.*DELETE/);
     });
   });
 
