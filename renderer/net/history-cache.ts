@@ -38,6 +38,42 @@ export function checkedSnapshot(value: unknown): HistorySnapshot | null {
   return fromWire(snapshotSchema, value, 'offline cache snapshot');
 }
 
+/** Where cached history comes from at start (the desktop's SQLite cache; absent in a browser). */
+export interface HistorySource {
+  load(scope: string): Promise<HistorySnapshot>;
+}
+
+/**
+ * Shows cached chats and messages before the network answers. The cached messages are
+ * confirmed ones, the tail of each chat, so the joins resume right after them (since_seq).
+ */
+export async function restoreHistory(
+  store: ParleyStore,
+  source: HistorySource,
+  scope: string,
+): Promise<void> {
+  let loaded: unknown;
+  try {
+    loaded = await source.load(scope);
+  } catch (error) {
+    // A broken cache only costs the instant start; the relay still has everything.
+    console.warn('parley: the offline cache could not be read', error);
+    return;
+  }
+  const snapshot = checkedSnapshot(loaded);
+  if (snapshot === null) return;
+  const { actions } = store.getState();
+  actions.setChats(snapshot.chats);
+  for (const chat of snapshot.chats) {
+    const messages = snapshot.messages[chat.id] ?? [];
+    actions.applyJoin(chat.id, {
+      messages,
+      hasOlder: (messages[0]?.seq ?? 1) > 1,
+      syncedSeq: messages.at(-1)?.seq ?? 0,
+    });
+  }
+}
+
 /** Messages kept per chat in the cache. */
 export const CACHED_MESSAGES_PER_CHAT = 200;
 const SAVE_EVERY_MS = 2_000;
