@@ -17,6 +17,7 @@
  * | `auth_no_key` | JWT auth without a key; resolveOptions refuses that first, so this is a bug |
  * | `auth_not_issuer` | a token was asked of a relay that only verifies identity-provider tokens (a bug: HTTP checks `issuesTokens` first) |
  * | `store_invariant` | the database broke a promise the store relies on (a row written in this transaction is missing) |
+ * | `channel_mismatch` | the socket server routed a frame to the channel of another topic kind (transport/channel.ts) |
  */
 
 export type RelayErrorCode =
@@ -27,7 +28,8 @@ export type RelayErrorCode =
   | 'ERR_MDNS_UNAVAILABLE'
   | 'auth_no_key'
   | 'auth_not_issuer'
-  | 'store_invariant';
+  | 'store_invariant'
+  | 'channel_mismatch';
 
 export class RelayError extends Error {
   constructor(

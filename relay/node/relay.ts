@@ -16,6 +16,7 @@ import { CLOSE_HANDSHAKE_GRACE_MS } from '../transport/connection.js';
 import { AddressLimit, HTTP_SERVER_TIMEOUTS } from '../http/connection-limits.js';
 import { startClusterNode } from '../cluster/cluster.js';
 import { startDelivery } from '../transport/delivery.js';
+import { parseTopic } from '../protocol/topics.js';
 import { createHttpApi } from '../http/http-api.js';
 import { HttpOutputGuard } from '../http/http-output.js';
 import { sendError } from '../http/http-util.js';
@@ -94,7 +95,7 @@ export async function startRelay(input: RelayOptionsInput = {}): Promise<Running
   hub.observe({
     subscribed: (subscription) =>
       metrics.joins.inc({
-        topic: subscription.topic.startsWith('chat:') ? 'chat' : 'notifications',
+        topic: parseTopic(subscription.topic)?.kind === 'chat' ? 'chat' : 'notifications',
       }),
     delivered: (sent) => metrics.messagesOut.inc(sent),
   });
@@ -240,7 +241,15 @@ export async function startRelay(input: RelayOptionsInput = {}): Promise<Running
     clientAddress: (req) => clientAddress(req, options.trustProxy),
     admitUpgrade: (req, socket) => addressLimit.admitForwarded(req, socket),
   });
-  const stopDelivery = startDelivery({ bus, hub, members, store, logger, revoke: sockets.revoke });
+  const stopDelivery = startDelivery({
+    bus,
+    hub,
+    members,
+    store,
+    notifications: service.notifications,
+    logger,
+    revoke: sockets.revoke,
+  });
 
   const timers = [
     setInterval(() => typing.sweep(), Math.min(1_000, limits.typingTtlMs)),

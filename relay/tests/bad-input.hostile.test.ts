@@ -280,7 +280,7 @@ describe('malformed frames and refused events', () => {
     const inbox = await client.join(`notifications:${mallory.user.id}`);
     expect([chat.status, inbox.status]).toEqual(['ok', 'ok']);
     const cases: [string | null, string, string][] = [
-      [chat.joinRef, `chat:${mainId}`, 'delete_message'],
+      [chat.joinRef, `chat:${mainId}`, 'pin_message'],
       [chat.joinRef, `chat:${mainId}`, 'ack_notifications'],
       [chat.joinRef, `chat:${mainId}`, 'SEND_MESSAGE'],
       [chat.joinRef, `chat:${mainId}`, 'receive_message'],

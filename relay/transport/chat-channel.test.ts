@@ -4,7 +4,13 @@
  */
 import type { Channel, Socket } from 'phoenix';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ChatJoinReply, ChatSummary, MessageSent, WireMessage } from '../protocol/events.js';
+import {
+  STREAM_VERSION,
+  type ChatJoinReply,
+  type ChatSummary,
+  type MessageSent,
+  type WireMessage,
+} from '../protocol/events.js';
 import { capturingLogger } from '../testing/canary.js';
 import {
   RawClient,
@@ -131,7 +137,7 @@ function range(from: number, to: number): number[] {
 }
 
 describe('joining a chat', () => {
-  it('replies with {chat, messages, last_seq, has_more, read_seq}', async () => {
+  it('replies with {chat, messages, events, stream_version, last_seq, has_more, read_seq}', async () => {
     const ana = await newUser('Ana');
     const ben = await newUser('Ben');
     const chatId = await createRoom(ana);
@@ -140,8 +146,11 @@ describe('joining a chat', () => {
 
     const { reply } = await joinChat(phoenix(ben), chatId);
     expect(Object.keys(reply).sort()).toEqual(
-      ['chat', 'has_more', 'last_seq', 'messages', 'read_seq'].sort(),
+      ['chat', 'events', 'has_more', 'last_seq', 'messages', 'read_seq', 'stream_version'].sort(),
     );
+    // A join without since_seq lists the newest messages in their current state, no events.
+    expect(reply.events).toEqual([]);
+    expect(reply.stream_version).toBe(STREAM_VERSION);
     expect(reply.chat).toMatchObject({
       id: chatId,
       kind: 'room',

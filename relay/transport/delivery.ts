@@ -1,15 +1,17 @@
 /**
  * Turns bus events into frames for this node's connections: receive_message to joined
- * subscribers, new_notification to members who are online but not in the chat, typing_update.
+ * subscribers, message_edited / message_deleted to every joined subscriber (the connection that
+ * asked included), new_notification to members who are online but not in the chat,
+ * typing_update, chat_added / chat_removed.
  */
 import type { Logger } from 'pino';
 import { encodeFrame } from '../protocol/frame.js';
-import type { NotificationPayload, WireMessage } from '../protocol/events.js';
+import { EVENTS, type NotificationPayload, type WireMessage } from '../protocol/events.js';
 import { chatTopic, notificationsTopics } from '../protocol/topics.js';
 import type { Bus, BusEvent } from '../core/bus.js';
 import type { Hub } from './hub.js';
 import type { MembershipCache, Members } from '../core/membership-cache.js';
-import { findMentions } from '../core/mentions.js';
+import type { NotificationPlan, NotificationPlanner } from '../core/notification-planner.js';
 import type { Store, StoredUser } from '../core/store.js';
 
 export interface DeliveryDeps {
@@ -17,6 +19,8 @@ export interface DeliveryDeps {
   hub: Hub;
   members: MembershipCache;
   store: Store;
+  /** Who gets a live new_notification: the rule ChatService plans pending ones with. */
+  notifications: NotificationPlanner;
   logger: Logger;
   /** Closes a user's open subscriptions to a chat they lost access to. */
   revoke: (userId: string, chatId: string) => void;
@@ -58,16 +62,21 @@ export function startDelivery(deps: DeliveryDeps): () => void {
   async function notifyAbsentMembers(message: WireMessage): Promise<void> {
     const members = await deps.members.get(message.chat_id);
     const topic = chatTopic(message.chat_id);
-    let mentioned: Set<string> | null = null;
+    let plan: NotificationPlan | null = null;
     let chatName: string | null = null;
     for (const member of absentCandidates(message.chat_id, topic, members)) {
-      // In a cluster, userJoined also says whether the chat is open on another node.
-      if (member.id === message.sender_id || hub.userJoined(member.id, topic)) continue;
+      // Planned once per message, and only when someone here may need it (mentions are parsed).
+      plan ??= deps.notifications.plan(
+        { chatId: message.chat_id, senderId: message.sender_id, content: message.content },
+        members,
+      );
+      // The one rule (core/notification-planner.ts); in a cluster its liveness also says
+      // whether the chat is open on another node.
+      if (plan.audience(member.id) !== 'live') continue;
       const inboxes = notificationsTopics(member.id).filter(
         (inbox) => hub.subscribers(inbox).size > 0,
       );
       if (inboxes.length === 0) continue;
-      mentioned ??= new Set(findMentions(message.content, members.values()));
       if (chatName === null) {
         const chat = await deps.store.getChat(message.chat_id);
         chatName = chat === null || chat.kind === 'dm' ? message.sender_name : chat.name;
@@ -81,10 +90,10 @@ export function startDelivery(deps: DeliveryDeps): () => void {
         sender_name: message.sender_name,
         content: message.content,
         timestamp: message.timestamp,
-        mentioned: mentioned.has(member.id),
+        mentioned: plan.mentioned.has(member.id),
       };
       for (const inbox of inboxes) {
-        hub.broadcast(inbox, encodeFrame(null, null, inbox, 'new_notification', payload));
+        hub.broadcast(inbox, encodeFrame(null, null, inbox, EVENTS.newNotification, payload));
       }
     }
   }
@@ -96,7 +105,7 @@ export function startDelivery(deps: DeliveryDeps): () => void {
         const topic = chatTopic(message.chat_id);
         const except =
           event.originConnectionId === null ? undefined : hub.byId(event.originConnectionId);
-        hub.broadcast(topic, encodeFrame(null, null, topic, 'receive_message', message), {
+        hub.broadcast(topic, encodeFrame(null, null, topic, EVENTS.receiveMessage, message), {
           except,
           seq: message.seq,
         });
@@ -105,11 +114,21 @@ export function startDelivery(deps: DeliveryDeps): () => void {
         );
         return;
       }
+      case 'change': {
+        // To every subscriber, the asking connection too (its reply may be lost with a drop):
+        // clients apply a change once, by version_seq. Held by joins with its seq, like messages.
+        const change = event.event;
+        const topic = chatTopic(change.chat_id);
+        hub.broadcast(topic, encodeFrame(null, null, topic, change.type, change), {
+          seq: change.seq,
+        });
+        return;
+      }
       case 'typing': {
         const topic = chatTopic(event.chatId);
         hub.broadcast(
           topic,
-          encodeFrame(null, null, topic, 'typing_update', {
+          encodeFrame(null, null, topic, EVENTS.typingUpdate, {
             chat_id: event.chatId,
             user_ids: event.userIds,
           }),
@@ -120,7 +139,10 @@ export function startDelivery(deps: DeliveryDeps): () => void {
         deps.members.invalidate(event.chatId);
         for (const userId of event.removedUserIds) deps.revoke(userId, event.chatId);
         const payload = { chat_id: event.chatId };
-        const tell = (userIds: readonly string[], name: 'chat_added' | 'chat_removed') => {
+        const tell = (
+          userIds: readonly string[],
+          name: typeof EVENTS.chatAdded | typeof EVENTS.chatRemoved,
+        ) => {
           for (const userId of userIds) {
             for (const inbox of notificationsTopics(userId)) {
               if (hub.subscribers(inbox).size > 0)
@@ -128,8 +150,8 @@ export function startDelivery(deps: DeliveryDeps): () => void {
             }
           }
         };
-        tell(event.addedUserIds, 'chat_added');
-        tell(event.removedUserIds, 'chat_removed');
+        tell(event.addedUserIds, EVENTS.chatAdded);
+        tell(event.removedUserIds, EVENTS.chatRemoved);
         return;
       }
     }

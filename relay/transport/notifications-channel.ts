@@ -8,14 +8,15 @@
  * connection that drops before acknowledging gets them again.
  */
 import { failure } from '../protocol/errors.js';
-import { ackNotificationsPayload, type PendingNotifications } from '../protocol/events.js';
+import { EVENTS, ackNotificationsPayload, type PendingNotifications } from '../protocol/events.js';
 import { validate } from '../protocol/validate.js';
+import { joinedChannel, type JoinedInbound } from './channel.js';
 import { releaseHeld, type ChannelDeps } from './channel-deps.js';
 import { fitPage, replyBudget } from '../core/history-page.js';
 import type { Subscription } from './hub.js';
-import { push, replyError, replyOk, type Inbound } from './replies.js';
+import { push, replyError, replyOk } from './replies.js';
 
-export type NotificationsInbound = Inbound & { userId: string; joinRef: string };
+export type NotificationsInbound = JoinedInbound & { userId: string };
 
 async function pushPending(deps: ChannelDeps, inbound: NotificationsInbound): Promise<void> {
   const listed = await deps.service.listPending(inbound.connection.user);
@@ -30,8 +31,8 @@ async function pushPending(deps: ChannelDeps, inbound: NotificationsInbound): Pr
     notifications,
     has_more: listed.length > notifications.length,
   };
-  push(inbound, 'pending_notifications', batch);
-  for (const notification of notifications) push(inbound, 'pending_notification', notification);
+  push(inbound, EVENTS.pendingNotifications, batch);
+  for (const notification of notifications) push(inbound, EVENTS.pendingNotification, notification);
 }
 
 export async function joinNotifications(
@@ -79,3 +80,13 @@ export async function ackNotifications(
   // The next batch, if the first push did not hold them all.
   if (acked > 0) await pushPending(deps, inbound);
 }
+
+/** `notifications:<user_id>`, as registered in channel-registry.ts. */
+export const notificationsChannel = joinedChannel({
+  kind: 'notifications',
+  bind: (inbound, topic): NotificationsInbound => ({ ...inbound, userId: topic.userId }),
+  join: (deps, inbound) => joinNotifications(deps, inbound),
+  events: { [EVENTS.ackNotifications]: ackNotifications },
+  leave: leaveNotifications,
+  writes: [EVENTS.ackNotifications],
+});

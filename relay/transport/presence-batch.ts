@@ -18,7 +18,12 @@
  * same churn now costs each member about 16 KB/s).
  */
 import { encodeFrame } from '../protocol/frame.js';
-import type { PresenceDiff, PresenceMeta, PresenceState } from '../protocol/events.js';
+import {
+  EVENTS,
+  type PresenceDiff,
+  type PresenceMeta,
+  type PresenceState,
+} from '../protocol/events.js';
 import type { Hub } from './hub.js';
 import { PresenceTracker } from '../core/presence.js';
 
@@ -170,7 +175,7 @@ export class PresenceBatcher {
     if (pending === undefined) return;
     const diff: PresenceDiff = { joins: toState(pending.joins), leaves: toState(pending.leaves) };
     if (Object.keys(diff.joins).length === 0 && Object.keys(diff.leaves).length === 0) return;
-    const frame = encodeFrame(null, null, topic, 'presence_diff', diff);
+    const frame = encodeFrame(null, null, topic, EVENTS.presenceDiff, diff);
     // Bytes, near enough: presence is mostly ASCII, and this only sets a pace.
     const paceMs = Math.min(PRESENCE_MAX_WINDOW_MS, (frame.length / PRESENCE_BYTES_PER_S) * 1_000);
     if (paceMs > this.#windowMs) this.#pacedUntil.set(topic, performance.now() + paceMs);

@@ -1,4 +1,5 @@
 /** Phoenix reply and push frames for one connection. */
+import { EVENTS } from '../protocol/events.js';
 import { encodeFrame } from '../protocol/frame.js';
 import type { Failure } from '../protocol/errors.js';
 import type { Connection } from './connection.js';
@@ -13,14 +14,14 @@ export interface Inbound {
 
 export function replyOk(to: Inbound, response: object = {}): void {
   to.connection.send(
-    encodeFrame(to.joinRef, to.ref, to.topic, 'phx_reply', { status: 'ok', response }),
+    encodeFrame(to.joinRef, to.ref, to.topic, EVENTS.reply, { status: 'ok', response }),
   );
 }
 
 /** Error replies carry `reason` (Phoenix convention) and a human `message`. */
 export function replyError(to: Inbound, error: Pick<Failure, 'code' | 'message'>): void {
   to.connection.send(
-    encodeFrame(to.joinRef, to.ref, to.topic, 'phx_reply', {
+    encodeFrame(to.joinRef, to.ref, to.topic, EVENTS.reply, {
       status: 'error',
       response: { reason: error.code, message: error.message },
     }),

@@ -7,19 +7,16 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { CLOSE_CODES, failure, type Failure } from '../protocol/errors.js';
-import { parseFrame, type Frame } from '../protocol/frame.js';
-import { parseTopic } from '../protocol/topics.js';
+import { EVENTS } from '../protocol/events.js';
+import { encodeFrame, parseFrame, type Frame } from '../protocol/frame.js';
+import { chatTopic } from '../protocol/topics.js';
 import type { Auth, Identity } from '../identity/auth.js';
 import type { ChannelDeps } from './channel-deps.js';
-import { joinChat, leaveChat, markRead, sendMessage, setTyping } from './chat-channel.js';
+import { channelOf } from './channel-registry.js';
 import { Connection } from './connection.js';
+import type { Subscription } from './hub.js';
 import { requestUrl } from '../http/http-util.js';
 import { newId } from '../core/ids.js';
-import {
-  ackNotifications,
-  joinNotifications,
-  leaveNotifications,
-} from './notifications-channel.js';
 import { replyError, replyOk, type Inbound } from './replies.js';
 import type { StorageFailureLog } from '../core/storage-errors.js';
 
@@ -67,11 +64,15 @@ export interface SocketServerDeps extends ChannelDeps {
   admitUpgrade: (req: IncomingMessage, socket: Duplex) => boolean;
 }
 
-/** Events whose success shows that storage takes writes again (they always write). */
-const WRITING_EVENTS: ReadonlySet<string> = new Set(['read', 'ack_notifications']);
-
 export function attachSocketServer(server: Server, deps: SocketServerDeps): SocketServer {
   const { hub, limits, logger } = deps;
+
+  /** Ends one subscription through its topic's channel. */
+  function leave(subscription: Subscription): void {
+    const routed = channelOf(subscription.topic);
+    if (routed?.channel.joinable === true) routed.channel.leave(deps, subscription);
+  }
+
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: limits.maxPayloadBytes,
@@ -170,10 +171,7 @@ export function attachSocketServer(server: Server, deps: SocketServerDeps): Sock
     ws.on('error', (error) => logger.info({ err: error, conn: connection.id }, 'socket error'));
     ws.on('close', (code: number) => {
       connection.markClosed();
-      for (const subscription of [...connection.subscriptions.values()]) {
-        if (subscription.topic.startsWith('chat:')) leaveChat(deps, subscription);
-        else leaveNotifications(deps, subscription);
-      }
+      for (const subscription of [...connection.subscriptions.values()]) leave(subscription);
       deps.typing.dropConnection(connection.id);
       hub.remove(connection);
       logger.info({ conn: connection.id, user: connection.user.id, code }, 'disconnected');
@@ -189,8 +187,9 @@ export function attachSocketServer(server: Server, deps: SocketServerDeps): Sock
     if (!parsed.ok) return connection.close(CLOSE_CODES.INVALID_FRAME, parsed.code);
     const [joinRef, ref, topic, event] = parsed.frame;
     const inbound: Inbound = { connection, joinRef, ref, topic };
+    let writes = false;
     try {
-      await route(inbound, parsed.frame);
+      writes = await route(inbound, parsed.frame);
     } catch (error) {
       // A write other than a send (a read marker, an ack, the membership a first join of a
       // public room adds) on a full or read-only disk: answered like a refused send, the socket
@@ -198,47 +197,53 @@ export function attachSocketServer(server: Server, deps: SocketServerDeps): Sock
       const refused = deps.storageFailure(error);
       if (refused === null) throw error;
       deps.storageLog.failed(refused, 1);
-      if (event === 'phx_join') {
+      if (event === EVENTS.join) {
         // A join that failed after subscribing leaves nothing behind.
         const subscription = connection.subscriptions.get(topic);
-        if (subscription?.joinRef === joinRef && subscription.held !== null) {
-          if (topic.startsWith('chat:')) leaveChat(deps, subscription);
-          else leaveNotifications(deps, subscription);
-        }
+        if (subscription?.joinRef === joinRef && subscription.held !== null) leave(subscription);
       }
       if (!connection.closed) replyError(inbound, refused);
       return;
     }
-    if (WRITING_EVENTS.has(event)) deps.storageLog.succeeded();
+    if (writes) deps.storageLog.succeeded();
   }
 
-  async function route(inbound: Inbound, [joinRef, , topic, event, payload]: Frame): Promise<void> {
+  /**
+   * Routes one frame to its topic's channel (channel-registry.ts). Returns true when the frame
+   * was an event that always writes and it was handled.
+   */
+  async function route(
+    inbound: Inbound,
+    [joinRef, , topic, event, payload]: Frame,
+  ): Promise<boolean> {
     const { connection } = inbound;
     if (!connection.frames.take()) {
       if (!connection.strike('frames'))
         replyError(inbound, failure('rate_limited', 'too many frames'));
-      return;
+      return false;
     }
-    const route = parseTopic(topic);
-    if (route?.kind === 'phoenix') {
-      if (event === 'heartbeat') return replyOk(inbound);
-      return replyError(
-        inbound,
-        failure('unknown_event', `the phoenix topic only takes heartbeat`),
-      );
-    }
-    if (route === null) {
-      return replyError(
+    const routed = channelOf(topic);
+    if (routed === null) {
+      replyError(
         inbound,
         failure('unknown_topic', 'topics are chat:<id> or notifications:<user_id>'),
       );
+      return false;
     }
-    if (event === 'phx_join') {
-      if (joinRef === null)
-        return replyError(inbound, failure('invalid_payload', 'phx_join needs a join_ref'));
-      if (route.kind === 'chat')
-        return joinChat(deps, { ...inbound, joinRef, chatId: route.chatId }, payload);
-      return joinNotifications(deps, { ...inbound, joinRef, userId: route.userId });
+    const { channel } = routed;
+    if (!channel.joinable) {
+      const handler = channel.event(event);
+      if (handler === undefined) replyError(inbound, channel.unknownEvent(event));
+      else await handler(deps, inbound, payload);
+      return false;
+    }
+    if (event === EVENTS.join) {
+      if (joinRef === null) {
+        replyError(inbound, failure('invalid_payload', 'phx_join needs a join_ref'));
+        return false;
+      }
+      await channel.join(deps, { ...inbound, joinRef }, routed.topic, payload);
+      return false;
     }
     const subscription = connection.subscriptions.get(topic);
     if (
@@ -246,34 +251,21 @@ export function attachSocketServer(server: Server, deps: SocketServerDeps): Sock
       subscription.held !== null ||
       (joinRef !== null && joinRef !== subscription.joinRef)
     ) {
-      return replyError(inbound, failure('unmatched topic', 'join the topic before pushing to it'));
+      replyError(inbound, failure('unmatched topic', 'join the topic before pushing to it'));
+      return false;
     }
-    if (event === 'phx_leave') {
-      if (route.kind === 'chat') leaveChat(deps, subscription);
-      else leaveNotifications(deps, subscription);
-      return replyOk(inbound);
+    if (event === EVENTS.leave) {
+      channel.leave(deps, subscription);
+      replyOk(inbound);
+      return false;
     }
-    if (route.kind === 'chat') {
-      const chatInbound = { ...inbound, joinRef: subscription.joinRef, chatId: route.chatId };
-      switch (event) {
-        case 'send_message':
-          return sendMessage(deps, chatInbound, payload);
-        case 'typing':
-          return setTyping(deps, chatInbound, payload);
-        case 'read':
-          return markRead(deps, chatInbound, payload);
-      }
-    } else if (event === 'ack_notifications') {
-      return ackNotifications(
-        deps,
-        { ...inbound, joinRef: subscription.joinRef, userId: route.userId },
-        payload,
-      );
+    const handler = channel.event(event);
+    if (handler === undefined) {
+      replyError(inbound, channel.unknownEvent(event));
+      return false;
     }
-    return replyError(
-      inbound,
-      failure('unknown_event', `${event} is not an event of ${route.kind} topics`),
-    );
+    await handler(deps, { ...inbound, joinRef: subscription.joinRef }, routed.topic, payload);
+    return channel.writes(event);
   }
 
   return {
@@ -302,12 +294,12 @@ export function attachSocketServer(server: Server, deps: SocketServerDeps): Sock
       return closed;
     },
     revoke(userId, chatId) {
-      const topic = `chat:${chatId}`;
+      const topic = chatTopic(chatId);
       for (const connection of hub.connectionsOf(userId)) {
         const subscription = connection.subscriptions.get(topic);
         if (subscription === undefined) continue;
-        leaveChat(deps, subscription);
-        connection.send(JSON.stringify([subscription.joinRef, null, topic, 'phx_close', {}]));
+        leave(subscription);
+        connection.send(encodeFrame(subscription.joinRef, null, topic, EVENTS.close, {}));
       }
     },
   };
