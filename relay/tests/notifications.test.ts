@@ -521,3 +521,64 @@ describe('chat_added and chat_removed', () => {
     expect(cyPhone.removed).toEqual([]);
   });
 });
+
+/** PATCH or DELETE of a message over HTTP (api() speaks GET and POST only). */
+async function changeMessage(
+  session: Session,
+  method: 'PATCH' | 'DELETE',
+  chatId: string,
+  messageId: string,
+  body?: { content: string; ref_id: string },
+): Promise<number> {
+  const res = await fetch(`${relay.url}/api/chats/${chatId}/messages/${messageId}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${session.token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+describe('edits and deletes', () => {
+  it('never notify, live or pending; pending ones show the edited text, and go with a delete', async () => {
+    const ana = await newUser('Ana');
+    const ben = await newUser('Ben');
+    const cy = await newUser('Cy');
+    const room = await roomWith(ana, [ben, cy]);
+    // Cy is online with her inbox open (live notifications); Ben is offline (pending ones).
+    const cyInbox = await openInbox(phoenix(cy, 'cy-phone'), cy);
+    const kept = await postMessage(ana, room.id, `kept, @${ben.user.name}`);
+    const gone = await postMessage(ana, room.id, 'gone soon');
+    await until(() => cyInbox.live.length === 2, 5_000, 'two live notifications');
+
+    expect(
+      await changeMessage(ana, 'PATCH', room.id, kept.message_id ?? '', {
+        content: `kept and edited, @${ben.user.name}`,
+        ref_id: 'edit-1',
+      }),
+    ).toBe(200);
+    expect(await changeMessage(ana, 'DELETE', room.id, gone.message_id ?? '')).toBe(200);
+    // A message after them: its notification comes after anything the changes could have made.
+    await postMessage(ana, room.id, 'after the changes');
+    await until(() => cyInbox.live.length >= 3, 5_000, 'the third live notification');
+    await settle(cyInbox);
+    expect(cyInbox.live.map((n) => n.content)).toEqual([
+      `kept, @${ben.user.name}`,
+      'gone soon',
+      'after the changes',
+    ]);
+    expect(cyInbox.pending).toEqual([]);
+
+    const benInbox = await comeOnline(ben, 'ben-phone');
+    await until(() => benInbox.pending.length === 2, 5_000, 'the pending notifications');
+    await settle(benInbox);
+    expect(benInbox.pending.map((n) => [n.message_id, n.content, n.mentioned])).toEqual([
+      [kept.message_id, `kept and edited, @${ben.user.name}`, true],
+      [expect.any(String), 'after the changes', false],
+    ]);
+    expect(benInbox.live).toEqual([]);
+  });
+});
