@@ -3,13 +3,20 @@
  * a Redis bus with the same contract. The bus is a fast path, never the source of truth:
  * clients detect seq gaps and backfill from the store.
  */
-import type { WireMessage } from '../protocol/events.js';
+import type { ChatEvent, WireMessage } from '../protocol/events.js';
 
 export type BusEvent =
   | {
       type: 'message';
       message: WireMessage;
       /** The connection that sent it (excluded from receive_message), if on some node. */
+      originConnectionId: string | null;
+    }
+  | {
+      /** A committed change (edit, delete) to a chat's message: its own place in the stream. */
+      type: 'change';
+      event: ChatEvent;
+      /** The connection that asked for it, if on some node (it gets the reply and the push). */
       originConnectionId: string | null;
     }
   | { type: 'typing'; chatId: string; userIds: string[] }

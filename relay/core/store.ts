@@ -4,6 +4,7 @@
  */
 import type { Failure } from '../protocol/errors.js';
 import type {
+  ChatEvent,
   ChatInfo,
   ChatSummary,
   NotificationPayload,
@@ -78,6 +79,33 @@ export interface AppendRequest {
 }
 
 export type AppendResult = { ok: true; message: WireMessage; duplicate: boolean } | Failure;
+
+/**
+ * One change to a stored message, applied in order with the sends around it (the writer queues
+ * both). Each applied change takes the chat's next seq and is stored as a ChatEvent.
+ */
+export type ChangeRequest =
+  | (ChangeBase & {
+      kind: 'edit';
+      content: string;
+      /** Client-made: a repeated (chat, actor, ref_id) returns the first result, duplicate. */
+      refId: string;
+    })
+  | (ChangeBase & { kind: 'delete' });
+
+interface ChangeBase {
+  chatId: string;
+  messageId: string;
+  /** Who asks for the change; core/message-rules.ts decides whether they may. */
+  actorId: string;
+  now: Date;
+  /** Not stored: the socket connection that asked, if any. */
+  originConnectionId: string | null;
+}
+
+export type ChangeResult =
+  | { ok: true; message: WireMessage; event: ChatEvent; duplicate: boolean }
+  | Failure;
 
 /** A message search, scoped to the chats `userId` is a member of. */
 export interface SearchRequest {
@@ -167,7 +195,29 @@ export interface Store {
    * nothing is stored.
    */
   appendMessages(requests: readonly AppendRequest[]): Promise<AppendResult[]>;
-  /** Messages with seq > afterSeq, oldest first, at most `limit`, expired ones excluded. */
+  /**
+   * Applies edits and deletes in order, in as few transactions as the backend allows; a result
+   * per request, in request order. In the same transaction as each change: the actor must be a
+   * member (`not_member`; `not_found` for no such chat or no such message in it), and
+   * core/message-rules.ts's checkChange decides (forbidden, message_deleted, message_expired);
+   * a refused change stores nothing and takes no seq. An applied change takes the chat's next
+   * seq (chats.last_seq), updates the message (content, edited_at / deleted_at, version_seq) and
+   * stores the event. A delete also erases the text of the message and of its earlier edit
+   * events, takes it out of the search index and deletes its pending notifications. Retries: an
+   * edit with a stored (chat, actor, ref_id) and a delete of an already deleted message return
+   * the stored result with `duplicate: true`. When the whole batch cannot be written, every
+   * result is a `storage_error` failure and nothing is stored.
+   */
+  changeMessages(requests: readonly ChangeRequest[]): Promise<ChangeResult[]>;
+  /**
+   * The chat's change events with seq > afterSeq, oldest first, at most `limit`. Events of
+   * messages that expired are gone with them.
+   */
+  eventsAfter(chatId: string, afterSeq: number, limit: number): Promise<ChatEvent[]>;
+  /**
+   * Messages with seq > afterSeq, oldest first, at most `limit`, expired ones excluded; each in
+   * its current state (edited text, or a tombstone with content "" when deleted).
+   */
   messagesAfter(chatId: string, afterSeq: number, limit: number, now: Date): Promise<WireMessage[]>;
   /** The newest messages with seq < beforeSeq (or the newest of all), returned oldest first. */
   messagesBefore(
