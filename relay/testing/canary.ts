@@ -8,6 +8,7 @@ import type { Channel, Socket } from 'phoenix';
 import { pino, type Logger } from 'pino';
 import { expect } from 'vitest';
 import type { ChatInfo, MessageSent, WireMessage } from '../protocol/events.js';
+import { chatTopic } from '../protocol/topics.js';
 import {
   api,
   collect,
@@ -103,8 +104,8 @@ export class Canary {
     });
     const senderSocket = connectPhoenix(relay, sender.token, 'canary-sender');
     const readerSocket = connectPhoenix(relay, reader.token, 'canary-reader');
-    const outbound = senderSocket.channel(`chat:${roomId}`, {});
-    const inbound = readerSocket.channel(`chat:${roomId}`, {});
+    const outbound = senderSocket.channel(chatTopic(roomId), {});
+    const inbound = readerSocket.channel(chatTopic(roomId), {});
     const canary = new Canary(
       relay,
       sender,

@@ -5,6 +5,7 @@
  */
 import { Presence, type Channel, type Socket } from 'phoenix';
 import type { ChatJoinReply, UserInfo, WireMessage } from '../../relay/protocol/events.js';
+import { chatTopic } from '../../relay/protocol/topics.js';
 import {
   chatJoinReplySchema,
   errorReplySchema,
@@ -55,7 +56,7 @@ export class ChatLinks {
     const socket = this.#socket;
     if (socket === null || this.#links.has(chatId)) return;
     const { store, sync } = this.o;
-    const channel = socket.channel(`chat:${chatId}`, () => {
+    const channel = socket.channel(chatTopic(chatId), () => {
       const synced = store.getState().timelines[chatId]?.syncedSeq ?? 0;
       return synced > 0 ? { since_seq: synced } : {};
     });
@@ -92,14 +93,14 @@ export class ChatLinks {
       .join(this.o.pushTimeoutMs)
       .receive(
         'ok',
-        validated(chatJoinReplySchema, `join reply of chat:${chatId}`, (reply) => {
+        validated(chatJoinReplySchema, `join reply of ${chatTopic(chatId)}`, (reply) => {
           const resumed = sync.joined(chatId, reply);
           this.o.onJoined(chatId, resumed, reply);
         }),
       )
       .receive(
         'error',
-        validated(errorReplySchema, `join error of chat:${chatId}`, (reply) => {
+        validated(errorReplySchema, `join error of ${chatTopic(chatId)}`, (reply) => {
           if (reply.reason === 'not_member' || reply.reason === 'not_found') {
             this.forget(chatId);
             store.getState().actions.removeChat(chatId);

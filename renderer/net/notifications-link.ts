@@ -9,6 +9,7 @@ import {
   pendingNotificationsSchema,
 } from '../../relay/protocol/wire-schemas.js';
 import type { NotificationPayload, PendingNotifications } from '../../relay/protocol/events.js';
+import { notificationsTopic } from '../../relay/protocol/topics.js';
 import type { ParleyStore } from '../state/store.js';
 import { validated } from './wire.js';
 
@@ -51,7 +52,7 @@ export function joinNotifications(
   socket: Socket,
   userId: string,
 ): Channel {
-  const channel = socket.channel(`notifications:${userId}`, {});
+  const channel = socket.channel(notificationsTopic(userId), {});
   channel.on(
     'new_notification',
     validated(notificationPayloadSchema, 'new_notification', (payload: NotificationPayload) => {
