@@ -177,9 +177,13 @@ export class MessageWriter {
   #publish(kind: CommittedKind, publish: () => void): void {
     try {
       publish();
-      this.#options.onCommitted(kind);
     } catch (error) {
       // Delivery is best effort (clients backfill by seq); the ack must still go out.
+      this.#options.onError(error);
+    }
+    try {
+      this.#options.onCommitted(kind);
+    } catch (error) {
       this.#options.onError(error);
     }
   }

@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 import { join as joinPath } from 'node:path';
 import type { Socket } from 'phoenix';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   STREAM_VERSION,
   type ChatEvent,
@@ -18,6 +18,7 @@ import {
   type WireMessage,
 } from '../protocol/events.js';
 import type { RelayLimits } from '../core/options.js';
+import { startPostgres, type PostgresServer } from '../testing/services.js';
 import {
   RawClient,
   api,
@@ -45,6 +46,7 @@ async function start(
     dataDir?: string;
     port?: number;
     sweepIntervalMs?: number;
+    databaseUrl?: string;
     limits?: Partial<RelayLimits>;
   } = {},
 ) {
@@ -378,207 +380,224 @@ class ChatCopy {
   }
 }
 
-describe('the event stream: edits and deletes', () => {
-  it('a client away while a message was edited and another deleted sees both on resume', async () => {
-    const relay = await start();
-    const ana = await signIn(relay, 'Ana');
-    const ben = await signIn(relay, 'Ben');
-    const room = await createRoom(relay, ana);
-    const sent = [];
-    for (const text of ['one', 'two', 'three'])
-      sent.push(await postMessage(relay, ana, room.id, text));
-
-    const copy = new ChatCopy();
-    const benSocket = phoenix(relay, ben);
-    const first = await join<ChatJoinReply>(benSocket.channel(`chat:${room.id}`, {}));
-    expect(first.status).toBe('ok');
-    expect(first.response.stream_version).toBe(STREAM_VERSION);
-    expect(first.response.events).toEqual([]);
-    first.response.messages.forEach((m) => copy.addMessage(m));
-    expect(copy.lastSeq).toBe(3);
-    benSocket.disconnect();
-
-    // While Ben is away: "one" is edited (twice), "two" deleted, and a new message posted.
-    const [one, two] = sent;
-    const edited = await changeOverHttp(relay, ana, 'PATCH', room.id, one?.message_id ?? '', {
-      content: 'one, edited',
-      ref_id: 'e1',
-    });
-    expect(edited.status).toBe(200);
-    const anaChat = phoenix(relay, ana, 'ana-phone').channel(`chat:${room.id}`, {});
-    expect((await join(anaChat)).status).toBe('ok');
-    const again = await push<MessageChanged>(anaChat, 'edit_message', {
-      message_id: one?.message_id,
-      content: 'one, edited again',
-      ref_id: 'e2',
-    });
-    expect(again.status).toBe('ok');
-    const deleted = await push<MessageChanged>(anaChat, 'delete_message', {
-      message_id: two?.message_id,
-    });
-    expect(deleted.status).toBe('ok');
-    await postMessage(relay, ana, room.id, 'four');
-
-    const resumed = phoenix(relay, ben, 'device-2').channel(`chat:${room.id}`, {
-      since_seq: copy.lastSeq,
-    });
-    const reply = await join<ChatJoinReply>(resumed);
-    expect(reply.status).toBe('ok');
-    expect(reply.response).toMatchObject({ stream_version: 2, last_seq: 7, has_more: false });
-    expect(reply.response.messages.map((m) => [m.seq, m.content])).toEqual([[7, 'four']]);
-    expect(reply.response.events.map((e) => [e.seq, e.type, e.message_id])).toEqual([
-      [4, 'message_edited', one?.message_id],
-      [5, 'message_edited', one?.message_id],
-      [6, 'message_deleted', two?.message_id],
-    ]);
-    reply.response.messages.forEach((m) => copy.addMessage(m));
-    reply.response.events.forEach((e) => copy.applyEvent(e));
-    expect(copy.contents()).toEqual([
-      [1, 'one, edited again'],
-      [2, '(deleted)'],
-      [3, 'three'],
-      [7, 'four'],
-    ]);
-    // The same state as a fresh reader of the whole stream gets.
-    const fresh = new ChatCopy();
-    const whole = await join<ChatJoinReply>(
-      phoenix(relay, ben, 'device-3').channel(`chat:${room.id}`, { since_seq: 0 }),
-    );
-    whole.response.messages.forEach((m) => fresh.addMessage(m));
-    whole.response.events.forEach((e) => fresh.applyEvent(e));
-    expect(fresh.contents()).toEqual(copy.contents());
-    // A deleted message keeps no text anywhere, events included.
-    expect(JSON.stringify(whole.response)).not.toContain('"two"');
-  });
-
-  it('pages events beyond the join reply over HTTP after_seq, from the largest seq received', async () => {
-    const relay = await start({ limits: { resumeMax: 3 } });
-    const ana = await signIn(relay, 'Ana');
-    const ben = await signIn(relay, 'Ben');
-    const room = await createRoom(relay, ana);
-    const sent = [];
-    for (const i of range(1, 4)) sent.push(await postMessage(relay, ana, room.id, `m${i}`));
-    const copy = new ChatCopy();
-    const first = await join<ChatJoinReply>(
-      phoenix(relay, ben).channel(`chat:${room.id}`, { since_seq: 0 }),
-    );
-    expect(first.response.has_more).toBe(true);
-    first.response.messages.forEach((m) => copy.addMessage(m));
-    expect(copy.lastSeq).toBe(3);
-
-    // Five changes to old messages and one new message: seqs 5..10.
-    for (const [index, message] of sent.entries()) {
-      const res = await changeOverHttp(relay, ana, 'PATCH', room.id, message.message_id ?? '', {
-        content: `m${index + 1} edited`,
-        ref_id: `edit-${index}`,
-      });
-      expect(res.status).toBe(200);
-    }
-    expect(
-      (await changeOverHttp(relay, ana, 'DELETE', room.id, sent[0]?.message_id ?? '')).status,
-    ).toBe(200);
-    await postMessage(relay, ana, room.id, 'm5');
-
-    const reply = await join<ChatJoinReply>(
-      phoenix(relay, ben, 'device-2').channel(`chat:${room.id}`, { since_seq: copy.lastSeq }),
-    );
-    expect(reply.response).toMatchObject({ last_seq: 10, has_more: true, stream_version: 2 });
-    const items = reply.response.messages.length + reply.response.events.length;
-    expect(items).toBe(3);
-    reply.response.messages.forEach((m) => copy.addMessage(m));
-    reply.response.events.forEach((e) => copy.applyEvent(e));
-    // Page on over HTTP until has_more is false, each time after the largest seq received.
-    let pages = 0;
-    for (let more = true; more; pages += 1) {
-      expect(pages).toBeLessThan(10);
-      const res = await api<HistoryPage>(
-        relay,
-        ben.token,
-        'GET',
-        `/api/chats/${room.id}/messages?after_seq=${copy.lastSeq}&limit=2`,
-      );
-      expect(res.status).toBe(200);
-      res.body.messages.forEach((m) => copy.addMessage(m));
-      res.body.events.forEach((e) => copy.applyEvent(e));
-      more = res.body.has_more;
-    }
-    expect(copy.lastSeq).toBe(10);
-    expect(copy.contents()).toEqual([
-      [1, '(deleted)'],
-      [2, 'm2 edited'],
-      [3, 'm3 edited'],
-      [4, 'm4 edited'],
-      [10, 'm5'],
-    ]);
-  });
-
-  it('keeps a connection order of send, edit, send, and answers retries as duplicates', async () => {
-    const relay = await start();
-    const ana = await signIn(relay, 'Ana');
-    const ben = await signIn(relay, 'Ben');
-    const room = await createRoom(relay, ana);
-    const target = await postMessage(relay, ana, room.id, 'to be edited');
-    const topic = `chat:${room.id}`;
-    const watcher = phoenix(relay, ben).channel(topic, {});
-    const live: [string, number][] = [];
-    watcher.on('receive_message', (m: WireMessage) => {
-      live.push(['receive_message', m.seq]);
-    });
-    for (const name of ['message_edited', 'message_deleted']) {
-      watcher.on(name, (e: ChatEvent) => {
-        live.push([e.type, e.seq]);
-      });
-    }
-    expect((await join(watcher)).status).toBe('ok');
-
-    // Three frames at once on one connection: stored and numbered in that order.
-    const client = await raw(relay, ana, 'ana-raw');
-    const { joinRef } = await client.join(topic);
-    const refs = [
-      client.send(joinRef, topic, 'send_message', { content: 'before', mobile_ref_id: 'b' }),
-      client.send(joinRef, topic, 'edit_message', {
-        message_id: target.message_id,
-        content: 'edited in between',
-        ref_id: 'edit-1',
-      }),
-      client.send(joinRef, topic, 'send_message', { content: 'after', mobile_ref_id: 'a' }),
-      client.send(joinRef, topic, 'edit_message', {
-        message_id: target.message_id,
-        content: 'edited in between',
-        ref_id: 'edit-1',
-      }),
-      client.send(joinRef, topic, 'delete_message', { message_id: target.message_id }),
-      client.send(joinRef, topic, 'delete_message', { message_id: target.message_id }),
-    ];
-    const replies = await Promise.all(refs.map((ref) => client.reply(ref)));
-    expect(replies.map((r) => r.status)).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'ok']);
-    const seqOf = (response: Record<string, unknown>): unknown =>
-      'event' in response ? (response.event as ChatEvent).seq : response.seq;
-    expect(replies.map((r) => seqOf(r.response))).toEqual([2, 3, 4, 3, 5, 5]);
-    expect(replies.map((r) => r.response.duplicate ?? false)).toEqual([
-      false,
-      false,
-      false,
-      true,
-      false,
-      true,
-    ]);
-    // Watchers see each change once, in seq order with the messages; retries publish nothing.
-    await until(() => live.length >= 4, 5_000, 'the live stream');
-    await postMessage(relay, ana, room.id, 'last');
-    await until(() => live.length >= 5, 5_000, 'the last message');
-    expect(live).toEqual([
-      ['receive_message', 2],
-      ['message_edited', 3],
-      ['receive_message', 4],
-      ['message_deleted', 5],
-      ['receive_message', 6],
-    ]);
-    // The asking connection gets the change pushes too (clients dedupe by version_seq).
-    await client.waitFor((f) => f[3] === 'message_deleted');
-    expect(client.frames.filter((f) => f[3] === 'message_edited')).toHaveLength(1);
-  });
+let postgres: PostgresServer | null = null;
+let databases = 0;
+afterAll(async () => {
+  await postgres?.remove();
 });
+
+/** Relay options for a backend: SQLite (the default), or a fresh PostgreSQL database. */
+async function backend(kind: 'sqlite' | 'postgres'): Promise<{ databaseUrl?: string }> {
+  if (kind === 'sqlite') return {};
+  postgres ??= await startPostgres();
+  databases += 1;
+  return { databaseUrl: await postgres.createDatabase(`resume_events_${databases}`) };
+}
+
+describe.each(['sqlite', 'postgres'] as const)(
+  'the event stream: edits and deletes (%s)',
+  (kind) => {
+    it('a client away while a message was edited and another deleted sees both on resume', async () => {
+      const relay = await start(await backend(kind));
+      const ana = await signIn(relay, 'Ana');
+      const ben = await signIn(relay, 'Ben');
+      const room = await createRoom(relay, ana);
+      const sent = [];
+      for (const text of ['one', 'two', 'three'])
+        sent.push(await postMessage(relay, ana, room.id, text));
+
+      const copy = new ChatCopy();
+      const benSocket = phoenix(relay, ben);
+      const first = await join<ChatJoinReply>(benSocket.channel(`chat:${room.id}`, {}));
+      expect(first.status).toBe('ok');
+      expect(first.response.stream_version).toBe(STREAM_VERSION);
+      expect(first.response.events).toEqual([]);
+      first.response.messages.forEach((m) => copy.addMessage(m));
+      expect(copy.lastSeq).toBe(3);
+      benSocket.disconnect();
+
+      // While Ben is away: "one" is edited (twice), "two" deleted, and a new message posted.
+      const [one, two] = sent;
+      const edited = await changeOverHttp(relay, ana, 'PATCH', room.id, one?.message_id ?? '', {
+        content: 'one, edited',
+        ref_id: 'e1',
+      });
+      expect(edited.status).toBe(200);
+      const anaChat = phoenix(relay, ana, 'ana-phone').channel(`chat:${room.id}`, {});
+      expect((await join(anaChat)).status).toBe('ok');
+      const again = await push<MessageChanged>(anaChat, 'edit_message', {
+        message_id: one?.message_id,
+        content: 'one, edited again',
+        ref_id: 'e2',
+      });
+      expect(again.status).toBe('ok');
+      const deleted = await push<MessageChanged>(anaChat, 'delete_message', {
+        message_id: two?.message_id,
+      });
+      expect(deleted.status).toBe('ok');
+      await postMessage(relay, ana, room.id, 'four');
+
+      const resumed = phoenix(relay, ben, 'device-2').channel(`chat:${room.id}`, {
+        since_seq: copy.lastSeq,
+      });
+      const reply = await join<ChatJoinReply>(resumed);
+      expect(reply.status).toBe('ok');
+      expect(reply.response).toMatchObject({ stream_version: 2, last_seq: 7, has_more: false });
+      expect(reply.response.messages.map((m) => [m.seq, m.content])).toEqual([[7, 'four']]);
+      expect(reply.response.events.map((e) => [e.seq, e.type, e.message_id])).toEqual([
+        [4, 'message_edited', one?.message_id],
+        [5, 'message_edited', one?.message_id],
+        [6, 'message_deleted', two?.message_id],
+      ]);
+      reply.response.messages.forEach((m) => copy.addMessage(m));
+      reply.response.events.forEach((e) => copy.applyEvent(e));
+      expect(copy.contents()).toEqual([
+        [1, 'one, edited again'],
+        [2, '(deleted)'],
+        [3, 'three'],
+        [7, 'four'],
+      ]);
+      // The same state as a fresh reader of the whole stream gets.
+      const fresh = new ChatCopy();
+      const whole = await join<ChatJoinReply>(
+        phoenix(relay, ben, 'device-3').channel(`chat:${room.id}`, { since_seq: 0 }),
+      );
+      whole.response.messages.forEach((m) => fresh.addMessage(m));
+      whole.response.events.forEach((e) => fresh.applyEvent(e));
+      expect(fresh.contents()).toEqual(copy.contents());
+      // A deleted message keeps no text anywhere, events included.
+      expect(JSON.stringify(whole.response)).not.toContain('"two"');
+    });
+
+    it('pages events beyond the join reply over HTTP after_seq, from the largest seq received', async () => {
+      const relay = await start({ ...(await backend(kind)), limits: { resumeMax: 3 } });
+      const ana = await signIn(relay, 'Ana');
+      const ben = await signIn(relay, 'Ben');
+      const room = await createRoom(relay, ana);
+      const sent = [];
+      for (const i of range(1, 4)) sent.push(await postMessage(relay, ana, room.id, `m${i}`));
+      const copy = new ChatCopy();
+      const first = await join<ChatJoinReply>(
+        phoenix(relay, ben).channel(`chat:${room.id}`, { since_seq: 0 }),
+      );
+      expect(first.response.has_more).toBe(true);
+      first.response.messages.forEach((m) => copy.addMessage(m));
+      expect(copy.lastSeq).toBe(3);
+
+      // Five changes to old messages and one new message: seqs 5..10.
+      for (const [index, message] of sent.entries()) {
+        const res = await changeOverHttp(relay, ana, 'PATCH', room.id, message.message_id ?? '', {
+          content: `m${index + 1} edited`,
+          ref_id: `edit-${index}`,
+        });
+        expect(res.status).toBe(200);
+      }
+      expect(
+        (await changeOverHttp(relay, ana, 'DELETE', room.id, sent[0]?.message_id ?? '')).status,
+      ).toBe(200);
+      await postMessage(relay, ana, room.id, 'm5');
+
+      const reply = await join<ChatJoinReply>(
+        phoenix(relay, ben, 'device-2').channel(`chat:${room.id}`, { since_seq: copy.lastSeq }),
+      );
+      expect(reply.response).toMatchObject({ last_seq: 10, has_more: true, stream_version: 2 });
+      const items = reply.response.messages.length + reply.response.events.length;
+      expect(items).toBe(3);
+      reply.response.messages.forEach((m) => copy.addMessage(m));
+      reply.response.events.forEach((e) => copy.applyEvent(e));
+      // Page on over HTTP until has_more is false, each time after the largest seq received.
+      let pages = 0;
+      for (let more = true; more; pages += 1) {
+        expect(pages).toBeLessThan(10);
+        const res = await api<HistoryPage>(
+          relay,
+          ben.token,
+          'GET',
+          `/api/chats/${room.id}/messages?after_seq=${copy.lastSeq}&limit=2`,
+        );
+        expect(res.status).toBe(200);
+        res.body.messages.forEach((m) => copy.addMessage(m));
+        res.body.events.forEach((e) => copy.applyEvent(e));
+        more = res.body.has_more;
+      }
+      expect(copy.lastSeq).toBe(10);
+      expect(copy.contents()).toEqual([
+        [1, '(deleted)'],
+        [2, 'm2 edited'],
+        [3, 'm3 edited'],
+        [4, 'm4 edited'],
+        [10, 'm5'],
+      ]);
+    });
+
+    it('keeps a connection order of send, edit, send, and answers retries as duplicates', async () => {
+      const relay = await start(await backend(kind));
+      const ana = await signIn(relay, 'Ana');
+      const ben = await signIn(relay, 'Ben');
+      const room = await createRoom(relay, ana);
+      const target = await postMessage(relay, ana, room.id, 'to be edited');
+      const topic = `chat:${room.id}`;
+      const watcher = phoenix(relay, ben).channel(topic, {});
+      const live: [string, number][] = [];
+      watcher.on('receive_message', (m: WireMessage) => {
+        live.push(['receive_message', m.seq]);
+      });
+      for (const name of ['message_edited', 'message_deleted']) {
+        watcher.on(name, (e: ChatEvent) => {
+          live.push([e.type, e.seq]);
+        });
+      }
+      expect((await join(watcher)).status).toBe('ok');
+
+      // Three frames at once on one connection: stored and numbered in that order.
+      const client = await raw(relay, ana, 'ana-raw');
+      const { joinRef } = await client.join(topic);
+      const refs = [
+        client.send(joinRef, topic, 'send_message', { content: 'before', mobile_ref_id: 'b' }),
+        client.send(joinRef, topic, 'edit_message', {
+          message_id: target.message_id,
+          content: 'edited in between',
+          ref_id: 'edit-1',
+        }),
+        client.send(joinRef, topic, 'send_message', { content: 'after', mobile_ref_id: 'a' }),
+        client.send(joinRef, topic, 'edit_message', {
+          message_id: target.message_id,
+          content: 'edited in between',
+          ref_id: 'edit-1',
+        }),
+        client.send(joinRef, topic, 'delete_message', { message_id: target.message_id }),
+        client.send(joinRef, topic, 'delete_message', { message_id: target.message_id }),
+      ];
+      const replies = await Promise.all(refs.map((ref) => client.reply(ref)));
+      expect(replies.map((r) => r.status)).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'ok']);
+      const seqOf = (response: Record<string, unknown>): unknown =>
+        'event' in response ? (response.event as ChatEvent).seq : response.seq;
+      expect(replies.map((r) => seqOf(r.response))).toEqual([2, 3, 4, 3, 5, 5]);
+      expect(replies.map((r) => r.response.duplicate ?? false)).toEqual([
+        false,
+        false,
+        false,
+        true,
+        false,
+        true,
+      ]);
+      // Watchers see each change once, in seq order with the messages; retries publish nothing.
+      await until(() => live.length >= 4, 5_000, 'the live stream');
+      await postMessage(relay, ana, room.id, 'last');
+      await until(() => live.length >= 5, 5_000, 'the last message');
+      expect(live).toEqual([
+        ['receive_message', 2],
+        ['message_edited', 3],
+        ['receive_message', 4],
+        ['message_deleted', 5],
+        ['receive_message', 6],
+      ]);
+      // The asking connection gets the change pushes too (clients dedupe by version_seq).
+      await client.waitFor((f) => f[3] === 'message_deleted');
+      expect(client.frames.filter((f) => f[3] === 'message_edited')).toHaveLength(1);
+    });
+  },
+);
 
 describe('ephemeral rooms', () => {
   it('deliver live, then their messages leave history and the database', async () => {
