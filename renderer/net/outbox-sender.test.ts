@@ -234,6 +234,21 @@ describe('edits and deletes through the outbox', () => {
     ]);
   });
 
+  it('drops an edit a relay without the event stream does not know, and the sends behind it go on', async () => {
+    const c = client();
+    const channel = c.goOnline();
+    c.actions.edit(CHAT, { messageId: 'm1' }, 'edited');
+    c.actions.send(CHAT, 'after');
+    await tick();
+    channel.pushes[0]?.answer('error', { reason: 'unknown_event' });
+    await tick();
+    expect(channel.wire()).toEqual([
+      ['edit_message', 'edited'],
+      ['send_message', 'after'],
+    ]);
+    expect(c.failures.map((f) => f.code)).toEqual(['unknown_event']);
+  });
+
   it('refuses an empty or too long edit before queueing it', () => {
     const c = client();
     expect(c.actions.edit(CHAT, { messageId: 'm1' }, '   ')).toEqual({ ok: false, code: 'empty' });

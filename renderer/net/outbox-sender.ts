@@ -28,12 +28,17 @@ import {
 } from './outbox.js';
 import { fromWire } from './wire.js';
 
-/** Refusals of an edit or delete that retrying can never turn into success. */
+/**
+ * Refusals of an edit or delete that retrying can never turn into success. `unknown_event`: a
+ * relay older than the event stream (stream_version 1); retrying would hold up every send
+ * queued behind the change.
+ */
 export const PERMANENT_CHANGE_ERRORS: ReadonlySet<string> = new Set([
   ...PERMANENT_SEND_ERRORS,
   'forbidden',
   'message_deleted',
   'message_expired',
+  'unknown_event',
 ]);
 
 /** An edit or delete the relay refused for good (the outbox dropped it). */
