@@ -10,6 +10,7 @@
  */
 import type { Logger } from 'pino';
 import { encodeFrame } from '../protocol/frame.js';
+import { EVENTS } from '../protocol/events.js';
 import { chatTopic, parseTopic } from '../protocol/topics.js';
 import type { BusEvent } from '../core/bus.js';
 import { fitPage } from '../core/history-page.js';
@@ -121,9 +122,13 @@ export class CatchUp {
           const current = this.#cursors.get(chatId);
           if (current === undefined || message.seq <= current) continue;
           this.#cursors.set(chatId, message.seq);
-          this.#o.hub.broadcast(topic, encodeFrame(null, null, topic, 'receive_message', message), {
-            seq: message.seq,
-          });
+          this.#o.hub.broadcast(
+            topic,
+            encodeFrame(null, null, topic, EVENTS.receiveMessage, message),
+            {
+              seq: message.seq,
+            },
+          );
           resent += 1;
         }
       } catch (error) {

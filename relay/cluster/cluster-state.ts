@@ -15,7 +15,7 @@
  */
 import type { Logger } from 'pino';
 import { encodeFrame } from '../protocol/frame.js';
-import type { PresenceDiff, PresenceMeta } from '../protocol/events.js';
+import { EVENTS, type PresenceDiff, type PresenceMeta } from '../protocol/events.js';
 import { chatTopic } from '../protocol/topics.js';
 import type { ControlMessage, Snapshot, StateOp } from './cluster-wire.js';
 import type { Hub } from '../transport/hub.js';
@@ -115,7 +115,7 @@ export class ClusterState {
       maxQueuedOps: 10_000,
       now: Date.now,
       presenceChanged: (topic, diff) =>
-        hub.broadcast(topic, encodeFrame(null, null, topic, 'presence_diff', diff)),
+        hub.broadcast(topic, encodeFrame(null, null, topic, EVENTS.presenceDiff, diff)),
       ...options,
     };
   }
@@ -400,7 +400,7 @@ export class ClusterState {
     const topic = chatTopic(chatId);
     this.#o.hub.broadcast(
       topic,
-      encodeFrame(null, null, topic, 'typing_update', { chat_id: chatId, user_ids: userIds }),
+      encodeFrame(null, null, topic, EVENTS.typingUpdate, { chat_id: chatId, user_ids: userIds }),
     );
   }
 }
