@@ -14,8 +14,10 @@
  * | `ERR_TLS_KEY_MISMATCH` | the TLS key does not belong to the certificate (node/tls.ts) |
  * | `ERR_SCHEMA_NEWER` | the SQLite database was written by a newer relay (store/sqlite) |
  * | `ERR_MDNS_UNAVAILABLE` | mDNS cannot announce: no interface or no multicast route (discovery/mdns.ts) |
+ * | `ERR_MDNS_NOT_ANNOUNCED` | the mDNS announcement did not go out in time (name in use?) or bonjour failed (discovery/mdns.ts) |
  * | `auth_no_key` | JWT auth without a key; resolveOptions refuses that first, so this is a bug |
  * | `auth_not_issuer` | a token was asked of a relay that only verifies identity-provider tokens (a bug: HTTP checks `issuesTokens` first) |
+ * | `store_closed` | a write reached a store after close() (answered as `storage_error` to the sender) |
  * | `store_invariant` | the database broke a promise the store relies on (a row written in this transaction is missing) |
  * | `channel_mismatch` | the socket server routed a frame to the channel of another topic kind (transport/channel.ts) |
  */
@@ -26,8 +28,10 @@ export type RelayErrorCode =
   | 'ERR_TLS_KEY_MISMATCH'
   | 'ERR_SCHEMA_NEWER'
   | 'ERR_MDNS_UNAVAILABLE'
+  | 'ERR_MDNS_NOT_ANNOUNCED'
   | 'auth_no_key'
   | 'auth_not_issuer'
+  | 'store_closed'
   | 'store_invariant'
   | 'channel_mismatch';
 

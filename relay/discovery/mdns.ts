@@ -161,7 +161,12 @@ export function createBonjourMdns(options: BonjourOptions = {}): Mdns {
         const timer = setTimeout(() => {
           service.removeListener('up', onUp);
           void publication.stop();
-          reject(new Error(`mDNS announcement of "${input.name}" did not go out (name in use?)`));
+          reject(
+            new RelayError(
+              'ERR_MDNS_NOT_ANNOUNCED',
+              `mDNS announcement of "${input.name}" did not go out (name in use?)`,
+            ),
+          );
         }, PUBLISH_TIMEOUT_MS);
         const onUp = (): void => {
           clearTimeout(timer);
@@ -170,7 +175,11 @@ export function createBonjourMdns(options: BonjourOptions = {}): Mdns {
         service.once('up', onUp);
         service.on('error', (error: unknown) => {
           clearTimeout(timer);
-          reject(error instanceof Error ? error : new Error(String(error)));
+          reject(
+            error instanceof Error
+              ? error
+              : new RelayError('ERR_MDNS_NOT_ANNOUNCED', String(error), { cause: error }),
+          );
         });
       });
     },

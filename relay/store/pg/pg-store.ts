@@ -711,7 +711,7 @@ export class PgStore implements Store {
         failure('storage_error', `database write failed: ${describe(error)}`),
       );
     };
-    if (this.#closed) return failAll(new Error('the store is closed'));
+    if (this.#closed) return failAll(new RelayError('store_closed', 'the store is closed'));
     for (let attempt = 0; ; attempt += 1) {
       try {
         // One statement, so one implicit transaction: committed when the call resolves.
