@@ -515,6 +515,9 @@ export function describeStoreContract(name: string, open: () => Promise<StoreUnd
             timestamp: at(3).toISOString(),
             expires_at: null,
             mobile_ref_id: 'm-1',
+            edited_at: null,
+            deleted_at: null,
+            version_seq: 1,
           },
         });
         expect((await store.getChat(chat.id))?.last_seq).toBe(1);

@@ -3,7 +3,13 @@
  * drivers differ only in how a time and a flag come back (SQLite: ISO text and 0/1;
  * PostgreSQL through `pg`: Date and boolean), which a {@link RowCodec} says.
  */
-import type { ChatInfo, NotificationPayload, SearchPage, WireMessage } from '../protocol/events.js';
+import type {
+  ChatEvent,
+  ChatInfo,
+  NotificationPayload,
+  SearchPage,
+  WireMessage,
+} from '../protocol/events.js';
 
 export interface ChatRow<Time, Flag> {
   id: string;
@@ -27,6 +33,23 @@ export interface MessageRow<Time> {
   mobile_ref_id: string;
   created_at: Time;
   expires_at: Time | null;
+  edited_at: Time | null;
+  deleted_at: Time | null;
+  version_seq: number;
+}
+
+/** A stored change event with its message's id and author (EVENT_COLUMNS). */
+export interface EventRow<Time> {
+  chat_id: string;
+  seq: number;
+  kind: 'edit' | 'delete';
+  message_seq: number;
+  message_id: string;
+  sender_id: string;
+  actor_id: string;
+  /** An edit's text; null for a delete, and for an edit of a message deleted since. */
+  content: string | null;
+  created_at: Time;
 }
 
 /** A pending notification as stored: the wire payload with the driver's time and flag. */
@@ -44,7 +67,12 @@ export interface RowCodec<Time, Flag> {
 
 /** The columns a MessageRow is read from (`m`: messages, `u`: its sender). */
 export const MESSAGE_COLUMNS = `m.chat_id, m.seq, m.id, m.sender_id, u.name AS sender_name, m.content,
-  m.mobile_ref_id, m.created_at, m.expires_at`;
+  m.mobile_ref_id, m.created_at, m.expires_at, m.edited_at, m.deleted_at,
+  COALESCE(m.version_seq, m.seq) AS version_seq`;
+
+/** The columns an EventRow is read from (`e`: chat_events, `m`: the message it changed). */
+export const EVENT_COLUMNS = `e.chat_id, e.seq, e.kind, e.message_seq, m.id AS message_id,
+  m.sender_id, e.actor_id, e.content, e.created_at`;
 
 /** Unread counts stop counting here; the UI shows "9999+". */
 export const UNREAD_COUNT_CAP = 9_999;
@@ -62,7 +90,32 @@ export function rowMappers<Time, Flag>(codec: RowCodec<Time, Flag>) {
     timestamp: time(row.created_at),
     expires_at: row.expires_at === null ? null : time(row.expires_at),
     mobile_ref_id: row.mobile_ref_id,
+    edited_at: row.edited_at === null ? null : time(row.edited_at),
+    deleted_at: row.deleted_at === null ? null : time(row.deleted_at),
+    version_seq: row.version_seq,
   });
+  const event = (row: EventRow<Time>): ChatEvent => {
+    const base = {
+      chat_id: row.chat_id,
+      seq: row.seq,
+      message_id: row.message_id,
+      message_seq: row.message_seq,
+      sender_id: row.sender_id,
+    };
+    return row.kind === 'edit'
+      ? {
+          type: 'message_edited',
+          ...base,
+          content: row.content ?? '',
+          edited_at: time(row.created_at),
+        }
+      : {
+          type: 'message_deleted',
+          ...base,
+          deleted_by: row.actor_id,
+          deleted_at: time(row.created_at),
+        };
+  };
   return {
     chat: (row: ChatRow<Time, Flag>): ChatInfo => ({
       id: row.id,
@@ -76,6 +129,7 @@ export function rowMappers<Time, Flag>(codec: RowCodec<Time, Flag>) {
       created_at: time(row.created_at),
     }),
     message,
+    event,
     pending: (row: PendingRow<Time, Flag>): NotificationPayload => ({
       id: row.id,
       chat_id: row.chat_id,

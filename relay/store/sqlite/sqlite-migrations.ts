@@ -115,4 +115,30 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE chats ADD COLUMN name_skeleton TEXT;
   CREATE UNIQUE INDEX chats_name_skeleton ON chats (name_skeleton);
   `,
+  // 5: the chat as a stream of events (issue 17). Edits and deletes take the chat's next seq,
+  // like a message, and are kept in `chat_events`; a message row holds its current state
+  // (`version_seq` NULL means its own seq: no change yet). A delete empties `content` and the
+  // text of the message's earlier edit events. The search keys get an index by message, to find
+  // what to take out of the index when a message changes.
+  `
+  ALTER TABLE messages ADD COLUMN edited_at TEXT;
+  ALTER TABLE messages ADD COLUMN deleted_at TEXT;
+  ALTER TABLE messages ADD COLUMN deleted_by TEXT;
+  ALTER TABLE messages ADD COLUMN version_seq INTEGER;
+  CREATE TABLE chat_events (
+    chat_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('edit', 'delete')),
+    message_seq INTEGER NOT NULL,
+    actor_id TEXT NOT NULL,
+    content TEXT,
+    ref_id TEXT,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (chat_id, seq)
+  ) WITHOUT ROWID;
+  CREATE UNIQUE INDEX chat_events_dedupe ON chat_events (chat_id, actor_id, ref_id)
+    WHERE ref_id IS NOT NULL;
+  CREATE INDEX chat_events_by_message ON chat_events (chat_id, message_seq);
+  CREATE INDEX message_search_keys_by_message ON message_search_keys (chat_id, seq);
+  `,
 ];

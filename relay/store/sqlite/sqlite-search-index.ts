@@ -83,6 +83,9 @@ export class SqliteSearchIndex {
   readonly #setDone: Statement;
   readonly #batch: (limit: number) => number;
   readonly #searchable: Statement;
+  readonly #keysOf: Statement;
+  readonly #ftsDelete: Statement;
+  readonly #ftsInsert: Statement;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #closed = false;
 
@@ -127,8 +130,32 @@ export class SqliteSearchIndex {
            AND (@chat_id IS NULL OR cm.chat_id = @chat_id)`,
       )
       .pluck();
+    this.#keysOf = db
+      .prepare('SELECT rowid FROM message_search_keys WHERE chat_id = ? AND seq = ?')
+      .pluck();
+    this.#ftsDelete = db.prepare(`INSERT INTO message_search (message_search, rowid, content)
+      VALUES ('delete', @rowid, parley_indexed_text(@chat_id, @content))`);
+    this.#ftsInsert = db.prepare(`INSERT INTO message_search (rowid, content)
+      VALUES (@rowid, parley_indexed_text(@chat_id, @content))`);
     this.#upgradeFormat();
     this.schedule(0);
+  }
+
+  /**
+   * A message's text changed (an edit: `next` is the new text; a delete: null), inside the
+   * transaction that changes it. A key already indexed is taken out of the index with the very
+   * text it was indexed with (a contentless FTS5 table can only forget what it is told) and, for
+   * an edit, indexed again with the new text at once; a key not indexed yet needs nothing: the
+   * background batch reads the message as it is then. Key rows are never deleted, so a rowid is
+   * never handed out twice.
+   */
+  changed(chatId: string, seq: number, previous: string, next: string | null): void {
+    const upto = this.#indexedUpTo();
+    for (const rowid of this.#keysOf.all(chatId, seq) as number[]) {
+      if (rowid > upto) continue;
+      this.#ftsDelete.run({ rowid, chat_id: chatId, content: previous });
+      if (next !== null) this.#ftsInsert.run({ rowid, chat_id: chatId, content: next });
+    }
   }
 
   /**

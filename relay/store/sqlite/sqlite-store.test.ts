@@ -7,6 +7,7 @@ import { newId, newMessageId } from '../../core/ids.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import { SqliteStore } from './sqlite-store.js';
 import { describeStoreContract, expectStored } from '../store-contract.js';
+import { describeChangeContract } from '../store-contract-changes.js';
 import type { AppendRequest } from '../../core/store.js';
 
 /** Small enough that the contract's cap test only needs a handful of messages. */
@@ -16,7 +17,7 @@ function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'parley-sqlite-'));
 }
 
-describeStoreContract('SqliteStore (file, synchronous FULL)', async () => {
+const openSqlite = async () => {
   const dir = tempDir();
   const store = new SqliteStore({
     path: join(dir, 'parley.db'),
@@ -31,7 +32,10 @@ describeStoreContract('SqliteStore (file, synchronous FULL)', async () => {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-});
+};
+
+describeStoreContract('SqliteStore (file, synchronous FULL)', openSqlite);
+describeChangeContract('SqliteStore (file, synchronous FULL)', openSqlite);
 
 describe('SqliteStore specifics', () => {
   let dir: string;

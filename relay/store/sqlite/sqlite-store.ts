@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { failure, type Failure } from '../../protocol/errors.js';
 import type {
+  ChatEvent,
   ChatInfo,
   ChatSummary,
   NotificationPayload,
@@ -32,9 +33,12 @@ import { SqliteSearchWorker } from './sqlite-search-worker.js';
 import { storageFailure, storageOpenError } from '../../core/storage-errors.js';
 import { RelayError } from '../../core/relay-error.js';
 import type * as Rows from '../store-rows.js';
-import { MESSAGE_COLUMNS, UNREAD_COUNT_CAP, rowMappers } from '../store-rows.js';
+import { EVENT_COLUMNS, MESSAGE_COLUMNS, UNREAD_COUNT_CAP, rowMappers } from '../store-rows.js';
+import { checkChange } from '../../core/message-rules.js';
 import type {
   AppendRequest,
+  ChangeRequest,
+  ChangeResult,
   AppendResult,
   Membership,
   NewChat,
@@ -60,6 +64,15 @@ export interface SqliteStoreOptions {
 type ChatRow = Rows.ChatRow<string, number>;
 type MessageRow = Rows.MessageRow<string>;
 type PendingRow = Rows.PendingRow<string, number>;
+type EventRow = Rows.EventRow<string>;
+/** The message a change targets, as its transaction reads it. */
+interface TargetRow {
+  seq: number;
+  sender_id: string;
+  content: string;
+  deleted_at: string | null;
+  expires_at: string | null;
+}
 
 const NOT_EXPIRED = `(m.expires_at IS NULL OR m.expires_at > @now)`;
 /**
@@ -73,7 +86,7 @@ const SEARCH_SQL = `SELECT ${MESSAGE_COLUMNS}, s.rowid AS position
   JOIN messages m ON m.chat_id = k.chat_id AND m.seq = k.seq
   JOIN users u ON u.id = m.sender_id
   WHERE message_search MATCH @match AND s.rowid < @before
-    AND (@chat_id IS NULL OR k.chat_id = @chat_id)
+    AND (@chat_id IS NULL OR k.chat_id = @chat_id) AND m.deleted_at IS NULL
   ORDER BY s.rowid DESC LIMIT @limit`;
 /** How long a write waits for another connection's lock before SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5_000;
@@ -112,6 +125,7 @@ export class SqliteStore implements Store {
   readonly #maxPendingPerUser: number;
   readonly #stmts: ReturnType<typeof prepareStatements>;
   readonly #appendBatch: (requests: readonly AppendRequest[]) => AppendResult[];
+  readonly #changeBatch: (requests: readonly ChangeRequest[]) => ChangeResult[];
   readonly #search: SqliteSearchIndex;
   /** Runs searches off the event loop; null in memory (no other connection can see it). */
   readonly #searchWorker: SqliteSearchWorker | null;
@@ -165,6 +179,17 @@ export class SqliteStore implements Store {
       }
       return results;
     });
+    const changeOne = this.#db.transaction((request: ChangeRequest) => this.#changeOne(request));
+    this.#changeBatch = this.#db.transaction((requests: readonly ChangeRequest[]) =>
+      requests.map((request): ChangeResult => {
+        try {
+          return changeOne(request);
+        } catch (error) {
+          if (isConstraintError(error)) return failure('storage_error');
+          throw error;
+        }
+      }),
+    );
     this.#search = new SqliteSearchIndex(this.#db);
     this.#searchWorker =
       this.#dir === null
@@ -244,8 +269,122 @@ export class SqliteStore implements Store {
         timestamp: createdAt,
         expires_at: expiresAt,
         mobile_ref_id: request.mobileRefId,
+        edited_at: null,
+        deleted_at: null,
+        version_seq: seq,
       },
     };
+  }
+
+  /** One edit or delete, inside the batch's transaction (Store.changeMessages). */
+  #changeOne(request: ChangeRequest): ChangeResult {
+    const s = this.#stmts;
+    const chat = s.getChat.get(request.chatId) as ChatRow | undefined;
+    if (chat === undefined) return failure('not_found', 'no such chat');
+    if (s.getMembership.get(request.chatId, request.actorId) === undefined) {
+      return failure('not_member', 'you are not a member of this chat');
+    }
+    const target = s.getTarget.get(request.chatId, request.messageId) as TargetRow | undefined;
+    if (target === undefined) return failure('not_found', 'no such message in this chat');
+    if (request.kind === 'edit') {
+      const earlier = s.findEditByRef.get({
+        chat_id: request.chatId,
+        actor_id: request.actorId,
+        ref_id: request.refId,
+      }) as EventRow | undefined;
+      if (earlier !== undefined) return this.#changed(request.chatId, target.seq, earlier, true);
+    }
+    const refused = checkChange(
+      { kind: request.kind, actorId: request.actorId, now: request.now },
+      { senderId: target.sender_id, deletedAt: target.deleted_at, expiresAt: target.expires_at },
+    );
+    if (refused !== null) return refused;
+    if (request.kind === 'delete' && target.deleted_at !== null) {
+      const earlier = s.findDeleteOf.get(request.chatId, target.seq) as EventRow | undefined;
+      if (earlier !== undefined) return this.#changed(request.chatId, target.seq, earlier, true);
+    }
+    const seq = chat.last_seq + 1;
+    const at = request.now.toISOString();
+    const key = { chat_id: request.chatId, message_seq: target.seq, seq, at };
+    s.bumpSeq.run({ id: request.chatId, seq });
+    if (request.kind === 'edit') {
+      s.editMessage.run({ ...key, content: request.content });
+      s.insertEvent.run({
+        ...key,
+        kind: 'edit',
+        actor_id: request.actorId,
+        content: request.content,
+        ref_id: request.refId,
+      });
+      if (target.expires_at === null) {
+        this.#search.changed(request.chatId, target.seq, target.content, request.content);
+      }
+    } else {
+      s.deleteMessage.run({ ...key, actor_id: request.actorId });
+      s.eraseEdits.run(request.chatId, target.seq);
+      s.insertEvent.run({
+        ...key,
+        kind: 'delete',
+        actor_id: request.actorId,
+        content: null,
+        ref_id: null,
+      });
+      s.deletePendingOf.run(request.chatId, target.seq);
+      if (target.expires_at === null) {
+        this.#search.changed(request.chatId, target.seq, target.content, null);
+      }
+    }
+    const event = s.getEvent.get(request.chatId, seq) as EventRow;
+    return this.#changed(request.chatId, target.seq, event, false);
+  }
+
+  #changed(chatId: string, messageSeq: number, event: EventRow, duplicate: boolean): ChangeResult {
+    const message = this.#stmts.getMessageAt.get(chatId, messageSeq) as MessageRow;
+    return {
+      ok: true,
+      message: fromRow.message(message),
+      event: fromRow.event(event),
+      duplicate,
+    };
+  }
+
+  /**
+   * Edits and deletes (Store.changeMessages). A batch with a delete runs with secure_delete ON,
+   * like the expiry sweep, so the erased text leaves no copy in freed space; the next sweep's
+   * TRUNCATE checkpoint then empties the WAL that still holds it.
+   */
+  async changeMessages(requests: readonly ChangeRequest[]): Promise<ChangeResult[]> {
+    const erasing = requests.some((request) => request.kind === 'delete');
+    try {
+      if (erasing) this.#db.pragma('secure_delete = ON');
+      const results = this.#changeBatch(requests);
+      if (results.some((result) => result.ok && !result.duplicate && erasing)) {
+        this.#eraseCheckpointDue = true;
+      }
+      this.#search.schedule();
+      return results;
+    } catch (error) {
+      this.#rollbackLeftover(error);
+      const refused =
+        storageFailure(error, this.#dir) ??
+        failure(
+          'storage_error',
+          `database write failed: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      return requests.map(() => refused);
+    } finally {
+      if (erasing && this.#db.open) this.#db.pragma('secure_delete = FAST');
+    }
+  }
+
+  async eventsAfter(chatId: string, afterSeq: number, limit: number): Promise<ChatEvent[]> {
+    const rows = this.#stmts.eventsAfter.all({
+      chat_id: chatId,
+      after: afterSeq,
+      limit,
+      now: new Date().toISOString(),
+    }) as EventRow[];
+    return rows.map(fromRow.event);
   }
 
   async getMeta(key: string): Promise<string | null> {
@@ -610,6 +749,7 @@ export class SqliteStore implements Store {
     try {
       deleted = this.#db.transaction(() => {
         this.#stmts.deleteExpiredPending.run(now.toISOString());
+        this.#stmts.deleteExpiredEvents.run(now.toISOString());
         return this.#stmts.deleteExpired.run(now.toISOString()).changes;
       })();
     } finally {
@@ -760,7 +900,7 @@ function prepareStatements(db: Db) {
     listChatsForUser: p(`SELECT c.*, cm.read_seq,
         (SELECT count(*) FROM (SELECT 1 FROM messages m
           WHERE m.chat_id = c.id AND m.seq > cm.read_seq AND m.sender_id != cm.user_id
-            AND ${NOT_EXPIRED} LIMIT @cap)) AS unread_count
+            AND m.deleted_at IS NULL AND ${NOT_EXPIRED} LIMIT @cap)) AS unread_count
       FROM chat_members cm JOIN chats c ON c.id = cm.chat_id
       WHERE cm.user_id = @user_id
       ORDER BY c.kind DESC, c.name`),
@@ -812,5 +952,36 @@ function prepareStatements(db: Db) {
       WHERE p.user_id = @user_id AND ${NOT_EXPIRED}
       ORDER BY p.id LIMIT @limit`),
     ackPending: p('DELETE FROM pending_notifications WHERE id = ? AND user_id = ?'),
+    getTarget: p(`SELECT seq, sender_id, content, deleted_at, expires_at FROM messages
+      WHERE chat_id = ? AND id = ?`),
+    getMessageAt: p(`SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id
+      WHERE m.chat_id = ? AND m.seq = ?`),
+    findEditByRef: p(`SELECT ${EVENT_COLUMNS} FROM chat_events e
+      JOIN messages m ON m.chat_id = e.chat_id AND m.seq = e.message_seq
+      WHERE e.chat_id = @chat_id AND e.actor_id = @actor_id AND e.ref_id = @ref_id`),
+    findDeleteOf: p(`SELECT ${EVENT_COLUMNS} FROM chat_events e
+      JOIN messages m ON m.chat_id = e.chat_id AND m.seq = e.message_seq
+      WHERE e.chat_id = ? AND e.message_seq = ? AND e.kind = 'delete'`),
+    getEvent: p(`SELECT ${EVENT_COLUMNS} FROM chat_events e
+      JOIN messages m ON m.chat_id = e.chat_id AND m.seq = e.message_seq
+      WHERE e.chat_id = ? AND e.seq = ?`),
+    eventsAfter: p(`SELECT ${EVENT_COLUMNS} FROM chat_events e
+      JOIN messages m ON m.chat_id = e.chat_id AND m.seq = e.message_seq
+      WHERE e.chat_id = @chat_id AND e.seq > @after AND ${NOT_EXPIRED}
+      ORDER BY e.seq LIMIT @limit`),
+    editMessage: p(`UPDATE messages SET content = @content, edited_at = @at, version_seq = @seq
+      WHERE chat_id = @chat_id AND seq = @message_seq`),
+    deleteMessage: p(`UPDATE messages
+      SET content = '', deleted_at = @at, deleted_by = @actor_id, version_seq = @seq
+      WHERE chat_id = @chat_id AND seq = @message_seq`),
+    eraseEdits: p(`UPDATE chat_events SET content = NULL
+      WHERE chat_id = ? AND message_seq = ? AND kind = 'edit'`),
+    insertEvent: p(`INSERT INTO chat_events
+      (chat_id, seq, kind, message_seq, actor_id, content, ref_id, created_at)
+      VALUES (@chat_id, @seq, @kind, @message_seq, @actor_id, @content, @ref_id, @at)`),
+    deletePendingOf: p('DELETE FROM pending_notifications WHERE chat_id = ? AND seq = ?'),
+    deleteExpiredEvents: p(`DELETE FROM chat_events WHERE EXISTS (
+      SELECT 1 FROM messages m WHERE m.chat_id = chat_events.chat_id
+        AND m.seq = chat_events.message_seq AND m.expires_at <= ?)`),
   } satisfies Record<string, Statement>;
 }
