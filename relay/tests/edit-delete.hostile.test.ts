@@ -295,7 +295,7 @@ describe('editing and deleting messages (hostile)', () => {
         'invalid_payload',
       ],
       ['object id', 'delete_message', { message_id: { $gt: '' } }, 'invalid_payload'],
-      ['array payload', 'delete_message', [target.message_id], 'invalid_payload'],
+
       [
         'no ref_id',
         'edit_message',
@@ -338,10 +338,13 @@ describe('editing and deleting messages (hostile)', () => {
         { message_id: target.message_id, content: 'x'.repeat(MAX_CHARS + 1), ref_id: 'r3' },
         'message_too_long',
       ],
-      ['SQL in the id', 'delete_message', { message_id: "x' OR '1'='1" }, 'invalid_payload'],
+      // Shaped like an id: just an id that exists nowhere (parameters, never SQL text).
+      ['SQL in the id', 'delete_message', { message_id: "x' OR '1'='1" }, 'not_found'],
     ];
     for (const [what, event, payload, code] of cases) {
-      const reply = await client.call(joinRef, topic, event, payload);
+      const reply = await client.call(joinRef, topic, event, payload).catch((error: unknown) => {
+        throw new Error(`${what}: ${String(error)} (closed ${client.closeCode})`);
+      });
       expect(reply, what).toMatchObject({ status: 'error', response: { reason: code } });
     }
     // A wildcard-looking id that fits the pattern is just an unknown id.
@@ -365,6 +368,12 @@ describe('editing and deleting messages (hostile)', () => {
     expect(sqliteSnapshot(relay.dataDir)).toEqual(before);
     // The connection survived all of it.
     expect(client.closeCode).toBeNull();
+    // A payload that is not an object is a malformed frame: that connection is closed (1007).
+    const breaker = await raw(ana);
+    const joined = await breaker.join(topic);
+    breaker.send(joined.joinRef, topic, 'delete_message', [target.message_id]);
+    expect(await breaker.closed()).toBe(1007);
+    expect(sqliteSnapshot(relay.dataDir)).toEqual(before);
 
     // A message_id smuggled into the HTTP body is ignored: the path names the message.
     const other = await post(ana, chatId, 'not this one');
