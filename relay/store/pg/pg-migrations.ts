@@ -96,4 +96,26 @@ export const PG_MIGRATIONS: readonly string[] = [
   ALTER TABLE chats ADD COLUMN name_skeleton TEXT;
   CREATE UNIQUE INDEX chats_name_skeleton ON chats (name_skeleton);
   `,
+  // 5: the chat as a stream of events, as SQLite's migration 5. Search needs nothing: the GIN
+  // index is over `content`, so an edit or a delete updates it with the row.
+  `
+  ALTER TABLE messages ADD COLUMN edited_at TIMESTAMPTZ;
+  ALTER TABLE messages ADD COLUMN deleted_at TIMESTAMPTZ;
+  ALTER TABLE messages ADD COLUMN deleted_by TEXT;
+  ALTER TABLE messages ADD COLUMN version_seq BIGINT;
+  CREATE TABLE chat_events (
+    chat_id TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('edit', 'delete')),
+    message_seq BIGINT NOT NULL,
+    actor_id TEXT NOT NULL,
+    content TEXT,
+    ref_id TEXT,
+    created_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (chat_id, seq)
+  );
+  CREATE UNIQUE INDEX chat_events_dedupe ON chat_events (chat_id, actor_id, ref_id)
+    WHERE ref_id IS NOT NULL;
+  CREATE INDEX chat_events_by_message ON chat_events (chat_id, message_seq);
+  `,
 ];

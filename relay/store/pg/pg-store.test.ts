@@ -9,6 +9,7 @@ import { newId, newMessageId } from '../../core/ids.js';
 import { PG_MIGRATIONS } from './pg-migrations.js';
 import { PgStore, PgStoreError } from './pg-store.js';
 import { describeStoreContract, expectStored } from '../store-contract.js';
+import { describeChangeContract } from '../store-contract-changes.js';
 import type { AppendRequest, AppendResult } from '../../core/store.js';
 import { startPostgres, type PostgresServer } from '../../testing/services.js';
 
@@ -51,7 +52,7 @@ async function dropSchema(schema: string): Promise<void> {
   await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
 }
 
-describeStoreContract('PgStore (PostgreSQL)', async () => {
+const openPg = async () => {
   const schema = freshSchema();
   const store = await openStore(schema);
   return {
@@ -62,7 +63,10 @@ describeStoreContract('PgStore (PostgreSQL)', async () => {
       await dropSchema(schema);
     },
   };
-});
+};
+
+describeStoreContract('PgStore (PostgreSQL)', openPg);
+describeChangeContract('PgStore (PostgreSQL)', openPg);
 
 describe('PgStore specifics', () => {
   async function seed(store: PgStore, members = 1) {

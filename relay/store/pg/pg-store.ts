@@ -17,6 +17,7 @@
 import pg from 'pg';
 import { failure, type Failure } from '../../protocol/errors.js';
 import type {
+  ChatEvent,
   ChatInfo,
   ChatSummary,
   NotificationPayload,
@@ -33,10 +34,13 @@ import {
 import { dmKey, nameKey } from '../../core/name-key.js';
 import { RelayError } from '../../core/relay-error.js';
 import type * as Rows from '../store-rows.js';
-import { MESSAGE_COLUMNS, UNREAD_COUNT_CAP, rowMappers } from '../store-rows.js';
+import { EVENT_COLUMNS, MESSAGE_COLUMNS, UNREAD_COUNT_CAP, rowMappers } from '../store-rows.js';
+import { checkChange } from '../../core/message-rules.js';
 import type {
   AppendRequest,
   AppendResult,
+  ChangeRequest,
+  ChangeResult,
   Membership,
   NewChat,
   NewLinkCode,
@@ -100,6 +104,15 @@ const TYPES: pg.CustomTypesConfig = {
 type ChatRow = Rows.ChatRow<Date, boolean>;
 type MessageRow = Rows.MessageRow<Date>;
 type PendingRow = Rows.PendingRow<Date, boolean>;
+type EventRow = Rows.EventRow<Date>;
+/** The message a change targets, as its transaction reads it. */
+interface TargetRow {
+  seq: number;
+  sender_id: string;
+  content: string;
+  deleted_at: Date | null;
+  expires_at: Date | null;
+}
 /** `pg` returns timestamptz columns as Dates and booleans as booleans. */
 const fromRow = rowMappers<Date, boolean>({
   time: (value) => value.toISOString(),
@@ -127,6 +140,9 @@ interface AppendRow {
   dup_content: string | null;
   dup_created_at: Date | null;
   dup_expires_at: Date | null;
+  dup_edited_at: Date | null;
+  dup_deleted_at: Date | null;
+  dup_version_seq: number | null;
 }
 
 /**
@@ -191,6 +207,8 @@ WITH req AS (
 ), classified AS (
   SELECT r.*, c.ttl, u.name AS sender_name, d.seq AS dup_seq, d.id AS dup_id,
     d.content AS dup_content, d.created_at AS dup_created_at, d.expires_at AS dup_expires_at,
+    d.edited_at AS dup_edited_at, d.deleted_at AS dup_deleted_at,
+    coalesce(d.version_seq, d.seq) AS dup_version_seq,
     CASE
       WHEN c.id IS NULL THEN 'no_chat'
       WHEN r.check_member AND cm.member IS NULL THEN 'no_member'
@@ -204,7 +222,8 @@ WITH req AS (
   LEFT JOIN LATERAL (SELECT true AS member FROM chat_members
       WHERE chat_id = r.chat_id AND user_id = r.sender_id LIMIT 1) cm ON true
   LEFT JOIN LATERAL (SELECT id, name FROM users WHERE id = r.sender_id LIMIT 1) u ON true
-  LEFT JOIN LATERAL (SELECT m.seq, m.id, m.content, m.created_at, m.expires_at
+  LEFT JOIN LATERAL (SELECT m.seq, m.id, m.content, m.created_at, m.expires_at, m.edited_at,
+      m.deleted_at, m.version_seq
       FROM messages m
       WHERE m.chat_id = r.chat_id AND m.sender_id = r.sender_id AND m.mobile_ref_id = r.ref
       LIMIT 1) d ON true
@@ -237,7 +256,8 @@ WITH req AS (
       WHERE x.chat_id = cm.chat_id AND x.sender_id = cm.user_id)
 )${withPending ? pending : ''}
 SELECT c.n::int AS n, c.outcome, coalesce(x.seq, c.dup_seq, 0) AS seq, c.sender_name, c.ttl,
-  c.dup_id, c.dup_content, c.dup_created_at, c.dup_expires_at
+  c.dup_id, c.dup_content, c.dup_created_at, c.dup_expires_at, c.dup_edited_at,
+  c.dup_deleted_at, c.dup_version_seq
 FROM classified c LEFT JOIN numbered x ON x.n = c.n
 ORDER BY c.n`;
 }
@@ -629,7 +649,7 @@ export class PgStore implements Store {
       `SELECT ${CHAT_COLUMNS}, cm.read_seq,
          (SELECT count(*) FROM (SELECT 1 FROM messages m
             WHERE m.chat_id = c.id AND m.seq > cm.read_seq AND m.sender_id <> cm.user_id
-              AND (m.expires_at IS NULL OR m.expires_at > $2) LIMIT $3) capped) AS unread_count,
+              AND m.deleted_at IS NULL AND (m.expires_at IS NULL OR m.expires_at > $2) LIMIT $3) capped) AS unread_count,
          (SELECT row_to_json(last) FROM (
             SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id
             WHERE m.chat_id = c.id AND (m.expires_at IS NULL OR m.expires_at > $2)
@@ -651,6 +671,8 @@ export class PgStore implements Store {
               // row_to_json gives timestamps as text; seq as a JSON number.
               created_at: new Date(row.lm.created_at),
               expires_at: row.lm.expires_at === null ? null : new Date(row.lm.expires_at),
+              edited_at: row.lm.edited_at === null ? null : new Date(row.lm.edited_at),
+              deleted_at: row.lm.deleted_at === null ? null : new Date(row.lm.deleted_at),
             }),
     }));
   }
@@ -792,8 +814,8 @@ export class PgStore implements Store {
     }
     const { rows } = await db.query<AppendRow>(
       withPending
-        ? { name: 'parley_append_notify_v1', text: APPEND_NOTIFY_SQL, values }
-        : { name: 'parley_append_v1', text: APPEND_SQL, values },
+        ? { name: 'parley_append_notify_v2', text: APPEND_NOTIFY_SQL, values }
+        : { name: 'parley_append_v2', text: APPEND_SQL, values },
     );
     const byIndex = new Map(rows.map((row) => [row.n - 1, row]));
     const answers = unique.map((request, index): AppendResult => {
@@ -820,6 +842,9 @@ export class PgStore implements Store {
               mobile_ref_id: request.mobileRefId,
               created_at: row.dup_created_at ?? request.now,
               expires_at: row.dup_expires_at,
+              edited_at: row.dup_edited_at,
+              deleted_at: row.dup_deleted_at,
+              version_seq: row.dup_version_seq ?? row.seq,
             }),
           };
         case 'new':
@@ -839,6 +864,9 @@ export class PgStore implements Store {
                   ? null
                   : new Date(request.now.getTime() + row.ttl * 1000).toISOString(),
               mobile_ref_id: request.mobileRefId,
+              edited_at: null,
+              deleted_at: null,
+              version_seq: row.seq,
             },
           };
       }
@@ -847,6 +875,151 @@ export class PgStore implements Store {
       const answer = answers[index] ?? failure('storage_error');
       return repeat && answer.ok ? { ...answer, duplicate: true } : answer;
     });
+  }
+
+  /**
+   * Edits and deletes (Store.changeMessages): the batch in one transaction, each change after
+   * locking its chat's row, so seqs stay gap-free against appends on any node, and two nodes
+   * changing one message (or retrying one ref_id) are applied one after the other.
+   */
+  async changeMessages(requests: readonly ChangeRequest[]): Promise<ChangeResult[]> {
+    if (requests.length === 0) return [];
+    const failAll = (error: unknown): ChangeResult[] => {
+      this.#onWriteError(error);
+      return requests.map(() =>
+        failure('storage_error', `database write failed: ${describe(error)}`),
+      );
+    };
+    if (this.#closed) return failAll(new RelayError('store_closed', 'the store is closed'));
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await this.#transaction(async (client) => {
+          const results: ChangeResult[] = [];
+          for (const request of requests) results.push(await this.#changeOne(client, request));
+          return results;
+        }, this.#writePool);
+      } catch (error) {
+        if (isTransient(error) && attempt < TRANSIENT_RETRIES) continue;
+        return failAll(error);
+      }
+    }
+  }
+
+  async #changeOne(client: Client, request: ChangeRequest): Promise<ChangeResult> {
+    const one = async <Row extends pg.QueryResultRow>(
+      text: string,
+      values: unknown[],
+    ): Promise<Row | undefined> => (await client.query<Row>(text, values)).rows[0];
+    const chat = await one<{ last_seq: number }>(
+      'SELECT last_seq FROM chats WHERE id = $1 FOR UPDATE',
+      [request.chatId],
+    );
+    if (chat === undefined) return failure('not_found', 'no such chat');
+    const member = await one('SELECT 1 FROM chat_members WHERE chat_id = $1 AND user_id = $2', [
+      request.chatId,
+      request.actorId,
+    ]);
+    if (member === undefined) return failure('not_member', 'you are not a member of this chat');
+    const target = await one<TargetRow>(
+      `SELECT seq, sender_id, content, deleted_at, expires_at FROM messages
+       WHERE chat_id = $1 AND id = $2`,
+      [request.chatId, request.messageId],
+    );
+    if (target === undefined) return failure('not_found', 'no such message in this chat');
+    const eventSql = `SELECT ${EVENT_COLUMNS} FROM chat_events e
+      JOIN messages m ON m.chat_id = e.chat_id AND m.seq = e.message_seq`;
+    const changed = async (event: EventRow, duplicate: boolean): Promise<ChangeResult> => {
+      const message = await one<MessageRow>(
+        `SELECT ${MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.sender_id
+         WHERE m.chat_id = $1 AND m.seq = $2`,
+        [request.chatId, target.seq],
+      );
+      if (message === undefined) return failure('not_found', 'no such message in this chat');
+      return {
+        ok: true,
+        message: fromRow.message(message),
+        event: fromRow.event(event),
+        duplicate,
+      };
+    };
+    if (request.kind === 'edit') {
+      const earlier = await one<EventRow>(
+        `${eventSql} WHERE e.chat_id = $1 AND e.actor_id = $2 AND e.ref_id = $3`,
+        [request.chatId, request.actorId, request.refId],
+      );
+      if (earlier !== undefined) return changed(earlier, true);
+    }
+    const refused = checkChange(
+      { kind: request.kind, actorId: request.actorId, now: request.now },
+      {
+        senderId: target.sender_id,
+        deletedAt: target.deleted_at?.toISOString() ?? null,
+        expiresAt: target.expires_at?.toISOString() ?? null,
+      },
+    );
+    if (refused !== null) return refused;
+    if (request.kind === 'delete' && target.deleted_at !== null) {
+      const earlier = await one<EventRow>(
+        `${eventSql} WHERE e.chat_id = $1 AND e.message_seq = $2 AND e.kind = 'delete'`,
+        [request.chatId, target.seq],
+      );
+      if (earlier !== undefined) return changed(earlier, true);
+    }
+    const seq = chat.last_seq + 1;
+    await client.query('UPDATE chats SET last_seq = $2 WHERE id = $1', [request.chatId, seq]);
+    if (request.kind === 'edit') {
+      await client.query(
+        `UPDATE messages SET content = $3, edited_at = $4, version_seq = $5
+         WHERE chat_id = $1 AND seq = $2`,
+        [request.chatId, target.seq, request.content, request.now, seq],
+      );
+    } else {
+      await client.query(
+        `UPDATE messages SET content = '', deleted_at = $3, deleted_by = $4, version_seq = $5
+         WHERE chat_id = $1 AND seq = $2`,
+        [request.chatId, target.seq, request.now, request.actorId, seq],
+      );
+      await client.query(
+        `UPDATE chat_events SET content = NULL
+         WHERE chat_id = $1 AND message_seq = $2 AND kind = 'edit'`,
+        [request.chatId, target.seq],
+      );
+      await client.query('DELETE FROM pending_notifications WHERE chat_id = $1 AND seq = $2', [
+        request.chatId,
+        target.seq,
+      ]);
+    }
+    await client.query(
+      `INSERT INTO chat_events (chat_id, seq, kind, message_seq, actor_id, content, ref_id,
+         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [
+        request.chatId,
+        seq,
+        request.kind,
+        target.seq,
+        request.actorId,
+        request.kind === 'edit' ? request.content : null,
+        request.kind === 'edit' ? request.refId : null,
+        request.now,
+      ],
+    );
+    const event = await one<EventRow>(`${eventSql} WHERE e.chat_id = $1 AND e.seq = $2`, [
+      request.chatId,
+      seq,
+    ]);
+    if (event === undefined) return failure('storage_error', 'the change was not stored');
+    return changed(event, false);
+  }
+
+  async eventsAfter(chatId: string, afterSeq: number, limit: number): Promise<ChatEvent[]> {
+    const rows = await this.#rows<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM chat_events e
+       JOIN messages m ON m.chat_id = e.chat_id AND m.seq = e.message_seq
+       WHERE e.chat_id = $1 AND e.seq > $2 AND (m.expires_at IS NULL OR m.expires_at > $4)
+       ORDER BY e.seq LIMIT $3`,
+      [chatId, afterSeq, limit, new Date()],
+    );
+    return rows.map(fromRow.event);
   }
 
   async messagesAfter(
@@ -894,7 +1067,7 @@ export class PgStore implements Store {
        JOIN chat_members cm ON cm.chat_id = m.chat_id AND cm.user_id = $1
        JOIN users u ON u.id = m.sender_id
        WHERE to_tsvector('simple', m.content) @@ to_tsquery('simple', $2)
-         AND m.expires_at IS NULL
+         AND m.expires_at IS NULL AND m.deleted_at IS NULL
          AND ($3::text IS NULL OR m.chat_id = $3)
          AND ($4::timestamptz IS NULL OR (m.created_at, m.id) < ($4, $5))
        ORDER BY m.created_at DESC, m.id DESC LIMIT $6`,
@@ -918,7 +1091,9 @@ export class PgStore implements Store {
     const [row] = await this.#rows<{ count: number }>(
       `WITH gone AS (DELETE FROM messages WHERE expires_at <= $1 RETURNING chat_id, seq),
        dropped AS (DELETE FROM pending_notifications p USING gone
-         WHERE p.chat_id = gone.chat_id AND p.seq = gone.seq)
+         WHERE p.chat_id = gone.chat_id AND p.seq = gone.seq),
+       events AS (DELETE FROM chat_events e USING gone
+         WHERE e.chat_id = gone.chat_id AND e.message_seq = gone.seq)
        SELECT count(*) AS count FROM gone`,
       [now],
     );
