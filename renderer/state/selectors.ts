@@ -1,7 +1,7 @@
 /** Derived views of the store, for components (with useShallow where they return new objects). */
 import type { ParleyState } from './store.js';
-import type { ChatState, Timeline, UiMessage } from './types.js';
-import { emptyTimeline } from './timeline.js';
+import type { ChatState, Timeline, UiMessage, WireMessage } from './types.js';
+import { emptyTimeline, findBySeq, isNewerVersion } from './timeline.js';
 
 const EMPTY = emptyTimeline();
 
@@ -52,4 +52,29 @@ export function typingLine(state: ParleyState, chatId: string): string | null {
 
 export function totalUnread(state: ParleyState): number {
   return Object.values(state.chats).reduce((sum, chat) => sum + chat.unread_count, 0);
+}
+
+/**
+ * Search results as they stand now: a result the store holds a newer version of (edited since
+ * the relay answered) shows that version, and one deleted since is left out (its text is gone).
+ * The same array comes back when nothing changed.
+ */
+export function currentResults(
+  results: readonly WireMessage[],
+  timelines: Readonly<Record<string, Timeline>>,
+): readonly WireMessage[] {
+  let changed = false;
+  const current: WireMessage[] = [];
+  for (const result of results) {
+    const timeline = timelines[result.chat_id];
+    const held = timeline === undefined ? undefined : findBySeq(timeline, result.seq);
+    const latest = held !== undefined && isNewerVersion(result, held) ? held : result;
+    if (latest !== result) changed = true;
+    if (latest.deleted_at !== null) {
+      changed = true;
+      continue;
+    }
+    current.push(latest);
+  }
+  return changed ? current : results;
 }

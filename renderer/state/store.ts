@@ -89,7 +89,12 @@ export interface ParleyActions {
   /** A live message; returns true when its seq reveals a gap to backfill. */
   receive(chatId: string, message: WireMessage): boolean;
   applyBackfill(chatId: string, messages: readonly WireMessage[], syncedSeq: number): void;
-  /** Change events (edits, deletes): see applyChatEventsMinimal below. */
+  /**
+   * Change events (edits, deletes) from a join reply, a live push or a backfill page: applied to
+   * the timeline's messages and the chat's preview by the version_seq rule (twice, or out of
+   * order, is harmless; timeline.ts `applyEvents`); the resume point and the chat's stream head
+   * move over them. Never unread, never a notification.
+   */
   applyChatEvents(chatId: string, events: readonly ChatEvent[]): void;
   setLoadingOlder(chatId: string, loading: boolean): void;
   prependOlder(chatId: string, messages: readonly WireMessage[], hasOlder: boolean): void;
@@ -113,6 +118,15 @@ export interface ParleyActions {
 }
 
 export type ParleyStore = StoreApi<ParleyState>;
+
+/**
+ * The chat preview after `candidate` arrived: a later message, or a newer version (an edit, a
+ * tombstone) of the same one; otherwise the preview held.
+ */
+function newerPreview(current: WireMessage | null, candidate: WireMessage): WireMessage {
+  if (current === null || candidate.seq > current.seq) return candidate;
+  return tl.isNewerVersion(current, candidate) ? candidate : current;
+}
 
 function toChatState(chat: ChatSummary, previous?: ChatState): ChatState {
   return { ...chat, present: previous?.present ?? {} };
@@ -150,7 +164,6 @@ export function createParleyStore(): ParleyStore {
     const touchChat = (chatId: string, message: WireMessage): void => {
       const chat = get().chats[chatId];
       if (chat === undefined) return;
-      const newer = chat.last_message === null || message.seq >= chat.last_message.seq;
       const fromOther = message.sender_id !== myId();
       const unread =
         fromOther && message.seq > chat.read_seq && message.seq > (chat.last_message?.seq ?? 0);
@@ -160,7 +173,7 @@ export function createParleyStore(): ParleyStore {
           [chatId]: {
             ...chat,
             last_seq: Math.max(chat.last_seq, message.seq),
-            last_message: newer ? message : chat.last_message,
+            last_message: newerPreview(chat.last_message, message),
             unread_count: unread ? chat.unread_count + 1 : chat.unread_count,
           },
         },
@@ -251,24 +264,14 @@ export function createParleyStore(): ParleyStore {
         if (hasOlder !== undefined && timeline(chatId).messages.length === 0)
           next = { ...next, hasOlder };
         putTimeline(chatId, next);
-        const newest = messages.at(-1);
-        if (newest !== undefined) {
-          const chat = get().chats[chatId];
-          if (
-            chat !== undefined &&
-            (chat.last_message === null || newest.seq >= chat.last_message.seq)
-          ) {
-            set((s) => ({
-              chats: {
-                ...s.chats,
-                [chatId]: {
-                  ...chat,
-                  last_message: newest,
-                  last_seq: Math.max(chat.last_seq, newest.seq),
-                },
-              },
-            }));
-          }
+        const chat = get().chats[chatId];
+        if (chat === undefined || messages.length === 0) return;
+        const preview = messages.reduce<WireMessage | null>(newerPreview, chat.last_message);
+        const head = Math.max(chat.last_seq, ...messages.map((m) => m.seq));
+        if (preview !== chat.last_message || head !== chat.last_seq) {
+          set((s) => ({
+            chats: { ...s.chats, [chatId]: { ...chat, last_message: preview, last_seq: head } },
+          }));
         }
       },
       receive: (chatId, message) => {
@@ -287,8 +290,35 @@ export function createParleyStore(): ParleyStore {
         );
         const newest = messages.at(-1);
         if (newest !== undefined) touchChat(chatId, newest);
+        // A newer version of the preview itself (edited or deleted while we were away).
+        const chat = get().chats[chatId];
+        if (chat === undefined || chat.last_message === null) return;
+        const preview = messages.reduce<WireMessage | null>(newerPreview, chat.last_message);
+        if (preview !== chat.last_message)
+          set((s) => ({ chats: { ...s.chats, [chatId]: { ...chat, last_message: preview } } }));
       },
-      applyChatEvents: (chatId, events) => set((s) => applyChatEventsMinimal(s, chatId, events)),
+      applyChatEvents: (chatId, events) =>
+        set((s) => {
+          if (events.length === 0) return {};
+          const update: Partial<ParleyState> = {};
+          const held = s.timelines[chatId];
+          if (held !== undefined) {
+            const next = tl.applyEvents(held, events);
+            if (next !== held) update.timelines = { ...s.timelines, [chatId]: next };
+          }
+          const chat = s.chats[chatId];
+          if (chat !== undefined) {
+            const last = chat.last_message;
+            const preview = last === null ? null : events.reduce(tl.applyChange, last);
+            const head = Math.max(chat.last_seq, ...events.map((e) => e.seq));
+            if (preview !== last || head !== chat.last_seq)
+              update.chats = {
+                ...s.chats,
+                [chatId]: { ...chat, last_message: preview, last_seq: head },
+              };
+          }
+          return update;
+        }),
       setLoadingOlder: (chatId, loading) =>
         putTimeline(chatId, { ...timeline(chatId), loadingOlder: loading }),
       prependOlder: (chatId, messages, hasOlder) =>
@@ -322,42 +352,4 @@ export function createParleyStore(): ParleyStore {
 
     return { ...signedOutState(), actions };
   });
-}
-
-// ---- applyChatEvents, minimal (added by the client layer for issue 17; the state owner may
-// replace it) -----------------------------------------------------------------------------------
-
-/** A message with one change event applied, or the same message when the event is not newer. */
-function changed<T extends WireMessage>(message: T, event: ChatEvent): T {
-  if (message.seq !== event.message_seq || event.seq <= message.version_seq) return message;
-  return event.type === 'message_edited'
-    ? { ...message, content: event.content, edited_at: event.edited_at, version_seq: event.seq }
-    : { ...message, content: '', deleted_at: event.deleted_at, version_seq: event.seq };
-}
-
-/**
- * Applies change events to a chat's timeline and preview: each to the message with its
- * `message_seq`, only when `event.seq > message.version_seq` (so twice, or out of order, is
- * harmless). A delete leaves a tombstone: content "", `deleted_at` set.
- */
-function applyChatEventsMinimal(
-  state: ParleyState,
-  chatId: string,
-  events: readonly ChatEvent[],
-): Partial<ParleyState> {
-  const timeline = state.timelines[chatId];
-  const chat = state.chats[chatId];
-  const update: Partial<ParleyState> = {};
-  if (timeline !== undefined) {
-    const messages = timeline.messages.map((m) => events.reduce(changed, m));
-    if (messages.some((m, i) => m !== timeline.messages[i]))
-      update.timelines = { ...state.timelines, [chatId]: { ...timeline, messages } };
-  }
-  const last = chat?.last_message ?? null;
-  if (chat !== undefined && last !== null) {
-    const preview = events.reduce(changed, last);
-    if (preview !== last)
-      update.chats = { ...state.chats, [chatId]: { ...chat, last_message: preview } };
-  }
-  return update;
 }
