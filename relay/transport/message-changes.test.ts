@@ -276,6 +276,8 @@ describe('edit_message', () => {
     expect((await send(anaChat, 'next', 'r2')).seq).toBe((sent.seq ?? 0) + 1);
   });
 
+  // A payload that is not an object is a malformed frame (closed with 1007, frame.ts), before
+  // any channel sees it; these are objects of the wrong shape.
   it('answers invalid payloads with invalid_payload', async () => {
     const ana = await newUser('Ana');
     const chatId = await room(ana);
@@ -291,12 +293,9 @@ describe('edit_message', () => {
       [EVENTS.editMessage, { message_id: id, content: 'x', ref_id: '' }],
       [EVENTS.editMessage, { message_id: 'x'.repeat(65), content: 'x', ref_id: 'i5' }],
       [EVENTS.editMessage, { message_id: id, content: 'x', ref_id: 'r'.repeat(129) }],
-      [EVENTS.editMessage, null],
-      [EVENTS.editMessage, 'edit'],
       [EVENTS.deleteMessage, {}],
       [EVENTS.deleteMessage, { message_id: '' }],
       [EVENTS.deleteMessage, { message_id: { $ne: null } }],
-      [EVENTS.deleteMessage, []],
     ];
     for (const [event, payload] of invalid) {
       const reply = await call(anaChat, event, payload);
