@@ -10,13 +10,16 @@
  */
 import type { Logger } from 'pino';
 import { encodeFrame } from '../protocol/frame.js';
-import { EVENTS } from '../protocol/events.js';
+import { EVENTS, type ChatEvent, type WireMessage } from '../protocol/events.js';
 import { chatTopic, parseTopic } from '../protocol/topics.js';
 import type { BusEvent } from '../core/bus.js';
-import { fitPage } from '../core/history-page.js';
+import { fitPage, readStreamPage } from '../core/history-page.js';
 import type { Hub } from '../transport/hub.js';
 import type { MembershipCache } from '../core/membership-cache.js';
 import type { Store } from '../core/store.js';
+
+/** One place of a chat's stream, re-sent in seq order. */
+type StreamItem = { seq: number; message: WireMessage } | { seq: number; event: ChatEvent };
 
 export interface CatchUpOptions {
   store: Store;
@@ -68,6 +71,7 @@ export class CatchUp {
   /** Bus handler: remembers the newest seq delivered per chat. */
   observe(event: BusEvent): void {
     if (event.type === 'message') this.#advance(event.message.chat_id, event.message.seq);
+    else if (event.type === 'change') this.#advance(event.event.chat_id, event.event.seq);
   }
 
   /** Re-reads every tracked chat from the store; calls arriving meanwhile run once more after. */
@@ -102,33 +106,42 @@ export class CatchUp {
         // sent again, so nobody keeps reading a chat they left.
         revoked += await this.#revokeNonMembers(chatId);
         if (cursor === UNKNOWN) continue;
-        let missing = await this.#o.store.messagesAfter(
+        // The stream after the cursor (messages and changes), read by the one forward pager,
+        // bounded by count and bytes: every subscriber gets all of it, and a few long messages
+        // would otherwise queue more than a reading client's maxBufferedBytes.
+        const page = await readStreamPage(this.#o.store, {
           chatId,
-          cursor,
-          this.#o.maxPerChat + 1,
-          now,
-        );
-        if (missing.length > this.#o.maxPerChat) {
-          missing = await this.#o.store.messagesBefore(chatId, null, this.#o.maxPerChat, now);
-        }
-        // Every subscriber gets all of them: a few long messages would otherwise queue more than
-        // a reading client's maxBufferedBytes (history-page.ts).
-        missing = fitPage(missing, this.#o.maxBytesPerChat, 'newest', {
+          afterSeq: cursor,
+          limit: this.#o.maxPerChat,
+          maxBytes: this.#o.maxBytesPerChat,
           atLeastOne: true,
-        }).messages;
+          now,
+        });
+        let items: StreamItem[];
+        if (page.hasMore) {
+          // Too much was missed: the newest messages only; clients see the gap and page the
+          // stream (changes included) over HTTP.
+          const newest = await this.#o.store.messagesBefore(chatId, null, this.#o.maxPerChat, now);
+          items = fitPage(newest, this.#o.maxBytesPerChat, 'newest', {
+            atLeastOne: true,
+          }).messages.map((message) => ({ seq: message.seq, message }));
+        } else {
+          items = [
+            ...page.messages.map((message) => ({ seq: message.seq, message })),
+            ...page.events.map((event) => ({ seq: event.seq, event })),
+          ].sort((a, b) => a.seq - b.seq);
+        }
         const topic = chatTopic(chatId);
-        for (const message of missing) {
+        for (const item of items) {
           // Delivered meanwhile (live, or the chat lost its subscribers): skip.
           const current = this.#cursors.get(chatId);
-          if (current === undefined || message.seq <= current) continue;
-          this.#cursors.set(chatId, message.seq);
-          this.#o.hub.broadcast(
-            topic,
-            encodeFrame(null, null, topic, EVENTS.receiveMessage, message),
-            {
-              seq: message.seq,
-            },
-          );
+          if (current === undefined || item.seq <= current) continue;
+          this.#cursors.set(chatId, item.seq);
+          const frame =
+            'message' in item
+              ? encodeFrame(null, null, topic, EVENTS.receiveMessage, item.message)
+              : encodeFrame(null, null, topic, item.event.type, item.event);
+          this.#o.hub.broadcast(topic, frame, { seq: item.seq });
           resent += 1;
         }
       } catch (error) {

@@ -10,22 +10,57 @@ import type { BusEvent } from '../core/bus.js';
 const text = z.string().max(200_000);
 const shortId = z.string().min(1).max(128);
 
-const wireMessage = z.object({
+const seq = z.number().int().min(0);
+const time = z.string().max(64);
+
+const wireMessage = z
+  .object({
+    chat_id: shortId,
+    message_id: shortId,
+    seq,
+    content: text,
+    sender_id: shortId,
+    sender_name: z.string().max(256),
+    timestamp: time,
+    expires_at: time.nullable(),
+    mobile_ref_id: z.string().max(256),
+    // Absent from nodes of an older version during a rolling upgrade: an unchanged message.
+    edited_at: time.nullable().default(null),
+    deleted_at: time.nullable().default(null),
+    version_seq: seq.optional(),
+  })
+  .transform(({ version_seq, ...message }) => ({
+    ...message,
+    version_seq: version_seq ?? message.seq,
+  }));
+
+const eventBase = {
   chat_id: shortId,
+  seq: seq.min(1),
   message_id: shortId,
-  seq: z.number().int().min(0),
-  content: text,
+  message_seq: seq.min(1),
   sender_id: shortId,
-  sender_name: z.string().max(256),
-  timestamp: z.string().max(64),
-  expires_at: z.string().max(64).nullable(),
-  mobile_ref_id: z.string().max(256),
-});
+};
+
+const chatEvent = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('message_edited'), ...eventBase, content: text, edited_at: time }),
+  z.object({
+    type: z.literal('message_deleted'),
+    ...eventBase,
+    deleted_by: shortId,
+    deleted_at: time,
+  }),
+]);
 
 export const busEventSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('message'),
     message: wireMessage,
+    originConnectionId: shortId.nullable(),
+  }),
+  z.object({
+    type: z.literal('change'),
+    event: chatEvent,
     originConnectionId: shortId.nullable(),
   }),
   z.object({ type: z.literal('typing'), chatId: shortId, userIds: z.array(shortId).max(10_000) }),

@@ -55,6 +55,9 @@ function message(seq: number, chatId = 'chat-1'): BusEvent {
     timestamp: new Date(0).toISOString(),
     expires_at: null,
     mobile_ref_id: `r${seq}`,
+    edited_at: null,
+    deleted_at: null,
+    version_seq: seq,
   };
   return { type: 'message', message: wire, originConnectionId: 'conn-1' };
 }

@@ -17,8 +17,10 @@ import type { Bus, BusEvent } from '../core/bus.js';
 import { envelopeSchema, type ControlMessage, type Envelope } from './cluster-wire.js';
 import { SeqOrder } from './seq-order.js';
 
-
 /** What the bus counts (node/metrics.ts's BusMetrics has these): a cluster node passes its own. */
+/** The bus events that hold a place in a chat's stream. */
+type StreamEvent = Extract<BusEvent, { type: 'message' | 'change' }>;
+
 export interface BusMetrics {
   busDropped: { inc(labels: { reason: string }): void };
   busEvents: { inc(labels: { direction: 'in' | 'out'; kind: string }): void };
@@ -96,13 +98,20 @@ export class RedisBus implements Bus {
   #lastWarning = '';
   /** Callers of whenConnected() waiting for both connections. */
   #waiters: (() => void)[] = [];
-  /** Message events reach the handlers in each chat's seq order, local and remote alike. */
-  readonly #order: SeqOrder<Extract<BusEvent, { type: 'message' }>>;
+  /**
+   * A chat's stream events (messages, edits, deletes) reach the handlers in the chat's seq
+   * order, local and remote alike.
+   */
+  readonly #order: SeqOrder<StreamEvent>;
 
   constructor(options: RedisBusOptions) {
     this.#options = { ...REDIS_BUS_DEFAULTS, ...options, metrics: options.metrics ?? null };
     this.nodeId = options.nodeId;
-    this.#order = new SeqOrder({
+    this.#order = new SeqOrder<StreamEvent>({
+      position: (event) =>
+        event.type === 'message'
+          ? { chatId: event.message.chat_id, seq: event.message.seq }
+          : { chatId: event.event.chat_id, seq: event.event.seq },
       holdMs: this.#options.orderHoldMs,
       deliver: (event) => this.#dispatch(event),
     });
@@ -214,7 +223,7 @@ export class RedisBus implements Bus {
   publish(event: BusEvent): void {
     // Sent first: a handler that throws must not keep the other nodes from hearing of it.
     this.#send({ e: event }, 'event');
-    if (event.type === 'message') this.#order.push(event);
+    if (event.type === 'message' || event.type === 'change') this.#order.push(event);
     else for (const handler of this.#handlers) handler(event);
   }
 
@@ -362,8 +371,9 @@ export class RedisBus implements Bus {
       this.#recover('gap');
     }
     if (envelope.e !== undefined) {
-      if (envelope.e.type === 'message') this.#order.push(envelope.e);
-      else this.#dispatch(envelope.e);
+      if (envelope.e.type === 'message' || envelope.e.type === 'change') {
+        this.#order.push(envelope.e);
+      } else this.#dispatch(envelope.e);
     }
     if (envelope.c !== undefined) {
       const from: ControlSender = { node: envelope.n, boot: envelope.b, fresh, gap };

@@ -14,6 +14,9 @@ function event(seq: number, chatId = 'a'): { message: WireMessage } {
       timestamp: '',
       expires_at: null,
       mobile_ref_id: `${seq}`,
+      edited_at: null,
+      deleted_at: null,
+      version_seq: seq,
     },
   };
 }
@@ -21,6 +24,7 @@ function event(seq: number, chatId = 'a'): { message: WireMessage } {
 function setup(options: { holdMs?: number; maxChats?: number; maxHeldPerChat?: number } = {}) {
   const out: string[] = [];
   const order = new SeqOrder<{ message: WireMessage }>({
+    position: (e) => ({ chatId: e.message.chat_id, seq: e.message.seq }),
     deliver: (e) => out.push(`${e.message.chat_id}${e.message.seq}`),
     ...options,
   });

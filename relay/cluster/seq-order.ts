@@ -1,5 +1,6 @@
 /**
- * Per-chat seq ordering of message events at a cluster node. Two nodes commit seq 11 and 12
+ * Per-chat seq ordering of a chat's stream events (messages, edits, deletes: they share the
+ * chat's seq) at a cluster node. Two nodes commit seq 11 and 12
  * of one chat a moment apart; their publishes can reach a third node in the other order. Sent
  * on as they come, every client of that node would see a gap and backfill over HTTP at once.
  * Instead, a message that arrives ahead of its predecessor waits here (at most `holdMs`) for
@@ -9,9 +10,15 @@
  * Bounded: at most `maxChats` chats are tracked (least recently active dropped first) and at
  * most `maxHeldPerChat` messages wait per chat.
  */
-import type { WireMessage } from '../protocol/events.js';
+/** Where an event stands in its chat's stream. */
+export interface StreamPosition {
+  chatId: string;
+  seq: number;
+}
 
 export interface SeqOrderOptions<T> {
+  /** The chat and seq of an event. */
+  position: (event: T) => StreamPosition;
   /** Receives events in order (or, after a hold timed out, with the gap left open). */
   deliver: (event: T) => void;
   /** Longest wait for a missing predecessor. */
@@ -28,7 +35,7 @@ interface ChatOrder<T> {
 
 export const SEQ_ORDER_DEFAULTS = { holdMs: 100, maxChats: 10_000, maxHeldPerChat: 1_000 };
 
-export class SeqOrder<T extends { message: WireMessage }> {
+export class SeqOrder<T> {
   readonly #o: Required<SeqOrderOptions<T>>;
   readonly #chats = new Map<string, ChatOrder<T>>();
 
@@ -44,7 +51,7 @@ export class SeqOrder<T extends { message: WireMessage }> {
   }
 
   push(event: T): void {
-    const { chat_id: chatId, seq } = event.message;
+    const { chatId, seq } = this.#o.position(event);
     let chat = this.#chats.get(chatId);
     if (chat === undefined) {
       // First message seen for this chat: it sets the expectation.

@@ -419,6 +419,9 @@ export class ClusterClient extends EventEmitter {
             timestamp: ack.timestamp,
             expires_at: null,
             mobile_ref_id: outgoing.ref,
+            edited_at: null,
+            deleted_at: null,
+            version_seq: ack.seq,
           },
           'own',
         );
