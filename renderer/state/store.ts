@@ -41,6 +41,8 @@ export interface ParleyState {
   inviteNotice: string | null;
   /** A message to scroll to and mark (a search result); `nonce` repeats a request for the same. */
   focus: FocusedMessage | null;
+  /** One of our messages open in the inline editor (renderer/ui/MessageEditor.tsx), or null. */
+  editing: EditingMessage | null;
   /**
    * A recovery code the relay just made (at sign-up, when one was used, or regenerated), shown
    * until the user says they saved it. Kept in memory only, never in storage.
@@ -62,6 +64,17 @@ export interface ShownRecoveryCode {
 export type PendingInvite =
   | { stage: 'sign-in' | 'open-room'; invite: ValidInvite }
   | { stage: 'confirm-switch'; invite: ValidInvite; current: string };
+
+/**
+ * The message being edited, by its chat and `mobile_ref_id` (stable from pending to sent, and
+ * unique for one's own messages), with the text typed so far: kept here rather than in the row,
+ * so that it survives the virtual list unmounting the row while one scrolls.
+ */
+export interface EditingMessage {
+  chatId: string;
+  mobileRefId: string;
+  text: string;
+}
 
 export interface FocusedMessage {
   chatId: string;
@@ -110,6 +123,8 @@ export interface ParleyActions {
   setOutboxCount(count: number): void;
   openDialog(dialog: Dialog): void;
   focusMessage(chatId: string, seq: number): void;
+  /** Opens a message in the inline editor (or changes its text); null closes the editor. */
+  setEditing(editing: EditingMessage | null): void;
   setWindowFocused(focused: boolean): void;
   setHosting(status: HostingStatus): void;
   setInvite(invite: PendingInvite | null): void;
@@ -151,6 +166,7 @@ function signedOutState(): Omit<ParleyState, 'actions'> {
     invite: null,
     inviteNotice: null,
     focus: null,
+    editing: null,
     recoveryCode: null,
   };
 }
@@ -343,6 +359,7 @@ export function createParleyStore(): ParleyStore {
       openDialog: (dialog) => set({ dialog }),
       focusMessage: (chatId, seq) =>
         set((s) => ({ focus: { chatId, seq, nonce: (s.focus?.nonce ?? 0) + 1 } })),
+      setEditing: (editing) => set({ editing }),
       setWindowFocused: (focused) => set({ windowFocused: focused }),
       setHosting: (status) => set({ hosting: status }),
       setInvite: (invite) => set({ invite }),

@@ -5,7 +5,8 @@
  * across a reload (drafts.ts), a message over the relay's length limit is refused here with the
  * text kept (a counter shows from 90 % of the limit, composer-limit.ts), and when the outbox is
  * full the message is kept here with a note saying why. Focus lands here when a chat opens, and
- * when a failed message's "Edit" puts its text back.
+ * when a failed message's "Edit" puts its text back. ↑ in the empty composer opens one's last
+ * message in this chat for editing (MessageEditor.tsx).
  */
 import {
   useEffect,
@@ -18,6 +19,7 @@ import {
 } from 'react';
 import { OUTBOX_LIMIT } from '../net/outbox.js';
 import { chatTitle } from '../state/selectors.js';
+import { lastEditable } from '../state/timeline.js';
 import { roomLabel } from './chat-text.js';
 import {
   composerLength,
@@ -26,7 +28,7 @@ import {
   tooLongReason,
 } from './composer-limit.js';
 import { SendIcon } from './Icons.js';
-import { useClient, useParley } from './parley-context.js';
+import { useClient, useParley, useServices } from './parley-context.js';
 import { useDraft, useDrafts } from './use-drafts.js';
 
 /** The length is announced once typing pauses this long, not on every key. */
@@ -34,6 +36,7 @@ const ANNOUNCE_DELAY_MS = 700;
 
 export function Composer({ chatId }: { chatId: string }) {
   const client = useClient();
+  const { store } = useServices();
   const placeholder = useParley((s) => {
     const chat = s.chats[chatId];
     if (chat === undefined) return 'Message';
@@ -111,6 +114,17 @@ export function Composer({ chatId }: { chatId: string }) {
   }
 
   function onKeyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
+    if (event.key === 'ArrowUp' && text === '' && !hasModifier(event)) {
+      // ↑ in an empty composer edits one's last message in this chat, as in Slack.
+      const state = store.getState();
+      const timeline = state.timelines[chatId];
+      const last = timeline === undefined ? null : lastEditable(timeline, state.me?.id ?? null);
+      if (last !== null) {
+        event.preventDefault();
+        state.actions.setEditing({ chatId, mobileRefId: last.mobile_ref_id, text: last.content });
+      }
+      return;
+    }
     if (event.key !== 'Enter' || event.shiftKey || event.altKey) return;
     if (event.nativeEvent.isComposing || event.keyCode === 229) return;
     event.preventDefault();
@@ -170,6 +184,10 @@ export function Composer({ chatId }: { chatId: string }) {
       </p>
     </form>
   );
+}
+
+function hasModifier(event: KeyboardEvent): boolean {
+  return event.shiftKey || event.altKey || event.ctrlKey || event.metaKey;
 }
 
 /** `text`, once it has stayed the same for ANNOUNCE_DELAY_MS (for a polite live region). */

@@ -169,3 +169,10 @@ export const KeyIcon = () => (
     <path d="M7 8.5 13 2.5M10.5 5l2 2M12 3.5l1.5 1.5" />
   </Icon>
 );
+export const MoreIcon = () => (
+  <Icon>
+    <circle cx="3.5" cy="8" r="0.9" fill="currentColor" />
+    <circle cx="8" cy="8" r="0.9" fill="currentColor" />
+    <circle cx="12.5" cy="8" r="0.9" fill="currentColor" />
+  </Icon>
+);

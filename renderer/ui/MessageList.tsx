@@ -8,15 +8,26 @@
  */
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { outgoingContent } from '../../relay/protocol/message-content.js';
+import type { ChangeFailure } from '../net/parley-client.js';
 import { chatTitle, visibleMessages } from '../state/selectors.js';
+import type { UiMessage } from '../state/types.js';
 import { emptyTimeline } from '../state/timeline.js';
 import { dmPeer } from './chat-peer.js';
 import { chatIntro } from './chat-text.js';
+import { DeleteMessageDialog } from './DeleteMessageDialog.js';
 import { ArrowDownIcon, HashIcon, LockIcon, TimerIcon } from './Icons.js';
+import { changeTarget, editProblem, isDeleted } from './message-changes.js';
 import { buildRows, type MessageRow } from './message-rows.js';
 import { prepareMentions } from './message-text.js';
 import { DaySeparator, MessageItem, type MessageActions } from './MessageRow.js';
-import { useClient, useParley, useParleyShallow } from './parley-context.js';
+import {
+  useActions,
+  useClient,
+  useParley,
+  useParleyShallow,
+  useServices,
+} from './parley-context.js';
 import { ProfileCard, type ProfileTarget } from './ProfileCard.js';
 import { useDrafts } from './use-drafts.js';
 
@@ -35,8 +46,18 @@ function estimate(row: MessageRow | undefined): number {
   return (row.continued ? 26 : 52) + Math.max(0, lines) * 21;
 }
 
+/** Focus back in the composer once an edit is saved or cancelled (where ↑ started it). */
+function focusComposer(): void {
+  document.querySelector<HTMLTextAreaElement>('.composer-input')?.focus();
+}
+
 export function MessageList({ chatId }: { chatId: string }) {
   const client = useClient();
+  const services = useServices();
+  const store = useActions();
+  const editing = useParley((s) => (s.editing?.chatId === chatId ? s.editing : null));
+  const [deleting, setDeleting] = useState<UiMessage | null>(null);
+  const [changeFailure, setChangeFailure] = useState<ChangeFailure | null>(null);
   const drafts = useDrafts();
   const timeline = useParley((s) => s.timelines[chatId]) ?? EMPTY_TIMELINE;
   const myId = useParley((s) => s.me?.id ?? null);
@@ -130,6 +151,35 @@ export function MessageList({ chatId }: { chatId: string }) {
     virtualizer.scrollToIndex(focusIndex, { align: 'center' });
   }, [focus, focusIndex, virtualizer]);
 
+  // The message being edited: scrolled into view when the editor opens (↑ may open it on a row
+  // out of view); the editor closes if the message is deleted meanwhile (here or elsewhere).
+  const editingRef = editing?.mobileRefId ?? null;
+  const editingIndex =
+    editingRef === null
+      ? -1
+      : rows.findIndex((row) => row.kind === 'message' && row.message.mobile_ref_id === editingRef);
+  const editingRow = editingIndex < 0 ? undefined : rows[editingIndex];
+  const editingGone =
+    editingRef !== null &&
+    (editingRow === undefined || (editingRow.kind === 'message' && isDeleted(editingRow.message)));
+  useLayoutEffect(() => {
+    if (editingRef !== null && editingIndex >= 0)
+      virtualizer.scrollToIndex(editingIndex, { align: 'auto' });
+    // Only when another message is opened, not as rows come and go.
+  }, [editingRef]);
+  useEffect(() => {
+    if (editingGone) store.setEditing(null);
+  }, [editingGone, store]);
+
+  // Edits and deletes the relay refused for good (after they were queued): said once, here.
+  useEffect(
+    () =>
+      client.onChangeFailed((failure) => {
+        if (failure.chatId === chatId) setChangeFailure(failure);
+      }),
+    [client, chatId],
+  );
+
   const loadOlder = useCallback(() => {
     if (hasOlder && !loadingOlder) void client.loadOlder(chatId);
   }, [client, chatId, hasOlder, loadingOlder]);
@@ -162,9 +212,48 @@ export function MessageList({ chatId }: { chatId: string }) {
       // A second click on the same name closes its card.
       showProfile: (userId, name, anchor) =>
         setProfile((open) => (open?.anchor === anchor ? null : { userId, name, anchor })),
+      startEdit: (message) =>
+        store.setEditing({ chatId, mobileRefId: message.mobile_ref_id, text: message.content }),
+      editText: (text) => {
+        const current = services.store.getState().editing;
+        if (current !== null) store.setEditing({ ...current, text });
+      },
+      saveEdit: (message, text) => {
+        // Unchanged: nothing to send (the relay would record an edit anyway).
+        if (outgoingContent(text) === message.content) {
+          store.setEditing(null);
+          focusComposer();
+          return null;
+        }
+        const problem = editProblem(client.editMessage(chatId, changeTarget(message), text));
+        if (problem === null) {
+          store.setEditing(null);
+          focusComposer();
+        }
+        return problem;
+      },
+      cancelEdit: () => {
+        store.setEditing(null);
+        focusComposer();
+      },
+      confirmDelete: (message) => setDeleting(message),
     }),
-    [client, chatId, drafts],
+    [client, chatId, drafts, store, services],
   );
+
+  function deleteConfirmed(message: UiMessage): string | null {
+    const result = client.deleteMessage(chatId, changeTarget(message));
+    if (!result.ok) {
+      return result.code === 'not_found'
+        ? 'the message is no longer there.'
+        : result.code === 'outbox_full'
+          ? 'too many changes are waiting for the connection.'
+          : 'this chat is no longer available.';
+    }
+    setDeleting(null);
+    scrollRef.current?.focus();
+    return null;
+  }
 
   const items = virtualizer.getVirtualItems();
   const first = items[0];
@@ -236,6 +325,11 @@ export function MessageList({ chatId }: { chatId: string }) {
                       mentions={mentions}
                       myId={myId}
                       offline={offline}
+                      editing={
+                        editing !== null && row.message.mobile_ref_id === editing.mobileRefId
+                          ? editing
+                          : null
+                      }
                       actions={actions}
                     />
                   )}
@@ -250,6 +344,22 @@ export function MessageList({ chatId }: { chatId: string }) {
           <ArrowDownIcon />
           Jump to latest
         </button>
+      )}
+      {changeFailure === null ? null : (
+        <div className="change-failure" role="alert">
+          <span>
+            Could not {changeFailure.kind} the message: {changeFailure.message}
+          </span>
+          <button type="button" className="link-button" onClick={() => setChangeFailure(null)}>
+            Dismiss
+          </button>
+        </div>
+      )}
+      {deleting === null ? null : (
+        <DeleteMessageDialog
+          onDelete={() => deleteConfirmed(deleting)}
+          onClose={() => setDeleting(null)}
+        />
       )}
       {profile === null ? null : <ProfileCard target={profile} onClose={() => setProfile(null)} />}
     </div>

@@ -1,9 +1,16 @@
-/** The rows of the message list: day separators and messages (with own-message state). */
-import { memo } from 'react';
+/**
+ * The rows of the message list: day separators and messages (with own-message state, "(edited)",
+ * tombstones of deleted messages, the actions menu and the inline editor of one's own).
+ */
+import { memo, useState, type MouseEvent } from 'react';
 import { isPermanentSendError } from '../../relay/protocol/message-content.js';
+import type { EditingMessage } from '../state/store.js';
 import type { UiMessage } from '../state/types.js';
 import { Avatar } from './Avatar.js';
+import { canChange, editedLabel, isDeleted } from './message-changes.js';
 import type { MentionIndex } from './message-text.js';
+import { MessageEditor } from './MessageEditor.js';
+import { MessageMenu, type MessageMenuItem } from './MessageMenu.js';
 import { MessageText } from './MessageText.js';
 import { dayLabel, formatDateTime, formatTime } from './time-format.js';
 
@@ -24,6 +31,15 @@ export interface MessageActions {
   discard(mobileRefId: string): void;
   /** Opens the sender's profile card beside `anchor` (their name or avatar). */
   showProfile(userId: string, name: string, anchor: HTMLElement): void;
+  /** Opens one of our messages in the inline editor. */
+  startEdit(message: UiMessage): void;
+  /** The editor's text changed. */
+  editText(text: string): void;
+  /** Saves the edit; returns why it was not saved, or null once it was (the editor closes). */
+  saveEdit(message: UiMessage, text: string): string | null;
+  cancelEdit(): void;
+  /** Asks whether to delete one of our messages ("Delete message?"). */
+  confirmDelete(message: UiMessage): void;
 }
 
 export const MessageItem = memo(function MessageItem({
@@ -33,6 +49,7 @@ export const MessageItem = memo(function MessageItem({
   mentions,
   myId,
   offline,
+  editing,
   actions,
 }: {
   message: UiMessage;
@@ -41,8 +58,24 @@ export const MessageItem = memo(function MessageItem({
   mentions: MentionIndex;
   myId: string | null;
   offline: boolean;
+  /** This message's edit in progress, or null (null for every other row). */
+  editing: EditingMessage | null;
   actions: MessageActions;
 }) {
+  const [menuOpen, setMenuOpen] = useState(false);
+  const deleted = isDeleted(message);
+  const changeable = canChange(message, myId);
+  const edited = deleted ? null : editedLabel(message.edited_at);
+  const menuItems: MessageMenuItem[] = [
+    { label: 'Edit', onSelect: () => actions.startEdit(message) },
+    { label: 'Delete', danger: true, onSelect: () => actions.confirmDelete(message) },
+  ];
+  // Right-click opens the same menu as the button (only where there is one).
+  const onContextMenu = (event: MouseEvent) => {
+    if (!changeable || editing !== null) return;
+    event.preventDefault();
+    setMenuOpen(true);
+  };
   const at = Date.parse(message.timestamp);
   const time = Number.isNaN(at) ? '' : formatTime(at);
   const full = Number.isNaN(at) ? '' : formatDateTime(at);
@@ -51,6 +84,8 @@ export const MessageItem = memo(function MessageItem({
     continued ? 'is-continued' : 'is-first',
     own ? 'is-own' : '',
     `is-${message.status}`,
+    deleted ? 'is-deleted' : '',
+    editing === null ? '' : 'is-editing',
   ]
     .filter(Boolean)
     .join(' ');
@@ -58,7 +93,12 @@ export const MessageItem = memo(function MessageItem({
   const permanentFailure = isPermanentSendError(message.errorCode ?? '');
 
   return (
-    <article className={classes} data-status={message.status}>
+    <article
+      className={classes}
+      data-status={message.status}
+      data-deleted={deleted ? 'true' : undefined}
+      onContextMenu={onContextMenu}
+    >
       <div className="msg-gutter">
         {continued ? (
           <time className="msg-time msg-time-hover" dateTime={message.timestamp} title={full}>
@@ -100,9 +140,28 @@ export const MessageItem = memo(function MessageItem({
             </time>
           </div>
         )}
-        <div className="msg-text">
-          <MessageText content={message.content} mentions={mentions} myId={myId} />
-        </div>
+        {deleted ? (
+          // A tombstone: no text (there is none left), no actions.
+          <div className="msg-text msg-tombstone">message deleted</div>
+        ) : editing !== null ? (
+          <MessageEditor
+            text={editing.text}
+            onChange={actions.editText}
+            onSave={(text) => actions.saveEdit(message, text)}
+            onCancel={actions.cancelEdit}
+          />
+        ) : (
+          <div className="msg-text">
+            <MessageText content={message.content} mentions={mentions} myId={myId} />
+            {edited === null ? null : (
+              <span className="msg-edited" title={edited}>
+                {' '}
+                <span aria-hidden="true">(edited)</span>
+                <span className="sr-only">({edited})</span>
+              </span>
+            )}
+          </div>
+        )}
         {message.status === 'pending' ? (
           <div className="msg-state">{offline ? 'Waiting for connection…' : 'Sending…'}</div>
         ) : null}
@@ -135,6 +194,9 @@ export const MessageItem = memo(function MessageItem({
           </div>
         ) : null}
       </div>
+      {changeable && editing === null ? (
+        <MessageMenu open={menuOpen} onOpenChange={setMenuOpen} items={menuItems} />
+      ) : null}
     </article>
   );
 });

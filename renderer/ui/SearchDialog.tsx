@@ -7,7 +7,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { WireMessage } from '../../relay/protocol/events.js';
 import { searchTerms } from '../../relay/protocol/search-terms.js';
-import { chatTitle } from '../state/selectors.js';
+import { chatTitle, currentResults } from '../state/selectors.js';
 import { dmPeer } from './chat-peer.js';
 import { Dialog } from './Dialog.js';
 import { HashIcon, LockIcon } from './Icons.js';
@@ -43,7 +43,13 @@ export function SearchDialog({ onClose }: { onClose: () => void }) {
   const [error, setError] = useState<string | null>(null);
   // Answers can arrive out of order: only the latest request's is shown.
   const latest = useRef(0);
-  const messages = results?.messages ?? [];
+  // As the store holds them now: edited since the relay answered, or deleted (left out).
+  const timelines = useParley((s) => s.timelines);
+  const found = results?.messages;
+  const messages = useMemo(
+    () => (found === undefined ? [] : currentResults(found, timelines)),
+    [found, timelines],
+  );
   // Opening the chat closes the dialog (the store clears it).
   const open = (message: WireMessage) => void client.revealMessage(message.chat_id, message.seq);
   const active = useActiveOption(messages, open);
