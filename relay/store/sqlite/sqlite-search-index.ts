@@ -231,6 +231,16 @@ export class SqliteSearchIndex {
     }
   }
 
+  /**
+   * Rewrites the index into one segment ('optimize'). FTS5 keeps a forgotten entry's words in
+   * its older segments, beside a delete marker, until a merge rewrites them: this is the merge
+   * that drops them, so a deleted text's words leave the file. It reads and writes the whole
+   * index, so the store runs it seldom (after deletes, at most every ERASE_INDEX_INTERVAL_MS).
+   */
+  optimize(): void {
+    this.#db.prepare("INSERT INTO message_search (message_search) VALUES ('optimize')").run();
+  }
+
   close(): void {
     this.#closed = true;
     if (this.#timer !== null) clearTimeout(this.#timer);

@@ -88,6 +88,11 @@ const SEARCH_SQL = `SELECT ${MESSAGE_COLUMNS}, s.rowid AS position
   WHERE message_search MATCH @match AND s.rowid < @before
     AND (@chat_id IS NULL OR k.chat_id = @chat_id) AND m.deleted_at IS NULL
   ORDER BY s.rowid DESC LIMIT @limit`;
+/**
+ * After a delete, the search index is merged (its deleted words dropped from the file) by the
+ * next expiry sweep, at most this often: the merge rewrites the whole index.
+ */
+const ERASE_INDEX_INTERVAL_MS = 10_000;
 /** How long a write waits for another connection's lock before SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5_000;
 /** SQLite returns times as the ISO text they were stored as, and flags as 0/1. */
@@ -131,6 +136,9 @@ export class SqliteStore implements Store {
   readonly #searchWorker: SqliteSearchWorker | null;
   /** Expired messages were deleted but the WAL that still holds them is not emptied yet. */
   #eraseCheckpointDue = false;
+  /** A deleted message's words may still sit in old FTS5 segments (SqliteSearchIndex.optimize). */
+  #indexEraseDue = false;
+  #lastIndexErase = 0;
 
   constructor(options: SqliteStoreOptions) {
     this.#dir = options.path === ':memory:' ? null : dirname(options.path);
@@ -358,8 +366,9 @@ export class SqliteStore implements Store {
     try {
       if (erasing) this.#db.pragma('secure_delete = ON');
       const results = this.#changeBatch(requests);
-      if (results.some((result) => result.ok && !result.duplicate && erasing)) {
+      if (erasing && results.some((result) => result.ok && !result.duplicate)) {
         this.#eraseCheckpointDue = true;
+        this.#indexEraseDue = true;
       }
       this.#search.schedule();
       return results;
@@ -756,8 +765,27 @@ export class SqliteStore implements Store {
       this.#db.pragma('secure_delete = FAST');
     }
     if (deleted > 0) this.#eraseCheckpointDue = true;
+    if (this.#indexEraseDue && now.getTime() - this.#lastIndexErase >= ERASE_INDEX_INTERVAL_MS) {
+      this.#eraseIndex(now);
+    }
     if (this.#eraseCheckpointDue) this.#eraseCheckpointDue = !this.#checkpointTruncate();
     return deleted;
+  }
+
+  /** Merges the search index so deleted messages' words leave it, zeroing what it frees. */
+  #eraseIndex(now: Date): void {
+    this.#lastIndexErase = now.getTime();
+    this.#db.pragma('secure_delete = ON');
+    try {
+      this.#search.optimize();
+      this.#indexEraseDue = false;
+      this.#eraseCheckpointDue = true;
+    } catch (error) {
+      // A full or read-only disk: the next sweep tries again; writes report the cause.
+      this.#rollbackLeftover(error);
+    } finally {
+      this.#db.pragma('secure_delete = FAST');
+    }
   }
 
   /** `wal_checkpoint(TRUNCATE)` without waiting on the busy handler; true when it completed. */
