@@ -576,8 +576,8 @@ describe('ParleyClient and what the relay sends', () => {
     let sockets = 0;
     const Counting = rewritingWebSocket((text) => text);
     class CountingWebSocket extends Counting {
-      constructor(url: string) {
-        super(url);
+      constructor(url: string | URL, protocols?: string | string[]) {
+        super(url, protocols);
         sockets += 1;
       }
     }
