@@ -70,7 +70,25 @@ export interface SearchConfig {
   rooms: number;
 }
 
-export type ScenarioConfig = FanoutConfig | IdleConfig | DurableConfig | StormConfig | SearchConfig;
+/**
+ * Edits and deletes (Parley only): one sender posts `rate` messages/s for `seconds`, then edits
+ * each of them once at `rate` edits/s, then deletes `deletes` of them at `rate`/s, each phase
+ * measured on its own, in one run (one relay, one room of `members`).
+ */
+export interface EditsConfig {
+  kind: 'edits';
+  target: Target;
+  members: number;
+  rate: number;
+  seconds: number;
+  deletes: number;
+  drainMs: number;
+  /** Warm-up before each phase (messages, edits, deletes of warm-up messages), then ignored. */
+  warmupSeconds: number;
+}
+
+export type ScenarioConfig =
+  FanoutConfig | IdleConfig | DurableConfig | StormConfig | SearchConfig | EditsConfig;
 
 /** Latency summary in milliseconds. */
 export interface Percentiles {
@@ -174,7 +192,41 @@ export interface SearchResult {
   rssMb: number;
 }
 
-export type ScenarioResult = FanoutResult | IdleResult | DurableResult | StormResult | SearchResult;
+/** One phase of the edits scenario: posts (`receive_message`), edits or deletes. */
+export interface EditsPhase {
+  /** Messages posted, edits or deletes made in the measured window. */
+  count: number;
+  expectedDeliveries: number;
+  /** Distinct (receiver, change) deliveries. */
+  deliveries: number;
+  lost: number;
+  duplicates: number;
+  /** From the push until a receiver has it, every delivery. */
+  latency: Percentiles;
+  serverCpuS: number;
+  cpuPerDeliveryUs: number;
+  kernelCpuShare: number;
+  /** The generator's CPU over the window, as a share of one core. */
+  generatorCpuShare: number;
+}
+
+export interface EditsResult {
+  kind: 'edits';
+  members: number;
+  rate: number;
+  /** Every member gets `receive_message` but the sender (it gets `message_sent`). */
+  messages: EditsPhase;
+  /** `message_edited`, to every subscriber, the sender included. */
+  edits: EditsPhase;
+  /** `message_deleted`, to every subscriber, the sender included. */
+  deletes: EditsPhase;
+  /** Edit and delete pushes the relay refused (should be 0). */
+  changeErrors: number;
+  closedConnections: number;
+}
+
+export type ScenarioResult =
+  FanoutResult | IdleResult | DurableResult | StormResult | SearchResult | EditsResult;
 
 /** Messages between the orchestrator and the generator process. */
 export type ToGenerator = { type: 'run'; config: ScenarioConfig };

@@ -76,6 +76,8 @@ function sortKey(result: AnyResult): number {
       return result.allJoinedMs;
     case 'search':
       return result.cpuPerSearchUs;
+    case 'edits':
+      return result.edits.cpuPerDeliveryUs;
     case 'sqlite-baseline':
       return result.insertsPerSecond;
     case 'ui':
@@ -224,6 +226,40 @@ async function runSuite(s: Suite): Promise<Row[]> {
           ['--durability', 'normal'],
         ),
       )),
+    );
+  }
+  if (s.scenarios.includes('edits')) {
+    const spec = s.edits;
+    const label = `edits ${spec.members} members @ ${spec.rate} edits/s`;
+    // Only Parley edits and deletes messages: the other peers are listed with the reason.
+    const skipped = peers.filter((peer) => peer === 'raw-ws' || peer === 'socket.io');
+    const reason = 'skipped: its protocol has no message edits or deletes';
+    for (const peer of skipped) log(`${label}: ${peer} ${reason}`);
+    rows.push(
+      ...(await compare(
+        label,
+        'edits',
+        peers.filter((peer) => peer === 'parley' || peer === 'parley-before'),
+        (peer) =>
+          measure(peer as PeerName, (target) => ({
+            kind: 'edits',
+            target,
+            members: spec.members,
+            rate: spec.rate,
+            seconds: s.seconds,
+            deletes: s.deletes,
+            drainMs: suite.drainMs,
+            warmupSeconds: 1,
+          })),
+      )),
+      ...skipped.map((peer): Row => ({
+        scenario: label,
+        group: 'edits',
+        peer,
+        result: null,
+        runs: [],
+        note: reason,
+      })),
     );
   }
   if (s.scenarios.includes('storm')) {

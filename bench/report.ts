@@ -1,5 +1,5 @@
 /** Tables (terminal and markdown) and the target checks, from one invocation's rows. */
-import type { FanoutResult, IdleResult, StormResult } from './config.js';
+import type { EditsPhase, EditsResult, FanoutResult, IdleResult, StormResult } from './config.js';
 import type { AnyResult, BaselineResult, Row, TargetCheck, UiResult } from './results.js';
 
 const f0 = (value: number): string =>
@@ -53,6 +53,34 @@ function fanoutLine(row: Row, result: FanoutResult): string[] {
       : '',
     f0(result.peakRssMb),
     notes.join('; '),
+  ];
+}
+
+/** One line per phase (posts, edits, deletes) of an edits run; CPU also as a multiple of a post's. */
+function editsLines(row: Row, result: EditsResult): string[][] {
+  const notes: string[] = [];
+  if (result.changeErrors > 0) notes.push(`${f0(result.changeErrors)} refused`);
+  if (result.closedConnections > 0) notes.push(`${result.closedConnections} connections closed`);
+  const line = (what: string, phase: EditsPhase, more: string[] = []): string[] => [
+    row.scenario,
+    row.peer,
+    what,
+    f0(phase.count),
+    `${f0(phase.deliveries)} / ${f0(phase.expectedDeliveries)}`,
+    f0(phase.lost),
+    f0(phase.duplicates),
+    f1(phase.latency.p50),
+    f1(phase.latency.p99),
+    f1(phase.latency.max),
+    f2(phase.cpuPerDeliveryUs),
+    `${f2(phase.cpuPerDeliveryUs / result.messages.cpuPerDeliveryUs)}×`,
+    Number.isFinite(phase.kernelCpuShare) ? `${f0(phase.kernelCpuShare * 100)}%` : '',
+    [...(phase.generatorCpuShare >= 0.9 ? ['generator-bound'] : []), ...more].join('; '),
+  ];
+  return [
+    line('receive_message', result.messages),
+    line('message_edited', result.edits),
+    line('message_deleted', result.deletes, notes),
   ];
 }
 
@@ -173,6 +201,35 @@ export function markdownTables(rows: readonly Row[]): string {
       table(
         ['search query (one at a time, over HTTP)', 'messages matching', 'p50 ms', 'p99 ms'],
         r.queries.map((q) => [q.name, q.matches, f1(q.p50Ms), f1(q.p99Ms)]),
+      ),
+    );
+  }
+  const edits = rows.filter((row) => row.group === 'edits');
+  if (edits.length > 0) {
+    parts.push(
+      table(
+        [
+          'edits and deletes',
+          'peer',
+          'delivered event',
+          'pushed',
+          'deliveries (got / expected)',
+          'lost',
+          'duplicated',
+          'p50 ms',
+          'p99 ms',
+          'max ms',
+          'server CPU µs/delivery',
+          '× receive_message',
+          'of which kernel',
+          'notes',
+        ],
+        edits.flatMap((row) =>
+          row.result?.kind === 'edits'
+            ? editsLines(row, row.result)
+            : [[row.scenario, row.peer, ...Array<string>(11).fill('–'), row.note ?? '']],
+        ),
+        3,
       ),
     );
   }
@@ -326,6 +383,22 @@ export function checkTargets(rows: readonly Row[]): TargetCheck[] {
         met: duplicates === 0,
       },
     );
+  }
+  const editRows = rows.filter(
+    (row) => row.group === 'edits' && row.peer === 'parley' && row.result?.kind === 'edits',
+  );
+  if (editRows.length > 0) {
+    const changes = editRows.flatMap((row) => {
+      const result = row.result as EditsResult;
+      return [result.edits, result.deletes];
+    });
+    const lost = changes.reduce((total, phase) => total + phase.lost, 0);
+    const duplicates = changes.reduce((total, phase) => total + phase.duplicates, 0);
+    checks.push({
+      target: 'no edit or delete lost or duplicated (Parley, every edits run)',
+      measured: `${f0(lost)} lost, ${f0(duplicates)} duplicated`,
+      met: lost === 0 && duplicates === 0,
+    });
   }
   for (const scenario of scenarios('idle')) {
     const parley = find(rows, scenario, 'parley', 'idle');

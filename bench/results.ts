@@ -1,6 +1,7 @@
 /** One invocation's results: what `npm run bench` writes to .bench/ and prints. */
 import type {
   DurableResult,
+  EditsResult,
   FanoutResult,
   IdleResult,
   SearchResult,
@@ -34,13 +35,15 @@ export type AnyResult =
   | DurableResult
   | StormResult
   | SearchResult
+  | EditsResult
   | BaselineResult
   | UiResult;
 
 export interface Row {
   /** Scenario label, e.g. "fan-out 1000 members @ 50 msg/s". */
   scenario: string;
-  group: 'fanout' | 'saturated' | 'idle' | 'durable' | 'search' | 'storm' | 'cluster' | 'ui';
+  group:
+    'fanout' | 'saturated' | 'idle' | 'durable' | 'search' | 'edits' | 'storm' | 'cluster' | 'ui';
   peer: string;
   /** The run shown (the median when repeated), or null when the run could not happen. */
   result: AnyResult | null;

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type {
   DurableResult,
+  EditsResult,
   FanoutResult,
   IdleResult,
   SearchResult,
@@ -134,7 +135,7 @@ describe.each(PEERS)('bench harness against %s', (peer) => {
   });
 });
 
-describe('idle memory, connect storm, durable sends and search (Parley)', () => {
+describe('idle memory, connect storm, durable sends, search and edits (Parley)', () => {
   it('counts idle memory of joined connections and a connect storm', async () => {
     const idle = (await runGenerator({
       kind: 'idle',
@@ -166,6 +167,55 @@ describe('idle memory, connect storm, durable sends and search (Parley)', () => 
     expect(result.acked).toBeGreaterThan(0);
     expect(result.errors).toBe(0);
   });
+
+  it('posts messages, edits each and deletes some; every member gets every change once', async () => {
+    const result = (await runGenerator({
+      kind: 'edits',
+      target: target('parley'),
+      members: 5,
+      rate: 20,
+      seconds: 0.5,
+      deletes: 3,
+      drainMs: 10_000,
+      warmupSeconds: 0.2,
+    })) as EditsResult;
+    expect(result.changeErrors).toBe(0);
+    expect(result.closedConnections).toBe(0);
+    // Posts reach every member but the sender; changes reach every member, the sender included.
+    expect(result.messages).toMatchObject({ count: 10, expectedDeliveries: 40, deliveries: 40 });
+    expect(result.edits).toMatchObject({ count: 10, expectedDeliveries: 50, deliveries: 50 });
+    expect(result.deletes).toMatchObject({ count: 3, expectedDeliveries: 15, deliveries: 15 });
+    for (const phase of [result.messages, result.edits, result.deletes]) {
+      expect(phase.lost).toBe(0);
+      expect(phase.duplicates).toBe(0);
+      expect(phase.latency.count).toBe(phase.expectedDeliveries);
+      expect(phase.latency.p99).toBeGreaterThanOrEqual(phase.latency.p50);
+      expect(phase.cpuPerDeliveryUs).toBeGreaterThanOrEqual(0);
+    }
+
+    const rows: Row[] = [
+      { scenario: 'edits smoke', group: 'edits', peer: 'parley', result, runs: [result] },
+      {
+        scenario: 'edits smoke',
+        group: 'edits',
+        peer: 'raw-ws',
+        result: null,
+        runs: [],
+        note: 'skipped: its protocol has no message edits or deletes',
+      },
+    ];
+    const markdown = markdownTables(rows);
+    for (const event of ['receive_message', 'message_edited', 'message_deleted']) {
+      expect(markdown).toContain(`| edits smoke | parley | ${event} |`);
+    }
+    expect(markdown).toContain('| edits smoke | raw-ws |');
+    expect(markdown).toContain('skipped: its protocol has no message edits or deletes');
+    expect(checkTargets(rows)).toContainEqual({
+      target: 'no edit or delete lost or duplicated (Parley, every edits run)',
+      measured: '0 lost, 0 duplicated',
+      met: true,
+    });
+  }, 30_000);
 
   it('sends messages, then searches them with every kind of query', async () => {
     // The generator fails unless the last message sent is found by its own word.

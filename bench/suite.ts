@@ -11,6 +11,7 @@ export type ScenarioName =
   | 'idle'
   | 'durable'
   | 'search'
+  | 'edits'
   | 'storm'
   | 'cluster'
   | 'cluster-storm'
@@ -22,6 +23,7 @@ export const SCENARIOS: readonly ScenarioName[] = [
   'idle',
   'durable',
   'search',
+  'edits',
   'storm',
   'cluster',
   'ui',
@@ -51,6 +53,10 @@ export interface Suite {
   roomSize: number;
   durableSenders: number;
   durableSeconds: number;
+  /** Edits scenario: members, and messages/s then edits/s (Parley only). */
+  edits: FanoutSpec;
+  /** Deletes made after the edits (at the same rate). */
+  deletes: number;
   /** Messages sent before the search scenario searches them. */
   searchMessages: number;
   storm: number;
@@ -80,6 +86,8 @@ export const BENCH_USAGE = `npm run bench -- [options]
   --room-size N              members per room in the idle scenario (default 100)
   --durable-senders N        concurrent senders in the durable scenario (default 32)
   --search-messages N        messages searched in the search scenario (default 100000)
+  --edits M@R                edits: M members, one sender posts R msg/s, then edits them at R
+                             edits/s, then deletes a quarter of them (default 1000@20; Parley only)
   --storm N                  clients in the connect storm (default 5000)
   --cluster M@R              fan-out across nodes (default 1000@20)
   --cluster-nodes N          nodes per cluster (default 2)
@@ -121,6 +129,7 @@ export function parseSuite(argv: readonly string[]): Suite {
       'room-size': { type: 'string' },
       'durable-senders': { type: 'string' },
       'search-messages': { type: 'string' },
+      edits: { type: 'string' },
       storm: { type: 'string' },
       cluster: { type: 'string' },
       'cluster-nodes': { type: 'string' },
@@ -150,6 +159,8 @@ export function parseSuite(argv: readonly string[]): Suite {
   if (baselineRelay !== null && !peers.includes('parley-before')) peers.push('parley-before');
   const one = (text: string | undefined, fallback: number): number =>
     text === undefined ? fallback : (list(text)[0] ?? fallback);
+  const seconds = one(values.seconds, quick ? 2 : 10);
+  const edits = values.edits === undefined ? { members: 1000, rate: 20 } : spec(values.edits);
   return {
     quick,
     scenarios,
@@ -166,7 +177,7 @@ export function parseSuite(argv: readonly string[]): Suite {
             { members: 5000, rate: 4 },
           ]),
     senders: one(values.senders, 10),
-    seconds: one(values.seconds, quick ? 2 : 10),
+    seconds,
     drainMs: quick ? 3_000 : 30_000,
     saturated:
       values.saturated === undefined ? { members: 1000, rate: 300 } : spec(values.saturated),
@@ -175,6 +186,9 @@ export function parseSuite(argv: readonly string[]): Suite {
     roomSize: one(values['room-size'], 100),
     durableSenders: one(values['durable-senders'], 32),
     durableSeconds: quick ? 2 : 10,
+    edits,
+    // A quarter of the messages edited are then deleted (at least one).
+    deletes: Math.max(1, Math.round((edits.rate * seconds) / 4)),
     searchMessages: one(values['search-messages'], quick ? 20_000 : 100_000),
     storm: one(values.storm, quick ? 1000 : 5000),
     clusterNodes: one(values['cluster-nodes'], 2),

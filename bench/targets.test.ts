@@ -40,6 +40,34 @@ describe('bench relay flags', () => {
     expect(limitsIn(current)).toEqual(limitsIn(parleyArgs('/tmp/x')));
   });
 
+  it("finds the limits of a checkout in either layout: flat relay/ or issue 17's folders", () => {
+    // This checkout: relay/cli/cli.ts, its limits in relay/core/options.ts. A limit name that
+    // does not exist is unknown (had options.ts not been found, every name would be "known").
+    const current = baselineKnowsLimit(RELAY_CLI);
+    expect(current('maxConnectionsPerAddress')).toBe(true);
+    expect(current('noSuchLimit')).toBe(false);
+
+    const checkout = mkdtempSync(join(tmpdir(), 'parley-layered-checkout-'));
+    dirs.push(checkout);
+    mkdirSync(join(checkout, 'relay', 'cli'), { recursive: true });
+    mkdirSync(join(checkout, 'relay', 'core'));
+    writeFileSync(
+      join(checkout, 'relay', 'cli', 'cli-args.ts'),
+      'export const USAGE = `--plain --no-mdns`;\n',
+    );
+    writeFileSync(
+      join(checkout, 'relay', 'core', 'options.ts'),
+      'export const DEFAULT_LIMITS = { messagesPerSecond: 20, searchesPerMinute: 60 };\n',
+    );
+    const cli = join(checkout, 'relay', 'cli', 'cli.ts');
+    expect(limitsIn(parleyArgs('/tmp/x', { knowsLimit: baselineKnowsLimit(cli) }))).toEqual([
+      'messagesPerSecond',
+      'searchesPerMinute',
+    ]);
+    expect(baselineKnowsFlag(cli, '--plain')).toBe(true);
+    expect(baselineKnowsFlag(cli, '--no-mdns')).toBe(true);
+  });
+
   it('switches mDNS off for this relay, and for a baseline only when its CLI knows --no-mdns', () => {
     expect(parleyArgs('/tmp/x')[0]).toBe('--no-mdns');
     expect(baselineKnowsFlag(RELAY_CLI, '--no-mdns')).toBe(true);

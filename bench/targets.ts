@@ -102,9 +102,10 @@ export function baselineKnowsFlag(cliPath: string, flag: '--plain' | '--no-mdns'
  * Without that file (an unknown layout) every limit is assumed known, as before.
  */
 export function baselineKnowsLimit(cliPath: string): (limit: string) => boolean {
-  // options.ts lies beside cli.ts in the flat layout, in relay/node/ since issue 17's folders.
+  // options.ts lies beside cli.ts in the flat layout (relay/cli.ts, up to df5a868), and in
+  // relay/core/ since issue 17's folders (relay/cli/cli.ts).
   const cliDir = dirname(resolve(ROOT, cliPath));
-  const candidates = [join(cliDir, 'options.ts'), join(cliDir, '..', 'node', 'options.ts')];
+  const candidates = [join(cliDir, 'options.ts'), join(cliDir, '..', 'core', 'options.ts')];
   const found = candidates.find((path) => existsSync(path));
   if (found === undefined) return () => true;
   const source = readFileSync(found, 'utf8');

@@ -173,9 +173,14 @@ interface Identity {
   userId: string;
 }
 
-class ParleyClient extends Base {
+export class ParleyClient extends Base {
   /** Refs 1 and 2 are the two joins. */
   #ref = 10;
+  /**
+   * When set, every frame after the joins goes here instead of the marker search (the edits
+   * scenario tells messages, edits, deletes and replies apart itself).
+   */
+  onFrame: ((frame: Buffer) => void) | null = null;
   constructor(
     ws: WebSocket,
     readonly topic: string,
@@ -196,6 +201,12 @@ class ParleyClient extends Base {
         { content: `${markerContent(index)}${text}`, mobile_ref_id: `r${index}` },
       ]),
     );
+  }
+  /** Pushes `event` with `payload` on the client's chat topic; returns the push's ref. */
+  push(event: string, payload: Record<string, unknown>): string {
+    const ref = this.nextRef();
+    this.ws.send(JSON.stringify(['1', ref, this.topic, event, payload]));
+    return ref;
   }
   heartbeat(): void {
     if (this.ws.readyState === WebSocket.OPEN) {
@@ -318,6 +329,10 @@ function parleyDriver(httpUrl: string): Driver {
         ws.on('message', (data) => {
           const buffer = asBuffer(data);
           if (client.joined) {
+            if (client.onFrame !== null) {
+              client.onFrame(buffer);
+              return;
+            }
             const index = markerOf(buffer);
             if (index !== -1) {
               client.onDelivery(index);

@@ -4,6 +4,7 @@
  */
 import type { FromGenerator, ScenarioConfig, ScenarioResult, ToGenerator } from '../config.js';
 import { runDurable } from './durable.js';
+import { runEdits } from './edits.js';
 import { runFanout } from './fanout.js';
 import { runIdle } from './idle.js';
 import { runSearch } from './search.js';
@@ -29,6 +30,8 @@ function run(config: ScenarioConfig): Promise<ScenarioResult> {
       return runStorm(config);
     case 'search':
       return runSearch(config);
+    case 'edits':
+      return runEdits(config, progress);
   }
 }
 
