@@ -200,7 +200,10 @@ const cliSpawnRule = {
     'no-restricted-syntax': [
       'error',
       { selector: 'Literal[value=/relay.(cli.)?cli\\.ts$/]', message: CLI_SPAWN_MESSAGE },
-      { selector: 'TemplateElement[value.raw=/relay.(cli.)?cli\\.ts$/]', message: CLI_SPAWN_MESSAGE },
+      {
+        selector: 'TemplateElement[value.raw=/relay.(cli.)?cli\\.ts$/]',
+        message: CLI_SPAWN_MESSAGE,
+      },
     ],
   },
 };

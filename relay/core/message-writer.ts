@@ -13,13 +13,7 @@
  */
 import { failure, type Failure } from '../protocol/errors.js';
 import type { Bus } from './bus.js';
-import type {
-  AppendRequest,
-  AppendResult,
-  ChangeRequest,
-  ChangeResult,
-  Store,
-} from './store.js';
+import type { AppendRequest, AppendResult, ChangeRequest, ChangeResult, Store } from './store.js';
 
 type Queued =
   | { kind: 'append'; request: AppendRequest; resolve: (result: AppendResult) => void }
@@ -110,7 +104,7 @@ export class MessageWriter {
   async #run(): Promise<void> {
     while (this.#queue.length > 0) {
       const batch = this.#queue.splice(0, this.#options.maxBatch);
-      for (let start = 0; start < batch.length; ) {
+      for (let start = 0; start < batch.length;) {
         const kind = batch[start]?.kind;
         let end = start + 1;
         while (end < batch.length && batch[end]?.kind === kind) end += 1;

@@ -104,8 +104,7 @@ interface ChangeBase {
 }
 
 export type ChangeResult =
-  | { ok: true; message: WireMessage; event: ChatEvent; duplicate: boolean }
-  | Failure;
+  { ok: true; message: WireMessage; event: ChatEvent; duplicate: boolean } | Failure;
 
 /** A message search, scoped to the chats `userId` is a member of. */
 export interface SearchRequest {

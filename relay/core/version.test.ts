@@ -4,7 +4,9 @@ import { RELAY_VERSION } from './version.js';
 
 describe('RELAY_VERSION', () => {
   it('equals the version in package.json', () => {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    const pkg = JSON.parse(
+      readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+    ) as {
       version: unknown;
     };
     expect(typeof pkg.version).toBe('string');

@@ -34,7 +34,8 @@ export const ERROR_CODES = {
   sessions_disabled:
     'This relay verifies tokens from an identity provider and does not issue its own.',
   invalid_name: 'Display names are 1 to 64 characters, not only whitespace.',
-  forbidden: 'The user may not do this to this message or chat (editing or deleting another user\'s message).',
+  forbidden:
+    "The user may not do this to this message or chat (editing or deleting another user's message).",
   message_deleted: 'The message was deleted; it can no longer be edited.',
   message_expired: 'The message was in a vanishing room and has expired.',
   dm_with_self: 'A DM needs two different users.',
