@@ -311,6 +311,98 @@ export function describeChangeContract(name: string, open: () => Promise<StoreUn
       expect(await unread()).toBe(1);
     });
 
+    it('gives the current state in every read: last message, search hits, a retried send', async () => {
+      const ana = await user('Ana');
+      const chat = await room([ana]);
+      const m = await send(chat.id, ana, 'original wording');
+      const edited = expectChanged(await change(edit(m, ana, 'better wording')));
+      const summary = async () =>
+        (await store.listChatsForUser(ana.id, T0)).find((c) => c.id === chat.id)?.last_message;
+      expect(await summary()).toMatchObject({
+        content: 'better wording',
+        edited_at: at(10).toISOString(),
+        deleted_at: null,
+        version_seq: edited.event.seq,
+      });
+      const hits = await store.searchMessages({
+        userId: ana.id,
+        terms: ['better'],
+        chatId: null,
+        before: null,
+        limit: 10,
+      });
+      if ('ok' in hits) throw new Error(hits.message);
+      expect(hits.messages).toEqual([edited.message]);
+      // The client retries the original send (same mobile_ref_id): it learns the current state.
+      const [retried] = await store.appendMessages([
+        {
+          messageId: newMessageId(),
+          chatId: chat.id,
+          senderId: ana.id,
+          content: 'original wording',
+          mobileRefId: m.mobile_ref_id,
+          now: T0,
+          notifyUserIds: [],
+          mentionedUserIds: [],
+          originConnectionId: null,
+          requireMembership: true,
+        },
+      ]);
+      expect(retried).toMatchObject({ ok: true, duplicate: true, message: edited.message });
+      const deleted = expectChanged(await change(remove(m, ana)));
+      expect(await summary()).toMatchObject({
+        content: '',
+        deleted_at: at(20).toISOString(),
+        version_seq: deleted.event.seq,
+      });
+      expect(await store.messagesBefore(chat.id, null, 10, T0)).toEqual([deleted.message]);
+      expect(await lastSeq(chat.id)).toBe(3);
+    });
+
+    it('pages through events by seq, including changes to messages older than the window', async () => {
+      const ana = await user('Ana');
+      const chat = await room([ana]);
+      const old = await send(chat.id, ana, 'old');
+      for (let i = 0; i < 5; i += 1) await change(edit(old, ana, `old v${i}`));
+      await send(chat.id, ana, 'new');
+      await change(remove(old, ana));
+      const seen: number[] = [];
+      let after = 1;
+      for (;;) {
+        const page = await store.eventsAfter(chat.id, after, 2);
+        if (page.length === 0) break;
+        expect(page.length).toBeLessThanOrEqual(2);
+        seen.push(...page.map((e) => e.seq));
+        after = page[page.length - 1]?.seq ?? after;
+      }
+      expect(seen).toEqual([2, 3, 4, 5, 6, 8]);
+      expect(await store.eventsAfter(chat.id, 8, 10)).toEqual([]);
+    });
+
+    it('searches the current text whether or not the message was indexed before it changed', async () => {
+      const ana = await user('Ana');
+      const chat = await room([ana]);
+      // Changed before any search (a background index may not have reached them yet).
+      const fresh = await send(chat.id, ana, 'walrus tusk');
+      const doomed = await send(chat.id, ana, 'narwhal horn');
+      await change(edit(fresh, ana, 'walrus flipper'));
+      await change(remove(doomed, ana));
+      expect(await found(ana.id, 'tusk')).toEqual([]);
+      expect(await found(ana.id, 'narwhal')).toEqual([]);
+      expect(await found(ana.id, 'walrus')).toEqual(['walrus flipper']);
+      // Changed again after being indexed: each edit replaces the last one's words.
+      await change(edit(fresh, ana, 'walrus whisker'));
+      await change(edit(fresh, ana, 'seal whisker'));
+      expect(await found(ana.id, 'walrus')).toEqual([]);
+      expect(await found(ana.id, 'flipper')).toEqual([]);
+      expect(await found(ana.id, 'whisker')).toEqual(['seal whisker']);
+      const other = await send(chat.id, ana, 'seal pup');
+      expect(await found(ana.id, 'seal')).toEqual(['seal pup', 'seal whisker']);
+      await change(remove(fresh, ana));
+      expect(await found(ana.id, 'seal')).toEqual([other.content]);
+      expect(await found(ana.id, 'whisker')).toEqual([]);
+    });
+
     it('drops the events of expired messages with them', async () => {
       const ana = await user('Ana');
       const chat = await room([ana], 60);

@@ -5,10 +5,11 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newId, newMessageId } from '../../core/ids.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
+import { indexedText } from './sqlite-search-index.js';
 import { SqliteStore } from './sqlite-store.js';
 import { describeStoreContract, expectStored } from '../store-contract.js';
 import { describeChangeContract } from '../store-contract-changes.js';
-import type { AppendRequest } from '../../core/store.js';
+import type { AppendRequest, ChangeRequest } from '../../core/store.js';
 
 /** Small enough that the contract's cap test only needs a handful of messages. */
 const MAX_PENDING = 5;
@@ -333,6 +334,193 @@ describe('SqliteStore specifics', () => {
       ]);
       const stored = await store.messagesAfter(chat.id, 0, 10, new Date());
       expect(stored.map((message) => message.content)).toEqual(['first', 'third']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  /** What FTS5 holds per indexed row (deletes applied), read through fts5vocab. */
+  function indexedRows(): Map<number, string> {
+    return inspect((db) => {
+      db.exec(`CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, message_search, 'instance')`);
+      const rows = db.prepare('SELECT doc, term FROM temp.vocab ORDER BY doc, offset').all() as {
+        doc: number;
+        term: string;
+      }[];
+      const byDoc = new Map<number, string[]>();
+      for (const row of rows) byDoc.set(row.doc, [...(byDoc.get(row.doc) ?? []), row.term]);
+      return new Map([...byDoc].map(([doc, terms]) => [doc, terms.join(' ')]));
+    });
+  }
+
+  it('keeps the FTS5 index exactly on the current text through edits and deletes, indexed or not', async () => {
+    const store = open();
+    try {
+      const { ana, chat, request } = await seed(store);
+      const sent = await store.appendMessages(
+        ['alpha one', 'beta two', 'gamma three', 'delta four'].map(request),
+      );
+      const [a, b, c, d] = sent.map(expectStored);
+      if (a === undefined || b === undefined || c === undefined || d === undefined) {
+        throw new Error('four messages expected');
+      }
+      const change = (target: typeof a, content: string | null, at: number): ChangeRequest =>
+        content === null
+          ? {
+              kind: 'delete',
+              chatId: chat.id,
+              messageId: target.message_id,
+              actorId: ana.id,
+              now: new Date(Date.UTC(2030, 0, 1, 0, 0, at)),
+              originConnectionId: null,
+            }
+          : {
+              kind: 'edit',
+              chatId: chat.id,
+              messageId: target.message_id,
+              actorId: ana.id,
+              content,
+              refId: `r${at}`,
+              now: new Date(Date.UTC(2030, 0, 1, 0, 0, at)),
+              originConnectionId: null,
+            };
+      // a and b change before they are indexed, then everything is indexed (a search catches up).
+      await store.changeMessages([change(a, 'alpha edited', 1), change(b, null, 2)]);
+      const search = (term: string) =>
+        store.searchMessages({
+          userId: ana.id,
+          terms: [term],
+          chatId: null,
+          before: null,
+          limit: 9,
+        });
+      await search('alpha');
+      // c and d change once indexed, c twice; a again.
+      await store.changeMessages([
+        change(c, 'gamma edited', 3),
+        change(c, 'gamma final', 4),
+        change(d, null, 5),
+        change(a, 'alpha last', 6),
+      ]);
+      const keys = inspect(
+        (db) =>
+          db.prepare('SELECT rowid, seq FROM message_search_keys ORDER BY rowid').all() as {
+            rowid: number;
+            seq: number;
+          }[],
+      );
+      const expected = new Map(
+        keys
+          .map((key): [number, string] => {
+            const content = { 1: 'alpha last', 3: 'gamma final' }[key.seq] ?? '';
+            return [key.rowid, indexedText(chat.id, content)];
+          })
+          .filter(([, text]) => text !== ''),
+      );
+      expect(indexedRows()).toEqual(expected);
+      // FTS5's own check of its index structure (a write statement: its own connection).
+      const checker = new Database(path);
+      try {
+        const check = checker.prepare(
+          "INSERT INTO message_search (message_search, rank) VALUES ('integrity-check', 0)",
+        );
+        expect(() => check.run()).not.toThrow();
+      } finally {
+        checker.close();
+      }
+      expect(store.integrityCheck()).toBe('ok');
+      expect(await search('gamma')).toMatchObject({ messages: [{ content: 'gamma final' }] });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('fails a whole batch of changes with storage_error and changes nothing when the database errors midway', async () => {
+    const store = open();
+    try {
+      const { ana, ben, chat, request } = await seed(store);
+      const [first, second] = (
+        await store.appendMessages([request('keep me'), request('and me')])
+      ).map(expectStored);
+      if (first === undefined || second === undefined) throw new Error('two messages expected');
+      await store.searchMessages({
+        userId: ana.id,
+        terms: ['keep'],
+        chatId: null,
+        before: null,
+        limit: 9,
+      });
+      const now = new Date('2030-01-01T00:01:00.000Z');
+      const batch: ChangeRequest[] = [
+        {
+          kind: 'delete',
+          chatId: chat.id,
+          messageId: first.message_id,
+          actorId: ana.id,
+          now,
+          originConnectionId: null,
+        },
+        {
+          kind: 'edit',
+          chatId: chat.id,
+          messageId: second.message_id,
+          actorId: ana.id,
+          content: 'fine',
+          refId: 'e1',
+          now,
+          originConnectionId: null,
+        },
+        {
+          kind: 'edit',
+          chatId: chat.id,
+          messageId: second.message_id,
+          actorId: ana.id,
+          content: 'boom',
+          refId: 'e2',
+          now,
+          originConnectionId: null,
+        },
+      ];
+      const saboteur = new Database(path);
+      saboteur.exec(`CREATE TRIGGER fail_on_boom BEFORE INSERT ON chat_events
+        WHEN NEW.content = 'boom' BEGIN SELECT json('{'); END`);
+      const results = await store.changeMessages(batch);
+      expect(results.map((result) => !result.ok && result.code)).toEqual([
+        'storage_error',
+        'storage_error',
+        'storage_error',
+      ]);
+      expect((await store.getChat(chat.id))?.last_seq).toBe(2);
+      expect(await store.eventsAfter(chat.id, 0, 10)).toEqual([]);
+      expect(
+        (await store.messagesAfter(chat.id, 0, 10, now)).map((m) => [m.content, m.version_seq]),
+      ).toEqual([
+        ['keep me', 1],
+        ['and me', 2],
+      ]);
+      expect((await store.listPending(ben.id, 10, now)).map((p) => p.content)).toEqual([
+        'keep me',
+        'and me',
+      ]);
+      expect(
+        await store.searchMessages({
+          userId: ana.id,
+          terms: ['keep'],
+          chatId: null,
+          before: null,
+          limit: 9,
+        }),
+      ).toMatchObject({ messages: [{ content: 'keep me' }] });
+
+      saboteur.exec('DROP TRIGGER fail_on_boom');
+      saboteur.close();
+      const retried = await store.changeMessages(batch);
+      expect(retried.map((result) => result.ok && !result.duplicate && result.event.seq)).toEqual([
+        3, 4, 5,
+      ]);
+      await store.close();
+      const late = await store.changeMessages(batch.slice(0, 1));
+      expect(late).toMatchObject([{ ok: false, code: 'storage_error' }]);
     } finally {
       await store.close();
     }
