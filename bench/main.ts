@@ -14,7 +14,13 @@ import type { AnyResult, BaselineResult, BenchReport, Row } from './results.js';
 import { runGenerator } from './run-generator.js';
 import { runScript } from './spawn.js';
 import { parseSuite, type FanoutSpec, type Suite } from './suite.js';
-import { PendingError, startTarget, type PeerName, type StartOptions } from './targets.js';
+import {
+  baselineKnowsEvent,
+  PendingError,
+  startTarget,
+  type PeerName,
+  type StartOptions,
+} from './targets.js';
 import { runUiScenario } from './ui/ui-bench.js';
 
 const suite = parseSuite(process.argv.slice(2));
@@ -231,15 +237,25 @@ async function runSuite(s: Suite): Promise<Row[]> {
   if (s.scenarios.includes('edits')) {
     const spec = s.edits;
     const label = `edits ${spec.members} members @ ${spec.rate} edits/s`;
-    // Only Parley edits and deletes messages: the other peers are listed with the reason.
-    const skipped = peers.filter((peer) => peer === 'raw-ws' || peer === 'socket.io');
-    const reason = 'skipped: its protocol has no message edits or deletes';
-    for (const peer of skipped) log(`${label}: ${peer} ${reason}`);
+    // Only Parley edits and deletes messages (and a baseline relay only from issue 17 on): the
+    // other peers are listed with the reason.
+    const skipped = new Map<string, string>();
+    for (const peer of peers) {
+      if (peer === 'raw-ws' || peer === 'socket.io') {
+        skipped.set(peer, 'skipped: its protocol has no message edits or deletes');
+      } else if (
+        peer === 'parley-before' &&
+        !baselineKnowsEvent(s.baselineRelay ?? '', 'edit_message')
+      ) {
+        skipped.set(peer, 'skipped: this relay has no edit_message (older than issue 17)');
+      }
+    }
+    for (const [peer, reason] of skipped) log(`${label}: ${peer} ${reason}`);
     rows.push(
       ...(await compare(
         label,
         'edits',
-        peers.filter((peer) => peer === 'parley' || peer === 'parley-before'),
+        peers.filter((peer) => peer.startsWith('parley') && !skipped.has(peer)),
         (peer) =>
           measure(peer as PeerName, (target) => ({
             kind: 'edits',
@@ -252,7 +268,7 @@ async function runSuite(s: Suite): Promise<Row[]> {
             warmupSeconds: 1,
           })),
       )),
-      ...skipped.map((peer): Row => ({
+      ...[...skipped].map(([peer, reason]): Row => ({
         scenario: label,
         group: 'edits',
         peer,

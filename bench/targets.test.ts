@@ -8,7 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RELAY_CLI } from '../relay/testing/relay-process.js';
-import { baselineKnowsFlag, baselineKnowsLimit, parleyArgs } from './targets.js';
+import {
+  baselineKnowsEvent,
+  baselineKnowsFlag,
+  baselineKnowsLimit,
+  parleyArgs,
+} from './targets.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -66,6 +71,32 @@ describe('bench relay flags', () => {
     ]);
     expect(baselineKnowsFlag(cli, '--plain')).toBe(true);
     expect(baselineKnowsFlag(cli, '--no-mdns')).toBe(true);
+  });
+
+  it('runs the edits scenario against a baseline only when its wire contract has edit_message', () => {
+    expect(baselineKnowsEvent(RELAY_CLI, 'edit_message')).toBe(true);
+    expect(baselineKnowsEvent(RELAY_CLI, 'no_such_event')).toBe(false);
+
+    // Flat layout (relay/cli.ts, relay/protocol/events.ts), from before issue 17.
+    const flat = mkdtempSync(join(tmpdir(), 'parley-old-checkout-'));
+    dirs.push(flat);
+    mkdirSync(join(flat, 'relay', 'protocol'), { recursive: true });
+    writeFileSync(
+      join(flat, 'relay', 'protocol', 'events.ts'),
+      "export const EVENTS = { sendMessage: 'send_message' } as const;\n",
+    );
+    expect(baselineKnowsEvent(join(flat, 'relay', 'cli.ts'), 'send_message')).toBe(true);
+    expect(baselineKnowsEvent(join(flat, 'relay', 'cli.ts'), 'edit_message')).toBe(false);
+
+    // Issue 17's folders (relay/cli/cli.ts, relay/protocol/events.ts).
+    const layered = mkdtempSync(join(tmpdir(), 'parley-layered-checkout-'));
+    dirs.push(layered);
+    mkdirSync(join(layered, 'relay', 'protocol'), { recursive: true });
+    writeFileSync(
+      join(layered, 'relay', 'protocol', 'events.ts'),
+      "export const EVENTS = { editMessage: 'edit_message' } as const;\n",
+    );
+    expect(baselineKnowsEvent(join(layered, 'relay', 'cli', 'cli.ts'), 'edit_message')).toBe(true);
   });
 
   it('switches mDNS off for this relay, and for a baseline only when its CLI knows --no-mdns', () => {

@@ -98,6 +98,19 @@ export function baselineKnowsFlag(cliPath: string, flag: '--plain' | '--no-mdns'
 }
 
 /**
+ * Whether another checkout's relay speaks socket event `event` (e.g. `edit_message`, since issue
+ * 17), from its wire contract, relay/protocol/events.ts (beside cli.ts's folder in the flat
+ * layout, one up in issue 17's folders). Without that file: assumed not.
+ */
+export function baselineKnowsEvent(cliPath: string, event: string): boolean {
+  const cliDir = dirname(resolve(ROOT, cliPath));
+  const found = [join(cliDir, 'protocol', 'events.ts'), join(cliDir, '..', 'protocol', 'events.ts')]
+    .filter((path) => existsSync(path))
+    .map((path) => readFileSync(path, 'utf8'));
+  return found.some((source) => source.includes(`'${event}'`));
+}
+
+/**
  * Which limits another checkout's relay knows: the names in its options.ts.
  * Without that file (an unknown layout) every limit is assumed known, as before.
  */
