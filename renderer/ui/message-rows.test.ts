@@ -15,6 +15,9 @@ function msg(sender: string, at: Date, extra: Partial<UiMessage> = {}): UiMessag
     timestamp: at.toISOString(),
     expires_at: null,
     mobile_ref_id: `ref${seq}`,
+    edited_at: null,
+    deleted_at: null,
+    version_seq: seq,
     status: 'sent',
     ...extra,
   };
