@@ -21,6 +21,7 @@ import {
   startNode,
   type ClusterServices,
 } from '../testing/cluster-harness.js';
+import { startRedisFaultProxy } from '../testing/redis-fault-proxy.js';
 import {
   api,
   collect,
@@ -61,6 +62,13 @@ async function cluster(): Promise<[RunningRelay, RunningRelay, RunningRelay]> {
   );
   nodes.push(first, ...rest);
   return [first, rest[0] as RunningRelay, rest[1] as RunningRelay];
+}
+
+/** Gaps a node saw in other nodes' bus envelope numbers (parley_bus_dropped_total, peer_gap). */
+async function busGaps(node: RunningRelay): Promise<number> {
+  const text = await (await fetch(`${node.url}/metrics`)).text();
+  const found = /^parley_bus_dropped_total\{[^}]*reason="peer_gap"[^}]*\} (\d+)/m.exec(text);
+  return Number(found?.[1] ?? 0);
 }
 
 function socketOn(node: RunningRelay, token: string, device: string): Socket {
@@ -227,5 +235,66 @@ describe('edits and deletes in a cluster (in-process nodes, real Redis and Postg
       `/api/chats/${main}`,
     );
     expect(chat.body.chat.last_seq).toBe(message.seq);
+  });
+
+  it('re-sends change events a lossy bus dropped, from the store, in seq order', async () => {
+    // Node 2 reaches Redis through a proxy that drops every change event on its way in: only
+    // catch-up (a peer gap seen on the next envelope or heartbeat, then readStreamPage) can
+    // bring Ben the edit and the delete.
+    const proxy = await startRedisFaultProxy(services.redis.port, (_channel, payload) =>
+      payload.includes('"type":"change"'),
+    );
+    try {
+      const databaseUrl = await freshDatabase(services);
+      const n1 = await startNode(services, databaseUrl, 'node-1', { limits: LIMITS });
+      const n2 = await startNode(services, databaseUrl, 'node-2', {
+        limits: LIMITS,
+        redisUrl: proxy.url,
+      });
+      nodes.push(n1, n2);
+      const ana = await signIn(n1, 'Ana');
+      const ben = await signIn(n2, 'Ben');
+      const main = await mainChatId(n1, ana.token);
+      const topic = chatTopic(main);
+      const anaChannel = socketOn(n1, ana.token, 'ana-1').channel(topic, {});
+      expect((await join(anaChannel)).status).toBe('ok');
+      const benChannel = socketOn(n2, ben.token, 'ben-1').channel(topic, {});
+      expect((await join(benChannel)).status).toBe('ok');
+      const benMessages = collect<WireMessage>(benChannel, 'receive_message');
+      const benEdits = collect<ChatEvent>(benChannel, 'message_edited');
+      const benDeletes = collect<ChatEvent>(benChannel, 'message_deleted');
+      for (const content of ['first, typo', 'second: secret 9931']) {
+        const reply = await push(anaChannel, 'send_message', { content, mobile_ref_id: content });
+        expect(reply.status).toBe('ok');
+      }
+      await until(() => benMessages.length === 2, 5_000, 'Ben sees both messages');
+      const [first, second] = benMessages as [WireMessage, WireMessage];
+
+      const edited = await push<MessageChanged>(anaChannel, 'edit_message', {
+        message_id: first.message_id,
+        content: 'first, fixed',
+        ref_id: 'e1',
+      });
+      expect(edited.status).toBe('ok');
+      const deleted = await push<MessageChanged>(anaChannel, 'delete_message', {
+        message_id: second.message_id,
+      });
+      expect(deleted.status).toBe('ok');
+
+      await until(
+        () => benEdits.length >= 1 && benDeletes.length >= 1,
+        10_000,
+        'Ben gets the dropped edit and delete through catch-up',
+      );
+      expect(proxy.dropped).toBeGreaterThanOrEqual(2);
+      expect(await busGaps(n2)).toBeGreaterThanOrEqual(1);
+      expect(benEdits).toEqual([edited.response.event]);
+      expect(benDeletes).toEqual([deleted.response.event]);
+      expect(benEdits[0]).toMatchObject({ message_id: first.message_id, content: 'first, fixed' });
+      expect([benEdits[0]?.seq, benDeletes[0]?.seq]).toEqual([second.seq + 1, second.seq + 2]);
+      expect(JSON.stringify(benDeletes)).not.toContain('secret 9931');
+    } finally {
+      await proxy.close();
+    }
   });
 });
