@@ -25,6 +25,10 @@ export const wireMessageSchema = z.strictObject({
   timestamp: isoTime,
   expires_at: isoTime.nullable(),
   mobile_ref_id: z.string().max(HARD_LIMITS.mobileRefIdChars),
+  // The event stream (issue 17): an edited message's time, a tombstone's, its latest change.
+  edited_at: isoTime.nullable(),
+  deleted_at: isoTime.nullable(),
+  version_seq: seq,
 });
 
 export const chatSummarySchema = z.strictObject({

@@ -45,6 +45,9 @@ function message(
     timestamp: new Date().toISOString(),
     expires_at: expiresAt,
     mobile_ref_id: `r${seq}`,
+    edited_at: null,
+    deleted_at: null,
+    version_seq: seq,
   };
 }
 

@@ -34,6 +34,9 @@ const message = (seq: number, chatId = 'general'): WireMessage => ({
   timestamp: new Date(Date.UTC(2026, 10, 22, 10, 0, seq)).toISOString(),
   expires_at: null,
   mobile_ref_id: `r${seq}`,
+  edited_at: null,
+  deleted_at: null,
+  version_seq: seq,
 });
 const chat = (id: string, readSeq = 0): ChatSummary => ({
   id,
