@@ -6,9 +6,9 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { ControlMessage } from './cluster-wire.js';
-import { ClusterState, type ClusterLink } from './cluster-state.js';
+import type { ClusterLink, ControlHandler, RecoverReason } from './cluster-bus.js';
+import { ClusterState } from './cluster-state.js';
 import { Hub } from '../transport/hub.js';
-import type { ControlHandler, RecoverReason } from './redis-bus.js';
 import type { PresenceMeta } from '../protocol/events.js';
 
 const HEARTBEAT_MS = 100;

@@ -19,15 +19,7 @@ import { EVENTS, type PresenceDiff, type PresenceMeta } from '../protocol/events
 import { chatTopic } from '../protocol/topics.js';
 import type { ControlMessage, Snapshot, StateOp } from './cluster-wire.js';
 import type { Hub } from '../transport/hub.js';
-import type { ControlHandler, RecoverReason } from './redis-bus.js';
-
-/** The part of the bus the cluster state uses (a RedisBus; an in-memory link in unit tests). */
-export interface ClusterLink {
-  publishControl(message: ControlMessage): void;
-  onControl(handler: ControlHandler): () => void;
-  onRecover(handler: (reason: RecoverReason) => void): () => void;
-  forgetPeer(node: string): void;
-}
+import type { ClusterLink, RecoverReason } from './cluster-bus.js';
 
 export interface ClusterStateOptions {
   nodeId: string;

@@ -5,18 +5,18 @@
  */
 import type { Logger } from 'pino';
 import { CatchUp } from './catch-up.js';
+import type { ClusterBus } from './cluster-bus.js';
 import { ClusterPresence, ClusterTyping } from './cluster-presence.js';
 import { ClusterState } from './cluster-state.js';
 import type { MembershipCache } from '../core/membership-cache.js';
 import type { ObservedHub } from './observed-hub.js';
 import { presenceBatcher, type PresenceBatcher } from '../transport/presence-batch.js';
 import type { RelayLimits } from '../core/options.js';
-import type { RedisBus } from './redis-bus.js';
 import type { Store } from '../core/store.js';
 
 export interface ClusterNodeDeps {
   nodeId: string;
-  bus: RedisBus;
+  bus: ClusterBus;
   hub: ObservedHub;
   store: Store;
   members: MembershipCache;

@@ -8,7 +8,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BusEvent } from '../core/bus.js';
 import type { ControlMessage } from './cluster-wire.js';
 import { RelayMetrics } from '../node/metrics.js';
-import { RedisBus, reconnectDelay, type RecoverReason } from './redis-bus.js';
+import type { RecoverReason } from './cluster-bus.js';
+import { RedisBus, reconnectDelay } from './redis-bus.js';
 import { startRedis, type RedisServer } from '../testing/services.js';
 import type { WireMessage } from '../protocol/events.js';
 

@@ -13,14 +13,15 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Bus, BusEvent } from '../core/bus.js';
+import type { BusEvent } from '../core/bus.js';
+import type { ClusterBus, ControlHandler, ControlSender, RecoverReason } from './cluster-bus.js';
 import { envelopeSchema, type ControlMessage, type Envelope } from './cluster-wire.js';
 import { SeqOrder } from './seq-order.js';
 
-/** What the bus counts (node/metrics.ts's BusMetrics has these): a cluster node passes its own. */
 /** The bus events that hold a place in a chat's stream. */
 type StreamEvent = Extract<BusEvent, { type: 'message' | 'change' }>;
 
+/** What the bus counts (node/metrics.ts's BusMetrics has these): a cluster node passes its own. */
 export interface BusMetrics {
   busDropped: { inc(labels: { reason: string }): void };
   busEvents: { inc(labels: { direction: 'in' | 'out'; kind: string }): void };
@@ -57,17 +58,6 @@ export const REDIS_BUS_DEFAULTS = {
   orderHoldMs: 100,
 } as const;
 
-/** Who sent a control message. `fresh`: the first envelope heard from this boot of that node. */
-export interface ControlSender {
-  node: string;
-  boot: string;
-  fresh: boolean;
-  gap: boolean;
-}
-
-export type ControlHandler = (message: ControlMessage, from: ControlSender) => void;
-export type RecoverReason = 'resubscribed' | 'gap';
-
 interface Peer {
   boot: string;
   counter: number;
@@ -79,7 +69,7 @@ export function reconnectDelay(attempt: number, capMs: number): number {
   return Math.max(10, Math.round(Math.random() * ceiling));
 }
 
-export class RedisBus implements Bus {
+export class RedisBus implements ClusterBus {
   readonly nodeId: string;
   /** Changes with every start of this process, so peers can tell a restart from a gap. */
   readonly bootId = randomUUID();

@@ -7,7 +7,8 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { LocalBus } from '../core/bus.js';
+import { LocalBus, type Bus } from '../core/bus.js';
+import type { ClusterBus } from '../cluster/cluster-bus.js';
 import type { RelayMetrics } from './metrics.js';
 import type { RelayOptions } from '../core/options.js';
 import { PgStore } from '../store/pg/pg-store.js';
@@ -24,7 +25,41 @@ export function defaultNodeId(): string {
   return `${host}-${randomBytes(3).toString('hex')}`;
 }
 
-export async function openStore(
+/**
+ * What the wiring needs of the backends: the store, the bus, readiness over both, and, in a
+ * cluster, the bus's link to the other nodes (null on one host).
+ */
+export interface Backends {
+  store: Store;
+  bus: Bus;
+  /** The same bus, as the link between the nodes of a cluster; null on one host. */
+  cluster: ClusterBus | null;
+  /** /readyz: the database answers, and in a cluster Redis answers too. */
+  ready(): Promise<boolean>;
+}
+
+/** Opens the store, then the bus; a cluster's bus once connected (or given up waiting). */
+export async function openBackends(
+  options: RelayOptions,
+  nodeId: string,
+  logger: Logger,
+  metrics: RelayMetrics,
+): Promise<Backends> {
+  const store = await openStore(options, logger, metrics);
+  if (options.redisUrl === null) {
+    return { store, bus: new LocalBus(), cluster: null, ready: () => storeReady(store) };
+  }
+  const bus = new RedisBus({ url: options.redisUrl, nodeId, logger, metrics });
+  await bus.connect();
+  return {
+    store,
+    bus,
+    cluster: bus,
+    ready: async () => (await storeReady(store)) && bus.ready(),
+  };
+}
+
+async function openStore(
   options: RelayOptions,
   logger: Logger,
   metrics: RelayMetrics,
@@ -75,25 +110,13 @@ function keepPrivate(dataDir: string): void {
   }
 }
 
-export async function openBus(
-  options: RelayOptions,
-  nodeId: string,
-  logger: Logger,
-  metrics: RelayMetrics,
-): Promise<LocalBus | RedisBus> {
-  if (options.redisUrl === null) return new LocalBus();
-  const bus = new RedisBus({ url: options.redisUrl, nodeId, logger, metrics });
-  await bus.connect();
-  return bus;
-}
-
-/** /readyz: the database answers, and in a cluster Redis answers too. */
-export async function backendsReady(store: Store, bus: LocalBus | RedisBus): Promise<boolean> {
+/** Whether the database answers. */
+async function storeReady(store: Store): Promise<boolean> {
   try {
     await store.getMeta('schema');
+    return true;
   } catch {
     // Unreachable or failing database: not ready; the cause is logged where it happened.
     return false;
   }
-  return bus instanceof RedisBus ? bus.ready() : true;
 }

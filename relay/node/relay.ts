@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { CLOSE_CODES, failure } from '../protocol/errors.js';
 import { Auth } from '../identity/auth.js';
-import { backendsReady, defaultNodeId, openBus, openStore } from './backends.js';
+import { defaultNodeId, openBackends } from './backends.js';
 import { ChatService } from '../core/chat-service.js';
 import { answerClientErrors } from '../http/client-errors.js';
 import { CLOSE_HANDSHAKE_GRACE_MS } from '../transport/connection.js';
@@ -30,7 +30,6 @@ import { ObservedHub } from '../cluster/observed-hub.js';
 import { resolveOptions, type RelayOptions, type RelayOptionsInput } from '../core/options.js';
 import { PasscodeGate } from '../identity/passcode.js';
 import { PresenceTracker } from '../core/presence.js';
-import { RedisBus } from '../cluster/redis-bus.js';
 import { StorageFailureLog, storageOrDatabaseFailure } from '../core/storage-errors.js';
 import { attachSocketServer } from '../transport/socket-server.js';
 import { resolveTls, TLS_HANDSHAKE_TIMEOUT_MS } from './tls.js';
@@ -89,8 +88,8 @@ export async function startRelay(input: RelayOptionsInput = {}): Promise<Running
   // First, before anything opens: a bad certificate must not leave a database open behind it.
   const tls = await resolveTls(options.tls, options.dataDir, logger);
   const metrics = new RelayMetrics({ nodeId, processMetrics: options.processMetrics });
-  const store = await openStore(options, logger, metrics);
-  const bus = await openBus(options, nodeId, logger, metrics);
+  const backends = await openBackends(options, nodeId, logger, metrics);
+  const { store, bus } = backends;
   const hub = new ObservedHub();
   hub.observe({
     subscribed: (subscription) =>
@@ -131,10 +130,11 @@ export async function startRelay(input: RelayOptionsInput = {}): Promise<Running
   });
   const passcode = await PasscodeGate.create(options.passcode);
   const cluster =
-    bus instanceof RedisBus
-      ? startClusterNode({
+    backends.cluster === null
+      ? null
+      : startClusterNode({
           nodeId,
-          bus,
+          bus: backends.cluster,
           hub,
           store,
           members,
@@ -144,8 +144,7 @@ export async function startRelay(input: RelayOptionsInput = {}): Promise<Running
           nodeTtlMs: options.nodeTtlMs,
           // Called only after a bus loss, long after `sockets` below exists.
           revoke: (userId, chatId) => sockets.revoke(userId, chatId),
-        })
-      : null;
+        });
   const presence = cluster?.presence ?? new PresenceTracker();
   const typing =
     cluster?.typing ??
@@ -166,7 +165,7 @@ export async function startRelay(input: RelayOptionsInput = {}): Promise<Running
     limits,
     logger,
     version: RELAY_VERSION,
-    ready: () => backendsReady(store, bus),
+    ready: () => backends.ready(),
     clientAddress: (req) => clientAddress(req, options.trustProxy),
     // Sockets are attached below; a revocation comes with a request, long after.
     tokensRevoked: (userId, generation) => sockets.closeRevoked(userId, generation),
