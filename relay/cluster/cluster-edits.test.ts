@@ -77,24 +77,6 @@ function socketOn(node: RunningRelay, token: string, device: string): Socket {
   return socket;
 }
 
-async function change(
-  node: RunningRelay,
-  token: string,
-  method: 'PATCH' | 'DELETE',
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; body: MessageChanged }> {
-  const res = await fetch(`${node.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, body: (await res.json()) as MessageChanged };
-}
-
 describe('edits and deletes in a cluster (in-process nodes, real Redis and PostgreSQL)', () => {
   it('reach live subscribers on other nodes in seq order, and a client resuming on a third node', async () => {
     const [n1, n2, n3] = await cluster();
@@ -141,7 +123,7 @@ describe('edits and deletes in a cluster (in-process nodes, real Redis and Postg
     expect(edited.status).toBe('ok');
     const after = await push(anaChannel, 'send_message', { content: 'after', mobile_ref_id: 'r3' });
     expect(after.status).toBe('ok');
-    const deleted = await change(
+    const deleted = await api<MessageChanged>(
       n1,
       ana.token,
       'DELETE',
@@ -212,7 +194,7 @@ describe('edits and deletes in a cluster (in-process nodes, real Redis and Postg
     );
     const message = posted.body.message;
     for (const node of [n1, n2, n3]) {
-      const edit = await change(
+      const edit = await api<MessageChanged>(
         node,
         ben.token,
         'PATCH',
@@ -220,7 +202,7 @@ describe('edits and deletes in a cluster (in-process nodes, real Redis and Postg
         { content: 'hijacked', ref_id: `x-${node.port}` },
       );
       expect(edit.status).toBe(403);
-      const remove = await change(
+      const remove = await api<MessageChanged>(
         node,
         ben.token,
         'DELETE',

@@ -49,7 +49,7 @@ export interface ApiResponse<T = Record<string, unknown>> {
 export async function api<T = Record<string, unknown>>(
   relay: { url: string },
   token: string | null,
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
   path: string,
   body?: unknown,
 ): Promise<ApiResponse<T>> {
