@@ -204,6 +204,7 @@ test('↑ edits the last message, Delete asks first, and the other reader sees e
   await editor.fill('standup moved to 10:30');
   await editor.press('Shift+Enter');
   await editor.pressSequentially('in the small room');
+  await saveScreen(ben.page, 'edit-inline');
   await editor.press('Enter');
   await expect(editor).toHaveCount(0);
   for (const user of [ben, ana]) {
