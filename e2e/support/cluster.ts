@@ -10,12 +10,19 @@
  * on the same port, so a browser whose page it served keeps its origin (and its saved session).
  *
  * The `cluster` fixture starts it per test and stops everything afterwards, also when the test
- * fails; each node's log is attached as `node-N.log`. `people.open(name, node)` opens a browser
- * context on one node's page; every context is closed afterwards and uncaught page errors fail
- * the test.
+ * fails; each node's log is attached as `node-N.log`. `people.join(name, node)` opens a browser
+ * context on one node's page and signs up; `people.offline(user)` / `people.online(user)` take
+ * that one browser off the network and back while its node keeps running. Every context is
+ * closed afterwards and uncaught page errors fail the test.
  */
 import { appendFileSync } from 'node:fs';
-import { test as base, expect, type Page } from '@playwright/test';
+import {
+  test as base,
+  expect,
+  type BrowserContext,
+  type Page,
+  type WebSocketRoute,
+} from '@playwright/test';
 import {
   spawnCli,
   untilListening,
@@ -68,14 +75,15 @@ export class ClusterNode {
     if (this.#run !== null) throw new Error(`${this.nodeId} is already running`);
     this.#note(`starting ${this.nodeId} on port ${this.#port === 0 ? 'any' : this.#port}`);
     // No --plain: a cluster node serves plain http/ws unless given a certificate.
-    const run = spawnCli(
-      ['--port', String(this.#port), '--host', '127.0.0.1', '--web', WEB_DIR],
-      { env: this.env },
-    );
+    const run = spawnCli(['--port', String(this.#port), '--host', '127.0.0.1', '--web', WEB_DIR], {
+      env: this.env,
+    });
     this.#run = run;
     void run.exited.then((exit) => {
       this.#flush(run);
-      this.#note(`${this.nodeId} exited (code ${String(exit.code)}, signal ${String(exit.signal)})`);
+      this.#note(
+        `${this.nodeId} exited (code ${String(exit.code)}, signal ${String(exit.signal)})`,
+      );
       if (this.#run === run) {
         this.#run = null;
         this.#process = null;
@@ -178,9 +186,52 @@ export class Cluster {
   }
 }
 
+/**
+ * Takes one browser context off the network and back. `context.setOffline(true)` alone fails
+ * HTTP but leaves an open WebSocket alone in Chromium, so every socket of the context goes
+ * through a route that passes frames to the real relay: `off()` also closes those sockets (as a
+ * dropped connection would, code 1011) and refuses new ones until `on()`.
+ */
+export class NetworkSwitch {
+  #online = true;
+  readonly #open = new Set<WebSocketRoute>();
+
+  constructor(private readonly context: BrowserContext) {}
+
+  /** Before the first page loads, so the page's socket is one of the routed ones. */
+  async install(): Promise<void> {
+    await this.context.routeWebSocket(/\/socket\//, (socket) => {
+      if (!this.#online) {
+        void socket.close({ code: 1011, reason: 'test: offline' });
+        return;
+      }
+      this.#open.add(socket);
+      socket.onClose(() => this.#open.delete(socket));
+      socket.connectToServer();
+    });
+  }
+
+  async off(): Promise<void> {
+    this.#online = false;
+    await this.context.setOffline(true);
+    const open = [...this.#open];
+    this.#open.clear();
+    await Promise.all(open.map((s) => s.close({ code: 1011, reason: 'test: offline' })));
+  }
+
+  async on(): Promise<void> {
+    this.#online = true;
+    await this.context.setOffline(false);
+  }
+}
+
 export interface ClusterPeople {
   /** A new person: a fresh context on `node`'s page, signed up through the connect screen. */
   join(name: string, node: ClusterNode): Promise<ChatUser>;
+  /** `user`'s browser off the network (HTTP fails, its sockets closed); the nodes keep running. */
+  offline(user: ChatUser): Promise<void>;
+  /** `user`'s browser back on the network; the client reconnects on its own. */
+  online(user: ChatUser): Promise<void>;
 }
 
 interface Fixtures {
@@ -213,6 +264,12 @@ export const test = base.extend<Fixtures>({
     void cluster;
     const pages: Page[] = [];
     const pageErrors: string[] = [];
+    const switches = new Map<ChatUser, NetworkSwitch>();
+    const switchOf = (user: ChatUser): NetworkSwitch => {
+      const found = switches.get(user);
+      if (found === undefined) throw new Error(`${user.name} did not join through people.join`);
+      return found;
+    };
     await use({
       async join(name, node) {
         const context = await browser.newContext({
@@ -221,16 +278,21 @@ export const test = base.extend<Fixtures>({
           permissions: ['notifications'],
         });
         await context.addInitScript(recordNotifications);
+        const network = new NetworkSwitch(context);
+        await network.install();
         const page = await context.newPage();
         pages.push(page);
         page.on('pageerror', (error) =>
           pageErrors.push(`${name}: ${error.stack ?? error.message}`),
         );
         const user = new ChatUser(name, context, page);
+        switches.set(user, network);
         await page.goto(node.url);
         await user.signIn(node.url);
         return user;
       },
+      offline: (user) => switchOf(user).off(),
+      online: (user) => switchOf(user).on(),
     });
     for (const page of pages) await page.context().close();
     if (pageErrors.length > 0) {
