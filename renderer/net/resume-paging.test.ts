@@ -1,6 +1,6 @@
 /**
  * Resuming a chat whose missed messages are more than one join reply may carry: the relay
- * bounds join replies by bytes (`maxPageBytes`, relay/history-page.ts) and says `has_more`,
+ * bounds join replies by bytes (`maxPageBytes`, relay/core/history-page.ts) and says `has_more`,
  * and the client pages the rest over HTTP. Against a real relay (real SQLite, real sockets),
  * with the byte bound lowered so a few long messages pass it.
  */
