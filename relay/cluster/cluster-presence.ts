@@ -1,29 +1,38 @@
 /**
- * Presence and typing for a cluster node: the single-node trackers, with every local change
- * also handed to the cluster state (which replicates it), and every read answering for the
- * whole cluster. chat-channel.ts uses them unchanged.
+ * Presence and typing for a cluster node: each wraps the single-node tracker, hands every local
+ * change to the cluster state too (which replicates it), and answers every read for the whole
+ * cluster. chat-channel.ts uses them as it uses the single-node trackers.
  */
 import type { PresenceDiff, PresenceMeta, PresenceState } from '../protocol/events.js';
 import type { ClusterState } from './cluster-state.js';
-import { PresenceTracker } from '../core/presence.js';
-import { TypingTracker } from '../core/typing.js';
+import { PresenceTracker, type ChatPresence } from '../core/presence.js';
+import { TypingTracker, type ChatTyping, type TypingChange } from '../core/typing.js';
 
-export class ClusterPresence extends PresenceTracker {
-  readonly #cluster: ClusterState;
+/** What cluster presence needs of the cluster state. */
+export type PresenceReplica = Pick<ClusterState, 'localPresence' | 'remotePresence'>;
 
-  constructor(cluster: ClusterState) {
-    super();
+export class ClusterPresence implements ChatPresence {
+  readonly routesEveryChange: boolean;
+  readonly #local = new PresenceTracker();
+  readonly #cluster: PresenceReplica;
+
+  /**
+   * `routesEveryChange`: whether whoever applies other nodes' changes (cluster.ts) also hands
+   * them to this node's presence batcher.
+   */
+  constructor(cluster: PresenceReplica, options: { routesEveryChange: boolean }) {
     this.#cluster = cluster;
+    this.routesEveryChange = options.routesEveryChange;
   }
 
-  override track(topic: string, userId: string, meta: PresenceMeta): PresenceDiff {
-    const diff = super.track(topic, userId, meta);
+  track(topic: string, userId: string, meta: PresenceMeta): PresenceDiff {
+    const diff = this.#local.track(topic, userId, meta);
     this.#replicate(topic, diff);
     return diff;
   }
 
-  override untrack(topic: string, userId: string, phxRef: string): PresenceDiff | null {
-    const diff = super.untrack(topic, userId, phxRef);
+  untrack(topic: string, userId: string, phxRef: string): PresenceDiff | null {
+    const diff = this.#local.untrack(topic, userId, phxRef);
     if (diff !== null) this.#replicate(topic, diff);
     return diff;
   }
@@ -39,27 +48,47 @@ export class ClusterPresence extends PresenceTracker {
   }
 
   /** This node's devices and every other node's, in the Phoenix Presence shape. */
-  override state(topic: string): PresenceState {
-    const state = super.state(topic);
+  state(topic: string): PresenceState {
+    const state = this.#local.state(topic);
     for (const [userId, metas] of this.#cluster.remotePresence(topic)) {
       state[userId] = { metas: [...(state[userId]?.metas ?? []), ...metas] };
     }
     return state;
   }
+
+  /** The whole cluster's state, encoded whole (the per-user cache knows this node only). */
+  stateJson(topic: string): string {
+    return JSON.stringify(this.state(topic));
+  }
 }
 
-export class ClusterTyping extends TypingTracker {
-  readonly #cluster: ClusterState;
+export class ClusterTyping implements ChatTyping {
+  readonly #local: TypingTracker;
+  readonly #cluster: Pick<ClusterState, 'localTyping' | 'typingIn'>;
 
-  constructor(ttlMs: number, cluster: ClusterState) {
+  constructor(ttlMs: number, cluster: Pick<ClusterState, 'localTyping' | 'typingIn'>) {
     // The tracker announces changes of this node's typing set; the cluster state merges them
     // with the other nodes' sets and broadcasts the union.
-    super(ttlMs, (chatId, userIds) => cluster.localTyping(chatId, userIds));
+    this.#local = new TypingTracker(ttlMs, (chatId, userIds) =>
+      cluster.localTyping(chatId, userIds),
+    );
     this.#cluster = cluster;
   }
 
+  set(change: TypingChange): void {
+    this.#local.set(change);
+  }
+
+  dropConnection(connectionId: string, chatId?: string): void {
+    this.#local.dropConnection(connectionId, chatId);
+  }
+
+  sweep(now?: number): void {
+    this.#local.sweep(now);
+  }
+
   /** Everyone typing in the chat, on any node. */
-  override typingIn(chatId: string): string[] {
+  typingIn(chatId: string): string[] {
     return this.#cluster.typingIn(chatId);
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Who is connected, as the core needs to know it: whether a user has a live subscription to a
  * topic (on this node, or, in a cluster, on any node). The transport's hub implements it on one
- * node; the cluster's observed hub answers for every node. The core plans notifications with it
+ * node; a cluster node's liveness asks the hub, then the other nodes (cluster/cluster.ts). The core plans notifications with it
  * and never sees a socket.
  */
 export interface Liveness {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PresenceTracker } from './presence.js';
-import type { PresenceMeta, PresenceState } from '../protocol/events.js';
+import type { PresenceMeta } from '../protocol/events.js';
 
 function meta(phxRef: string): PresenceMeta {
   return {
@@ -34,19 +34,5 @@ describe('PresenceTracker.stateJson', () => {
         }
       }),
     );
-  });
-
-  it('encodes what a subclass adds to state()', () => {
-    class WithRemote extends PresenceTracker {
-      override state(topic: string): PresenceState {
-        return { ...super.state(topic), remote: { metas: [meta('far')] } };
-      }
-    }
-    const tracker = new WithRemote();
-    tracker.track('chat:a', 'ana', meta('1'));
-    expect(JSON.parse(tracker.stateJson('chat:a'))).toEqual({
-      ana: { metas: [meta('1')] },
-      remote: { metas: [meta('far')] },
-    });
   });
 });

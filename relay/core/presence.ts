@@ -24,7 +24,31 @@ function noChange(): PresenceDiff {
   return { joins: {}, leaves: {} };
 }
 
-export class PresenceTracker {
+/**
+ * Presence as the transport needs it (chat-channel.ts, presence-batch.ts): a PresenceTracker on
+ * one host; in a cluster, ClusterPresence, which wraps one (cluster/cluster-presence.ts).
+ */
+export interface ChatPresence {
+  /** Adds a device; the diff is empty when the user already has its listed devices. */
+  track(topic: string, userId: string, meta: PresenceMeta): PresenceDiff;
+  /** Removes a device (see PresenceTracker.untrack); null for one never tracked. */
+  untrack(topic: string, userId: string, phxRef: string): PresenceDiff | null;
+  /** Everyone listed in the topic, in the Phoenix Presence shape. */
+  state(topic: string): PresenceState;
+  /** `state(topic)` as JSON. */
+  stateJson(topic: string): string;
+  /**
+   * True when every change of state() reaches the presence batcher's add() (presence-batch.ts):
+   * this node's as the diffs track and untrack return (chat-channel.ts adds them), any other
+   * (another node's devices) from whoever applies it. Only then may the joiners of one batch
+   * window share one presence_state.
+   */
+  readonly routesEveryChange: boolean;
+}
+
+/** This node's presence: its state changes only through track and untrack. */
+export class PresenceTracker implements ChatPresence {
+  readonly routesEveryChange = true;
   readonly #topics = new Map<string, Map<string, UserPresence>>();
   /** topic → user id → that user's `"id":{"metas":[...]}` in JSON, until their metas change. */
   readonly #encoded = new Map<string, Map<string, string>>();
@@ -92,9 +116,6 @@ export class PresenceTracker {
    * join encodes one user and copies the rest.
    */
   stateJson(topic: string): string {
-    // A subclass that adds to state() (a cluster node adds the other nodes' devices) is encoded
-    // whole, so nothing it adds is left out.
-    if (this.state !== PresenceTracker.prototype.state) return JSON.stringify(this.state(topic));
     const users = this.#topics.get(topic);
     if (users === undefined) return '{}';
     let encoded = this.#encoded.get(topic);

@@ -9,7 +9,32 @@ interface TypingEntry {
 
 export type TypingListener = (chatId: string, userIds: string[]) => void;
 
-export class TypingTracker {
+/** One user starting or stopping typing in a chat, from one connection. */
+export interface TypingChange {
+  chatId: string;
+  userId: string;
+  connectionId: string;
+  typing: boolean;
+  now?: number;
+}
+
+/**
+ * Typing as the transport needs it (chat-channel.ts, socket-server.ts): a TypingTracker on one
+ * host; in a cluster, ClusterTyping, which wraps one (cluster/cluster-presence.ts).
+ */
+export interface ChatTyping {
+  /** Sets or clears one user's typing state; announces the new set if it changed. */
+  set(change: TypingChange): void;
+  /** Clears whatever this connection was typing (it left the chat or disconnected). */
+  dropConnection(connectionId: string, chatId?: string): void;
+  /** Expires stale entries. Called on a timer. */
+  sweep(now?: number): void;
+  /** Everyone typing in the chat. */
+  typingIn(chatId: string): string[];
+}
+
+/** This node's typing users, announced to `onChange` whenever a chat's set changes. */
+export class TypingTracker implements ChatTyping {
   readonly #chats = new Map<string, Map<string, TypingEntry>>();
 
   constructor(
@@ -18,13 +43,7 @@ export class TypingTracker {
   ) {}
 
   /** Sets or clears one user's typing state; announces the new set if it changed. */
-  set(input: {
-    chatId: string;
-    userId: string;
-    connectionId: string;
-    typing: boolean;
-    now?: number;
-  }): void {
+  set(input: TypingChange): void {
     const now = input.now ?? Date.now();
     let users = this.#chats.get(input.chatId);
     if (input.typing) {
@@ -63,17 +82,11 @@ export class TypingTracker {
   }
 
   typingIn(chatId: string): string[] {
-    return this.#typingHere(chatId);
-  }
-
-  // Not typingIn: a subclass may widen that (a cluster node answers for every node), while
-  // this tracker's own bookkeeping and announcements are about its own entries only.
-  #typingHere(chatId: string): string[] {
     return [...(this.#chats.get(chatId)?.keys() ?? [])];
   }
 
   #announce(chatId: string): void {
-    const userIds = this.#typingHere(chatId);
+    const userIds = this.typingIn(chatId);
     if (userIds.length === 0) this.#chats.delete(chatId);
     this.onChange(chatId, userIds);
   }

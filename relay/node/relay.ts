@@ -14,11 +14,12 @@ import { ChatService } from '../core/chat-service.js';
 import { answerClientErrors } from '../http/client-errors.js';
 import { CLOSE_HANDSHAKE_GRACE_MS } from '../transport/connection.js';
 import { AddressLimit, HTTP_SERVER_TIMEOUTS } from '../http/connection-limits.js';
-import { startClusterNode } from '../cluster/cluster.js';
+import { ClusterNode } from '../cluster/cluster.js';
 import { startDelivery } from '../transport/delivery.js';
 import { parseTopic } from '../protocol/topics.js';
 import { createHttpApi } from '../http/http-api.js';
 import { HttpOutputGuard } from '../http/http-output.js';
+import { Hub } from '../transport/hub.js';
 import { sendError } from '../http/http-util.js';
 import { createStaticHandler } from '../http/static-files.js';
 import { createLogger } from './logger.js';
@@ -26,16 +27,15 @@ import { MembershipCache } from '../core/membership-cache.js';
 import { MessageWriter } from '../core/message-writer.js';
 import { OpenSockets } from '../http/open-sockets.js';
 import { RelayMetrics } from './metrics.js';
-import { ObservedHub } from '../cluster/observed-hub.js';
 import { resolveOptions, type RelayOptions, type RelayOptionsInput } from '../core/options.js';
 import { PasscodeGate } from '../identity/passcode.js';
-import { PresenceTracker } from '../core/presence.js';
+import { PresenceTracker, type ChatPresence } from '../core/presence.js';
 import { StorageFailureLog, storageOrDatabaseFailure } from '../core/storage-errors.js';
 import { attachSocketServer } from '../transport/socket-server.js';
 import { resolveTls, TLS_HANDSHAKE_TIMEOUT_MS } from './tls.js';
 import type { Store } from '../core/store.js';
 import { clientAddress } from '../core/trust-proxy.js';
-import { TypingTracker } from '../core/typing.js';
+import { TypingTracker, type ChatTyping } from '../core/typing.js';
 import { RELAY_VERSION } from '../core/version.js';
 
 /** While storage refuses writes, at most one log line per this interval (with a count). */
@@ -90,7 +90,7 @@ export async function startRelay(input: RelayOptionsInput = {}): Promise<Running
   const metrics = new RelayMetrics({ nodeId, processMetrics: options.processMetrics });
   const backends = await openBackends(options, nodeId, logger, metrics);
   const { store, bus } = backends;
-  const hub = new ObservedHub();
+  const hub = new Hub();
   hub.observe({
     subscribed: (subscription) =>
       metrics.joins.inc({
@@ -119,20 +119,11 @@ export async function startRelay(input: RelayOptionsInput = {}): Promise<Running
     },
     onStorageOk: () => storageLog.succeeded(),
   });
-  const service = new ChatService({ store, liveness: hub, bus, members, writer, limits, logger });
-  await service.ensureMainRoom(options.mainRoomName);
-  const auth = await Auth.create({
-    auth: options.auth,
-    jwtSecret: options.jwtSecret,
-    tokenTtlS: options.tokenTtlS,
-    store,
-    onExternalUser: (user) => service.welcome(user),
-  });
-  const passcode = await PasscodeGate.create(options.passcode);
+  // In a cluster, the node's liveness also answers for the other nodes; it starts below.
   const cluster =
     backends.cluster === null
       ? null
-      : startClusterNode({
+      : new ClusterNode({
           nodeId,
           bus: backends.cluster,
           hub,
@@ -145,8 +136,27 @@ export async function startRelay(input: RelayOptionsInput = {}): Promise<Running
           // Called only after a bus loss, long after `sockets` below exists.
           revoke: (userId, chatId) => sockets.revoke(userId, chatId),
         });
-  const presence = cluster?.presence ?? new PresenceTracker();
-  const typing =
+  const service = new ChatService({
+    store,
+    liveness: cluster?.liveness ?? hub,
+    bus,
+    members,
+    writer,
+    limits,
+    logger,
+  });
+  await service.ensureMainRoom(options.mainRoomName);
+  const auth = await Auth.create({
+    auth: options.auth,
+    jwtSecret: options.jwtSecret,
+    tokenTtlS: options.tokenTtlS,
+    store,
+    onExternalUser: (user) => service.welcome(user),
+  });
+  const passcode = await PasscodeGate.create(options.passcode);
+  cluster?.start();
+  const presence: ChatPresence = cluster?.presence ?? new PresenceTracker();
+  const typing: ChatTyping =
     cluster?.typing ??
     new TypingTracker(limits.typingTtlMs, (chatId, userIds) =>
       bus.publish({ type: 'typing', chatId, userIds }),

@@ -2,17 +2,17 @@ import type { Logger } from 'pino';
 import type { ChatService } from '../core/chat-service.js';
 import type { Hub, Subscription } from './hub.js';
 import type { RelayLimits } from '../core/options.js';
-import type { PresenceTracker } from '../core/presence.js';
+import type { ChatPresence } from '../core/presence.js';
 import type { Store } from '../core/store.js';
-import type { TypingTracker } from '../core/typing.js';
+import type { ChatTyping } from '../core/typing.js';
 
 /** What the channel handlers share. */
 export interface ChannelDeps {
   hub: Hub;
   service: ChatService;
   store: Store;
-  presence: PresenceTracker;
-  typing: TypingTracker;
+  presence: ChatPresence;
+  typing: ChatTyping;
   limits: RelayLimits;
   logger: Logger;
 }

@@ -8,7 +8,6 @@ import type { WebSocket } from 'ws';
 import { CLOSE_CODES } from '../protocol/errors.js';
 import type { RelayLimits } from '../core/options.js';
 import type { StoredUser } from '../core/store.js';
-import type { Subscription } from './hub.js';
 import { frameWriter, PreparedFrame, SplicedFrame, type FrameWriter } from './prepared-frame.js';
 import { TokenBucket } from '../core/token-bucket.js';
 import { flushAtTaskEnd, type WriteBatch } from './write-batch.js';
@@ -18,6 +17,21 @@ import { flushAtTaskEnd, type WriteBatch } from './write-batch.js';
  * a frame spliced around bytes shared by many receivers (prepared-frame.ts).
  */
 export type OutboundFrame = string | Buffer | PreparedFrame | SplicedFrame;
+
+/**
+ * One joined (or joining) topic of one connection. Here, not in hub.ts, so that a connection's
+ * subscriptions and the hub that holds them do not import each other.
+ */
+export interface Subscription {
+  readonly topic: string;
+  readonly joinRef: string;
+  readonly connection: Connection;
+  /**
+   * While the join is being answered, live frames wait here (with the seq they carry, if any)
+   * so that the join reply always comes first and nothing is sent twice. Null once joined.
+   */
+  held: { frame: OutboundFrame; seq: number | undefined }[] | null;
+}
 
 /** ws.send's options for every frame: text, never compressed (permessage-deflate is off). */
 const TEXT_FRAME = { binary: false } as const;

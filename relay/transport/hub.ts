@@ -1,30 +1,43 @@
 /**
  * Who is connected and who joined what, on this node. Fan-out walks these sets; nothing here
- * touches the database.
+ * touches the database. Observers hear when a user's first subscription to a topic on this node
+ * begins or its last one ends, when a topic gains its first or loses its last subscriber here,
+ * and how many receive_message frames went out (metrics; a cluster node replicates the first
+ * two, cluster.ts).
  */
-import type { Connection, OutboundFrame } from './connection.js';
+import type { Connection, OutboundFrame, Subscription } from './connection.js';
+import type { Liveness } from '../core/liveness.js';
 import { PreparedFrame } from './prepared-frame.js';
 
-/** One joined (or joining) topic of one connection. */
-export interface Subscription {
-  readonly topic: string;
-  readonly joinRef: string;
-  readonly connection: Connection;
-  /**
-   * While the join is being answered, live frames wait here (with the seq they carry, if any)
-   * so that the join reply always comes first and nothing is sent twice. Null once joined.
-   */
-  held: { frame: OutboundFrame; seq: number | undefined }[] | null;
-}
+export type { Subscription } from './connection.js';
 
 /** Frames held for one joining subscription; beyond this the join is failed and retried. */
 export const MAX_HELD_FRAMES = 1_000;
 
-export class Hub {
+export interface HubObserver {
+  /** Every accepted subscription (a join), e.g. for metrics. */
+  subscribed?(subscription: Subscription): void;
+  /** The user's first subscription to the topic on this node began (on), or the last ended. */
+  userTopic?(topic: string, userId: string, on: boolean): void;
+  /** The topic's first subscriber on this node arrived (on), or its last left. */
+  topic?(topic: string, on: boolean): void;
+  /** A broadcast carrying a seq (receive_message) reached `sent` subscribers. */
+  delivered?(sent: number): void;
+}
+
+/** On one node, the hub is the Liveness the core plans notifications with. */
+export class Hub implements Liveness {
   readonly #topics = new Map<string, Set<Subscription>>();
   readonly #users = new Map<string, Set<Connection>>();
   readonly #connections = new Map<string, Connection>();
+  readonly #observers: HubObserver[] = [];
+  /** topic → user → live subscriptions of that user to that topic on this node. */
+  readonly #counts = new Map<string, Map<string, number>>();
   #version = 0;
+
+  observe(observer: HubObserver): void {
+    this.#observers.push(observer);
+  }
 
   /** Bumped by every add, remove, subscribe and unsubscribe: caches of who is where key on it. */
   get version(): number {
@@ -71,21 +84,46 @@ export class Hub {
     this.#version += 1;
     let set = this.#topics.get(subscription.topic);
     if (set === undefined) this.#topics.set(subscription.topic, (set = new Set()));
+    if (set.has(subscription)) return;
     set.add(subscription);
+    const { topic } = subscription;
+    const userId = subscription.connection.user.id;
+    let users = this.#counts.get(topic);
+    const firstForTopic = users === undefined;
+    if (users === undefined) this.#counts.set(topic, (users = new Map()));
+    const count = (users.get(userId) ?? 0) + 1;
+    users.set(userId, count);
+    for (const observer of this.#observers) {
+      observer.subscribed?.(subscription);
+      if (firstForTopic) observer.topic?.(topic, true);
+      if (count === 1) observer.userTopic?.(topic, userId, true);
+    }
   }
 
   unsubscribe(subscription: Subscription): void {
     this.#version += 1;
-    const set = this.#topics.get(subscription.topic);
-    set?.delete(subscription);
-    if (set?.size === 0) this.#topics.delete(subscription.topic);
+    const { topic } = subscription;
+    const set = this.#topics.get(topic);
+    if (set?.delete(subscription) !== true) return;
+    if (set.size === 0) this.#topics.delete(topic);
+    const userId = subscription.connection.user.id;
+    const users = this.#counts.get(topic);
+    const count = (users?.get(userId) ?? 1) - 1;
+    if (count > 0) users?.set(userId, count);
+    else users?.delete(userId);
+    const lastForTopic = users?.size === 0;
+    if (lastForTopic) this.#counts.delete(topic);
+    for (const observer of this.#observers) {
+      if (count === 0) observer.userTopic?.(topic, userId, false);
+      if (lastForTopic) observer.topic?.(topic, false);
+    }
   }
 
   subscribers(topic: string): ReadonlySet<Subscription> {
     return this.#topics.get(topic) ?? EMPTY_SUBSCRIPTIONS;
   }
 
-  /** True when any connection of the user has joined the topic. */
+  /** True when any connection of the user on this node has joined the topic. */
   userJoined(userId: string, topic: string): boolean {
     for (const connection of this.connectionsOf(userId)) {
       if (connection.subscriptions.has(topic)) return true;
@@ -112,6 +150,7 @@ export class Hub {
       if (subscription.connection === except) continue;
       if (deliver(subscription, frame, seq)) sent += 1;
     }
+    if (seq !== undefined) for (const observer of this.#observers) observer.delivered?.(sent);
     return sent;
   }
 }

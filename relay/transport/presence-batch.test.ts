@@ -10,8 +10,8 @@ import {
   PresenceBatcher,
 } from './presence-batch.js';
 import { PreparedFrame } from './prepared-frame.js';
-import { PresenceTracker } from '../core/presence.js';
-import type { PresenceDiff, PresenceMeta } from '../protocol/events.js';
+import { PresenceTracker, type ChatPresence } from '../core/presence.js';
+import type { PresenceDiff, PresenceMeta, PresenceState } from '../protocol/events.js';
 
 const TOPIC = 'chat:room-1';
 
@@ -33,12 +33,45 @@ function listed(state: object): Record<string, string[]> {
   return Object.fromEntries(entries as [string, string[]][]);
 }
 
+/**
+ * A presence as a cluster node's: this node's tracker, plus other nodes' devices (`remote`,
+ * phx_ref → meta, the user id before the first '-'), as ClusterPresence composes them.
+ */
+class WithRemote implements ChatPresence {
+  readonly local = new PresenceTracker();
+  readonly remote = new Map<string, PresenceMeta>();
+
+  constructor(public routesEveryChange: boolean) {}
+
+  track(topic: string, userId: string, m: PresenceMeta): PresenceDiff {
+    return this.local.track(topic, userId, m);
+  }
+
+  untrack(topic: string, userId: string, phxRef: string): PresenceDiff | null {
+    return this.local.untrack(topic, userId, phxRef);
+  }
+
+  state(topic: string): PresenceState {
+    const state = this.local.state(topic);
+    for (const [ref, m] of this.remote) {
+      const userId = ref.split('-')[0] ?? '';
+      state[userId] = { metas: [...(state[userId]?.metas ?? []), m] };
+    }
+    return state;
+  }
+
+  stateJson(topic: string): string {
+    return JSON.stringify(this.state(topic));
+  }
+}
+
 /** A hub with one subscriber that records the presence_diff payloads it is sent. */
 function watchedHub(): { hub: Hub; diffs: PresenceDiff[] } {
   const hub = new Hub();
   const diffs: PresenceDiff[] = [];
-  // A unit test of the batcher: the subscriber only needs send().
+  // A unit test of the batcher: the subscriber only needs a user and send().
   const connection = {
+    user: { id: 'watcher' },
     send(frame: OutboundFrame) {
       const text = frame instanceof PreparedFrame ? frame.payload.toString() : frame.toString();
       const parsed = JSON.parse(text) as [null, null, string, string, PresenceDiff];
@@ -190,20 +223,9 @@ describe('PresenceBatcher', () => {
   );
 
   it("brings every joiner to the whole cluster's state when other nodes' devices change too", () => {
-    // As on a cluster node: the tracker's state() adds other nodes' devices, whose changes are
+    // As on a cluster node: the presence's state() adds other nodes' devices, whose changes are
     // applied to it and then added to the batcher like local ones (cluster.ts). A joiner gets
     // every diff broadcast after its presence_state.
-    class ClusterLike extends PresenceTracker {
-      readonly remote = new Map<string, PresenceMeta>();
-      override state(topic: string): ReturnType<PresenceTracker['state']> {
-        const state = super.state(topic);
-        for (const [ref, m] of this.remote) {
-          const userId = ref.split('-')[0] ?? '';
-          state[userId] = { metas: [...(state[userId]?.metas ?? []), m] };
-        }
-        return state;
-      }
-    }
     const op = fc.record({
       user: fc.constantFrom('ana', 'ben', 'cy'),
       device: fc.constantFrom('a', 'b', 'r1', 'r2'),
@@ -214,9 +236,8 @@ describe('PresenceBatcher', () => {
     fc.assert(
       fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
         const { hub, diffs } = watchedHub();
-        const tracker = new ClusterLike();
+        const tracker = new WithRemote(true);
         const batcher = new PresenceBatcher(hub, tracker);
-        batcher.routesEveryChange();
         const clients: { state: object; from: number }[] = [];
         const snapshots = new Set<Buffer>();
         const snapshot = (): void => {
@@ -260,14 +281,11 @@ describe('PresenceBatcher', () => {
 
   it("gives each joiner a fresh state unless every change reaches it, then shares a window's", () => {
     const { hub } = watchedHub();
-    const tracker = new (class extends PresenceTracker {
-      override state(topic: string): ReturnType<PresenceTracker['state']> {
-        return { ...super.state(topic), remote: { metas: [meta('remote-1')] } };
-      }
-    })();
+    const tracker = new WithRemote(false);
+    tracker.remote.set('remote-1', meta('remote-1'));
     const batcher = new PresenceBatcher(hub, tracker);
     expect(batcher.stateBytes(TOPIC)).not.toBe(batcher.stateBytes(TOPIC));
-    batcher.routesEveryChange();
+    tracker.routesEveryChange = true;
     const first = batcher.stateBytes(TOPIC);
     expect(batcher.stateBytes(TOPIC)).toBe(first);
     expect(JSON.parse(first.toString())).toEqual(tracker.state(TOPIC));

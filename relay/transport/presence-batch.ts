@@ -25,7 +25,7 @@ import {
   type PresenceState,
 } from '../protocol/events.js';
 import type { Hub } from './hub.js';
-import { PresenceTracker } from '../core/presence.js';
+import type { ChatPresence } from '../core/presence.js';
 
 /** How long presence changes of one topic are gathered before they are broadcast. */
 export const PRESENCE_BATCH_MS = 100;
@@ -60,7 +60,7 @@ function toState(metas: Metas): PresenceState {
 
 export class PresenceBatcher {
   readonly #hub: Hub;
-  readonly #presence: PresenceTracker;
+  readonly #presence: ChatPresence;
   readonly #windowMs: number;
   readonly #pending = new Map<string, Pending>();
   /** topic → presence_state JSON, UTF-8, shared by the joiners of the current window. */
@@ -69,10 +69,7 @@ export class PresenceBatcher {
   readonly #pacedUntil = new Map<string, number>();
   /** Topics whose state was taken in the current turn of the event loop (see #markSeen). */
   readonly #statesThisTurn = new Set<string>();
-  /** True when every change of the tracker's state reaches add() (routesEveryChange). */
-  #routesEveryChange = false;
-
-  constructor(hub: Hub, presence: PresenceTracker, windowMs: number = PRESENCE_BATCH_MS) {
+  constructor(hub: Hub, presence: ChatPresence, windowMs: number = PRESENCE_BATCH_MS) {
     this.#hub = hub;
     this.#presence = presence;
     this.#windowMs = windowMs;
@@ -84,12 +81,11 @@ export class PresenceBatcher {
    * snapshot goes through add(), so the window's diff, which every subscriber (the joiner too)
    * gets at the flush, brings the snapshot up to date.
    *
-   * A tracker that adds to state() (a cluster node adds other nodes' devices) may change
-   * outside this batcher: its joiners each get a fresh state, unless its owner routes those
-   * changes through add() too and says so with {@link routesEveryChange}.
+   * A presence whose state may change without add() (ChatPresence.routesEveryChange false)
+   * gives each joiner a fresh state instead.
    */
   stateBytes(topic: string): Buffer {
-    if (this.#presence.state !== PresenceTracker.prototype.state && !this.#routesEveryChange) {
+    if (!this.#presence.routesEveryChange) {
       this.#markSeen(topic);
       return Buffer.from(this.#presence.stateJson(topic));
     }
@@ -115,14 +111,6 @@ export class PresenceBatcher {
     for (const metas of pending.joins.values()) {
       for (const ref of metas.keys()) pending.seen.add(ref);
     }
-  }
-
-  /**
-   * Declares that every change of the tracker's state, including what a subclass adds (other
-   * nodes' devices), is applied to it and then passed to add(), as joinChat does locally.
-   */
-  routesEveryChange(): void {
-    this.#routesEveryChange = true;
   }
 
   /** Queues a presence change of `topic` (applied to the tracker already) for its subscribers. */
@@ -185,8 +173,8 @@ export class PresenceBatcher {
 
 const batchers = new WeakMap<Hub, PresenceBatcher>();
 
-/** The batcher of a relay (one per hub and tracker), created on first use. */
-export function presenceBatcher(hub: Hub, presence: PresenceTracker): PresenceBatcher {
+/** The batcher of a relay (one per hub and presence), created on first use. */
+export function presenceBatcher(hub: Hub, presence: ChatPresence): PresenceBatcher {
   let batcher = batchers.get(hub);
   if (batcher === undefined) batchers.set(hub, (batcher = new PresenceBatcher(hub, presence)));
   return batcher;
