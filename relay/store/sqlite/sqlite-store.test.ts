@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newId, newMessageId } from '../../core/ids.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
-import { indexedText } from './sqlite-search-index.js';
+import { indexedText, SqliteSearchIndex } from './sqlite-search-index.js';
 import { SqliteStore } from './sqlite-store.js';
 import { describeStoreContract, expectStored } from '../store-contract.js';
 import { describeChangeContract } from '../store-contract-changes.js';
@@ -523,6 +523,23 @@ describe('SqliteStore specifics', () => {
       expect(late).toMatchObject([{ ok: false, code: 'storage_error' }]);
     } finally {
       await store.close();
+    }
+  });
+
+  it('indexes with secure_delete ON (merged segments leave zeroed pages), then restores the setting', async () => {
+    const store = open();
+    const { request } = await seed(store);
+    await store.appendMessages([request('first words'), request('second words')]);
+    await store.close();
+    const db = new Database(path);
+    try {
+      db.pragma('secure_delete = FAST');
+      const index = new SqliteSearchIndex(db);
+      expect(index.catchUp()).toBe(2);
+      expect(db.pragma('secure_delete', { simple: true })).toBe(2);
+      index.close();
+    } finally {
+      db.close();
     }
   });
 

@@ -88,11 +88,6 @@ const SEARCH_SQL = `SELECT ${MESSAGE_COLUMNS}, s.rowid AS position
   WHERE message_search MATCH @match AND s.rowid < @before
     AND (@chat_id IS NULL OR k.chat_id = @chat_id) AND m.deleted_at IS NULL
   ORDER BY s.rowid DESC LIMIT @limit`;
-/**
- * After a delete, the search index is merged (its deleted words dropped from the file) by the
- * next expiry sweep, at most this often: the merge rewrites the whole index.
- */
-const ERASE_INDEX_INTERVAL_MS = 10_000;
 /** How long a write waits for another connection's lock before SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5_000;
 /** SQLite returns times as the ISO text they were stored as, and flags as 0/1. */
@@ -136,9 +131,6 @@ export class SqliteStore implements Store {
   readonly #searchWorker: SqliteSearchWorker | null;
   /** Expired messages were deleted but the WAL that still holds them is not emptied yet. */
   #eraseCheckpointDue = false;
-  /** A deleted message's words may still sit in old FTS5 segments (SqliteSearchIndex.optimize). */
-  #indexEraseDue = false;
-  #lastIndexErase = 0;
 
   constructor(options: SqliteStoreOptions) {
     this.#dir = options.path === ':memory:' ? null : dirname(options.path);
@@ -357,18 +349,20 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Edits and deletes (Store.changeMessages). A batch with a delete runs with secure_delete ON,
-   * like the expiry sweep, so the erased text leaves no copy in freed space; the next sweep's
-   * TRUNCATE checkpoint then empties the WAL that still holds it.
+   * Edits and deletes (Store.changeMessages). Every batch runs with secure_delete ON, like the
+   * expiry sweep: a delete's text, and an edit's replaced text (which a later delete must not
+   * find either), leave no copy in what they free. Under FAST, the store's default, pages that
+   * go to the freelist keep their bytes: a long message's overflow pages, freed by an edit, kept
+   * its first version in the file after the message was deleted. The next sweep's TRUNCATE
+   * checkpoint then empties the WAL that still holds the text.
    */
   async changeMessages(requests: readonly ChangeRequest[]): Promise<ChangeResult[]> {
     const erasing = requests.some((request) => request.kind === 'delete');
     try {
-      if (erasing) this.#db.pragma('secure_delete = ON');
+      this.#db.pragma('secure_delete = ON');
       const results = this.#changeBatch(requests);
       if (erasing && results.some((result) => result.ok && !result.duplicate)) {
         this.#eraseCheckpointDue = true;
-        this.#indexEraseDue = true;
       }
       this.#search.schedule();
       return results;
@@ -382,7 +376,7 @@ export class SqliteStore implements Store {
         );
       return requests.map(() => refused);
     } finally {
-      if (erasing && this.#db.open) this.#db.pragma('secure_delete = FAST');
+      if (this.#db.open) this.#db.pragma('secure_delete = FAST');
     }
   }
 
@@ -746,9 +740,10 @@ export class SqliteStore implements Store {
 
   /**
    * Deletes expired messages and erases them from the files. Their cells and the pages freed
-   * are overwritten with zeros (`secure_delete = ON` for this delete; every other write runs
-   * with FAST, which zeroes what it frees within a page, so cells moved when a page split
-   * earlier left no copies: with ON here alone, 47 of 120 texts stayed readable). A TRUNCATE
+   * are overwritten with zeros (`secure_delete = ON` for this delete, as for edits, deletes and
+   * search indexing; sends run with FAST, which zeroes what it frees within a page, so cells
+   * moved when a page split earlier left no copies: with ON here alone, 47 of 120 texts stayed
+   * readable). A TRUNCATE
    * checkpoint then writes the zeroed pages into the database and empties the WAL, whose older
    * frames still held the texts. It never waits for a reader; the next sweep tries again.
    */
@@ -765,27 +760,8 @@ export class SqliteStore implements Store {
       this.#db.pragma('secure_delete = FAST');
     }
     if (deleted > 0) this.#eraseCheckpointDue = true;
-    if (this.#indexEraseDue && now.getTime() - this.#lastIndexErase >= ERASE_INDEX_INTERVAL_MS) {
-      this.#eraseIndex(now);
-    }
     if (this.#eraseCheckpointDue) this.#eraseCheckpointDue = !this.#checkpointTruncate();
     return deleted;
-  }
-
-  /** Merges the search index so deleted messages' words leave it, zeroing what it frees. */
-  #eraseIndex(now: Date): void {
-    this.#lastIndexErase = now.getTime();
-    this.#db.pragma('secure_delete = ON');
-    try {
-      this.#search.optimize();
-      this.#indexEraseDue = false;
-      this.#eraseCheckpointDue = true;
-    } catch (error) {
-      // A full or read-only disk: the next sweep tries again; writes report the cause.
-      this.#rollbackLeftover(error);
-    } finally {
-      this.#db.pragma('secure_delete = FAST');
-    }
   }
 
   /** `wal_checkpoint(TRUNCATE)` without waiting on the busy handler; true when it completed. */
