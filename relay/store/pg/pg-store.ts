@@ -725,14 +725,17 @@ export class PgStore implements Store {
     return rows.map(toUser);
   }
 
+  /** A batch that could not be written: `storage_error` for each request, the error counted. */
+  #failAll(requests: readonly unknown[], error: unknown): Failure[] {
+    this.#onWriteError(error);
+    return requests.map(() =>
+      failure('storage_error', `database write failed: ${describe(error)}`),
+    );
+  }
+
   async appendMessages(requests: readonly AppendRequest[]): Promise<AppendResult[]> {
     if (requests.length === 0) return [];
-    const failAll = (error: unknown): AppendResult[] => {
-      this.#onWriteError(error);
-      return requests.map(() =>
-        failure('storage_error', `database write failed: ${describe(error)}`),
-      );
-    };
+    const failAll = (error: unknown): AppendResult[] => this.#failAll(requests, error);
     if (this.#closed) return failAll(new RelayError('store_closed', 'the store is closed'));
     for (let attempt = 0; ; attempt += 1) {
       try {
@@ -884,12 +887,7 @@ export class PgStore implements Store {
    */
   async changeMessages(requests: readonly ChangeRequest[]): Promise<ChangeResult[]> {
     if (requests.length === 0) return [];
-    const failAll = (error: unknown): ChangeResult[] => {
-      this.#onWriteError(error);
-      return requests.map(() =>
-        failure('storage_error', `database write failed: ${describe(error)}`),
-      );
-    };
+    const failAll = (error: unknown): ChangeResult[] => this.#failAll(requests, error);
     if (this.#closed) return failAll(new RelayError('store_closed', 'the store is closed'));
     for (let attempt = 0; ; attempt += 1) {
       try {

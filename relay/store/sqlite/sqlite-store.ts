@@ -367,13 +367,7 @@ export class SqliteStore implements Store {
       this.#search.schedule();
       return results;
     } catch (error) {
-      this.#rollbackLeftover(error);
-      const refused =
-        storageFailure(error, this.#dir) ??
-        failure(
-          'storage_error',
-          `database write failed: ${error instanceof Error ? error.message : String(error)}`,
-        );
+      const refused = this.#batchRefused(error);
       return requests.map(() => refused);
     } finally {
       if (this.#db.open) this.#db.pragma('secure_delete = FAST');
@@ -654,15 +648,24 @@ export class SqliteStore implements Store {
       this.#search.schedule();
       return results;
     } catch (error) {
-      this.#rollbackLeftover(error);
-      const refused =
-        storageFailure(error, this.#dir) ??
-        failure(
-          'storage_error',
-          `database write failed: ${error instanceof Error ? error.message : String(error)}`,
-        );
+      const refused = this.#batchRefused(error);
       return requests.map(() => refused);
     }
+  }
+
+  /**
+   * The answer to every request of a batch that could not be written (nothing was stored):
+   * `storage_full` / `storage_read_only` when the disk says so, else `storage_error`.
+   */
+  #batchRefused(error: unknown): Failure {
+    this.#rollbackLeftover(error);
+    return (
+      storageFailure(error, this.#dir) ??
+      failure(
+        'storage_error',
+        `database write failed: ${error instanceof Error ? error.message : String(error)}`,
+      )
+    );
   }
 
   /**
