@@ -6,11 +6,12 @@
  * anywhere in `parley.db`, `-wal` or `-shm`, while the messages that were not deleted still are.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SearchPage, WireMessage } from '../protocol/events.js';
+import { foundInDataDir } from '../testing/data-files.js';
 import { api, mainChatId, removeDir, signIn, type Session } from '../testing/relay-harness.js';
 import {
   killAllRelayProcesses,
@@ -20,15 +21,11 @@ import {
 
 /** Messages deleted (and as many kept); every fourth is long enough to need overflow pages. */
 const MESSAGES = 60;
-const FILES = ['parley.db', 'parley.db-wal', 'parley.db-shm'];
+/** The search index writes out at least a word's last 10 characters (data-files.ts). */
+const TAIL = 10;
 
 function foundIn(dir: string, markers: readonly string[]): string[] {
-  const contents = FILES.map((name) => joinPath(dir, name))
-    .filter((path) => existsSync(path))
-    .map((path) => readFileSync(path));
-  // By each marker's last 10 characters: the search index stores its words prefix-compressed
-  // (a word shares its first bytes with the one before it), but always writes the tail out.
-  return markers.filter((marker) => contents.some((bytes) => bytes.includes(marker.slice(-10))));
+  return foundInDataDir(dir, markers, { tail: TAIL });
 }
 
 function text(marker: string, index: number): string {
@@ -38,25 +35,6 @@ function text(marker: string, index: number): string {
 
 function marker(prefix: string): string {
   return `${prefix}${randomBytes(8).toString('hex')}`;
-}
-
-async function change(
-  relay: RelayProcess,
-  token: string,
-  method: 'PATCH' | 'DELETE',
-  path: string,
-  body?: unknown,
-): Promise<number> {
-  const res = await fetch(`${relay.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  await res.arrayBuffer();
-  return res.status;
 }
 
 describe('deleted messages (real CLI relay, SQLite)', () => {
@@ -108,7 +86,7 @@ describe('deleted messages (real CLI relay, SQLite)', () => {
     // Every other one is edited: its first version and the edit both have to go.
     for (const [index, message] of sent.entries()) {
       if (index % 2 === 1) continue;
-      const status = await change(
+      const { status } = await api(
         relay,
         ana.token,
         'PATCH',
@@ -128,7 +106,7 @@ describe('deleted messages (real CLI relay, SQLite)', () => {
 
     const deletedAt = performance.now();
     for (const message of sent) {
-      const status = await change(
+      const { status } = await api(
         relay,
         ana.token,
         'DELETE',

@@ -6,13 +6,14 @@
  * after a clean stop neither. The search index never held them.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { USAGE } from '../cli/cli-args.js';
 import type { ChatInfo, WireMessage } from '../protocol/events.js';
+import { foundInDataDir } from '../testing/data-files.js';
 import { api, mainChatId, removeDir, signIn, type Session } from '../testing/relay-harness.js';
 import {
   killAllRelayProcesses,
@@ -23,14 +24,10 @@ import {
 const TTL_S = 2;
 /** Messages per room; every fourth is long enough to need overflow pages. */
 const MESSAGES = 120;
-const FILES = ['parley.db', 'parley.db-wal', 'parley.db-shm'];
 
 /** Which of `markers` occur in any of the files (as bytes, wherever they are). */
 function foundIn(dir: string, markers: readonly string[]): string[] {
-  const contents = FILES.map((name) => joinPath(dir, name))
-    .filter((path) => existsSync(path))
-    .map((path) => readFileSync(path));
-  return markers.filter((marker) => contents.some((bytes) => bytes.includes(marker)));
+  return foundInDataDir(dir, markers);
 }
 
 function text(marker: string, index: number): string {
