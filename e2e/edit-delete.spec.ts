@@ -11,10 +11,11 @@
  * The same through a cluster of three nodes is cluster-edit-delete.spec.ts.
  */
 import { join } from 'node:path';
-import type { Page, WebSocketRoute } from '@playwright/test';
+import type { Page } from '@playwright/test';
 import { history, mainRoomId } from './support/api.js';
 import { expect, test } from './support/fixtures.js';
 import { REPO_ROOT } from './support/relay-process.js';
+import { NetworkSwitch } from './support/network-switch.js';
 import { ChatUser, saveScreen } from './support/ui.js';
 
 /** Reconnecting waits for the client's backoff (full jitter, cap 30 s), as in outage.spec. */
@@ -23,44 +24,6 @@ const RECONNECT_MS = 45_000;
 const EDITED_BEFORE = 'lunch at noon?';
 const EDITED_AFTER = 'lunch at one instead, the usual place';
 const DELETED = 'the door code is 4417';
-
-/**
- * Takes one person's browser off the network and back, leaving everyone else connected: every
- * WebSocket of the context goes through a route that passes frames to the real relay; `off()`
- * closes those sockets and turns the context's network off (HTTP fails, and new sockets are
- * closed at once), `on()` turns it back on. Needs a reload after `install` so the page's socket
- * is one of the routed ones.
- */
-class NetworkSwitch {
-  #online = true;
-  readonly #open = new Set<WebSocketRoute>();
-
-  constructor(private readonly user: ChatUser) {}
-
-  async install(): Promise<void> {
-    await this.user.context.routeWebSocket(/\/socket\//, (socket) => {
-      if (!this.#online) {
-        void socket.close({ code: 1011, reason: 'test: offline' });
-        return;
-      }
-      this.#open.add(socket);
-      socket.onClose(() => this.#open.delete(socket));
-      socket.connectToServer();
-    });
-  }
-
-  async off(): Promise<void> {
-    this.#online = false;
-    await this.user.context.setOffline(true);
-    await Promise.all([...this.#open].map((s) => s.close({ code: 1011, reason: 'test: offline' })));
-    this.#open.clear();
-  }
-
-  async on(): Promise<void> {
-    this.#online = true;
-    await this.user.context.setOffline(false);
-  }
-}
 
 /** The "Message actions" menu of one message, opened with the button (hover first). */
 async function openActions(user: ChatUser, text: string) {
@@ -104,7 +67,7 @@ test('edits and deletes made while a reader is offline reach her on resume and a
   test.setTimeout(150_000);
   const ana = await people.join('Ana');
   const ben = await people.join('Ben');
-  const network = new NetworkSwitch(ana);
+  const network = new NetworkSwitch(ana.context);
   await network.install();
   await ana.page.reload();
   await expect(ana.chatHeading('general')).toBeVisible();

@@ -16,19 +16,14 @@
  * closed afterwards and uncaught page errors fail the test.
  */
 import { appendFileSync } from 'node:fs';
-import {
-  test as base,
-  expect,
-  type BrowserContext,
-  type Page,
-  type WebSocketRoute,
-} from '@playwright/test';
+import { test as base, expect, type Page } from '@playwright/test';
 import {
   spawnCli,
   untilListening,
   type CliRun,
   type RelayProcess as CliRelayProcess,
 } from '../../relay/testing/relay-process.js';
+import { NetworkSwitch } from './network-switch.js';
 import {
   startPostgres,
   startRedis,
@@ -183,45 +178,6 @@ export class Cluster {
     } finally {
       await Promise.all([this.redis.remove(), this.postgres.remove()]);
     }
-  }
-}
-
-/**
- * Takes one browser context off the network and back. `context.setOffline(true)` alone fails
- * HTTP but leaves an open WebSocket alone in Chromium, so every socket of the context goes
- * through a route that passes frames to the real relay: `off()` also closes those sockets (as a
- * dropped connection would, code 1011) and refuses new ones until `on()`.
- */
-export class NetworkSwitch {
-  #online = true;
-  readonly #open = new Set<WebSocketRoute>();
-
-  constructor(private readonly context: BrowserContext) {}
-
-  /** Before the first page loads, so the page's socket is one of the routed ones. */
-  async install(): Promise<void> {
-    await this.context.routeWebSocket(/\/socket\//, (socket) => {
-      if (!this.#online) {
-        void socket.close({ code: 1011, reason: 'test: offline' });
-        return;
-      }
-      this.#open.add(socket);
-      socket.onClose(() => this.#open.delete(socket));
-      socket.connectToServer();
-    });
-  }
-
-  async off(): Promise<void> {
-    this.#online = false;
-    await this.context.setOffline(true);
-    const open = [...this.#open];
-    this.#open.clear();
-    await Promise.all(open.map((s) => s.close({ code: 1011, reason: 'test: offline' })));
-  }
-
-  async on(): Promise<void> {
-    this.#online = true;
-    await this.context.setOffline(false);
   }
 }
 
