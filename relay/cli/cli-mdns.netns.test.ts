@@ -27,7 +27,7 @@ import {
 import { cleanEnv, relayCliArgs, type RelayCliArgsOptions } from '../testing/relay-process.js';
 import { RELAY_VERSION } from '../core/version.js';
 
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BROWSE = fileURLToPath(new URL('../testing/mdns-browse.ts', import.meta.url));
 const MDNS_SCAN = '/usr/bin/mdns-scan';
 const WAIT_MS = 15_000;

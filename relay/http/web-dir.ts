@@ -5,6 +5,10 @@ import { fileURLToPath } from 'node:url';
 
 export function defaultWebDir(): string | null {
   const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, '..', 'dist', 'renderer'), join(here, '..', 'renderer')];
+  // relay/http/ from source (the repository root two up), dist/relay/http/ when built (dist/ two up).
+  const candidates = [
+    join(here, '..', '..', 'dist', 'renderer'),
+    join(here, '..', '..', 'renderer'),
+  ];
   return candidates.find((dir) => existsSync(join(dir, 'index.html'))) ?? null;
 }

@@ -34,7 +34,7 @@ import { connect as tcpConnect } from 'node:net';
 import { normalizeFingerprint } from './tls-fingerprint.js';
 import { pino } from 'pino';
 
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const FINGERPRINT_FORMAT = /^(?:[0-9A-F]{2}:){31}[0-9A-F]{2}$/;
 const dirs: string[] = [];
 const relays: RunningRelay[] = [];
