@@ -105,10 +105,14 @@ export function startDelivery(deps: DeliveryDeps): () => void {
         const topic = chatTopic(message.chat_id);
         const except =
           event.originConnectionId === null ? undefined : hub.byId(event.originConnectionId);
-        hub.broadcast(topic, encodeFrame(null, null, topic, EVENTS.receiveMessage, message), {
-          except,
-          seq: message.seq,
-        });
+        hub.broadcast(
+          topic,
+          encodeFrame(null, null, topic, EVENTS.receiveMessage, freshMessage(message)),
+          {
+            except,
+            seq: message.seq,
+          },
+        );
         notifyAbsentMembers(message).catch((error: unknown) =>
           deps.logger.error({ err: error, chat: message.chat_id }, 'notification fan-out failed'),
         );
@@ -158,4 +162,24 @@ export function startDelivery(deps: DeliveryDeps): () => void {
   }
 
   return deps.bus.subscribe(onEvent);
+}
+
+/**
+ * A message just posted, as its receive_message push carries it: without the event-stream
+ * fields that only say "unchanged" (`edited_at` and `deleted_at` null, `version_seq` equal to
+ * `seq`), which clients read as those defaults (relay/PROTOCOL.md). Every byte of this frame is
+ * written once per member: the three fields made a 1,000-member fan-out cost more CPU.
+ */
+function freshMessage(
+  message: WireMessage,
+): Omit<WireMessage, 'edited_at' | 'deleted_at' | 'version_seq'> | WireMessage {
+  if (
+    message.edited_at !== null ||
+    message.deleted_at !== null ||
+    message.version_seq !== message.seq
+  ) {
+    return message;
+  }
+  const { edited_at: _edited, deleted_at: _deleted, version_seq: _version, ...fresh } = message;
+  return fresh;
 }
