@@ -10,22 +10,31 @@ import WebSocket from 'ws';
  * `onmessage`, `false` drops it.
  */
 export function tappedWebSocket(tap: (text: string) => boolean): typeof globalThis.WebSocket {
-  class TappedWebSocket {
+  return rewritingWebSocket((text) => (tap(text) ? text : null));
+}
+
+/**
+ * A WebSocket class whose received text frames are rewritten first (a relay that sends garbage):
+ * `rewrite` returns the frame to hand on, or null to drop it.
+ */
+export function rewritingWebSocket(
+  rewrite: (text: string) => string | null,
+): typeof globalThis.WebSocket {
+  class RewritingWebSocket {
     onopen: ((event: unknown) => void) | null = null;
     onclose: ((event: unknown) => void) | null = null;
     onerror: ((event: unknown) => void) | null = null;
     onmessage: ((event: { data: unknown }) => void) | null = null;
     binaryType = 'arraybuffer';
     readonly #ws: WebSocket;
-    constructor(url: string) {
-      this.#ws = new WebSocket(url);
+    constructor(url: string | URL, protocols?: string | string[]) {
+      this.#ws = new WebSocket(url, protocols);
       this.#ws.onopen = (event) => this.onopen?.(event);
       this.#ws.onclose = (event) => this.onclose?.(event);
       this.#ws.onerror = (event) => this.onerror?.(event);
       this.#ws.onmessage = (event) => {
-        const text = String(event.data);
-        if (!tap(text)) return;
-        this.onmessage?.({ data: text });
+        const text = rewrite(String(event.data));
+        if (text !== null) this.onmessage?.({ data: text });
       };
     }
     get readyState(): number {
@@ -41,5 +50,5 @@ export function tappedWebSocket(tap: (text: string) => boolean): typeof globalTh
       this.#ws.close(code, reason);
     }
   }
-  return TappedWebSocket as unknown as typeof globalThis.WebSocket;
+  return RewritingWebSocket as unknown as typeof globalThis.WebSocket;
 }

@@ -13,7 +13,7 @@ import {
   until,
   type TestRelay,
 } from '../../relay/testing/relay-harness.js';
-import { tappedWebSocket } from '../../relay/testing/tapped-websocket.js';
+import { rewritingWebSocket, tappedWebSocket } from '../../relay/testing/tapped-websocket.js';
 import { createParleyStore, type ParleyStore } from '../state/store.js';
 import { visibleMessages } from '../state/selectors.js';
 import { persistHistory, type HistorySink } from './history-cache.js';
@@ -502,38 +502,6 @@ describe('ParleyClient and memberships changed elsewhere', () => {
     expect(ana.store.getState().recoveryCode?.reason).toBe('regenerated');
   });
 });
-
-/** A WebSocket whose received text frames are rewritten first (a relay that sends garbage). */
-function rewritingWebSocket(rewrite: (text: string) => string): typeof globalThis.WebSocket {
-  class RewritingWebSocket {
-    onopen: ((event: unknown) => void) | null = null;
-    onclose: ((event: unknown) => void) | null = null;
-    onerror: ((event: unknown) => void) | null = null;
-    onmessage: ((event: { data: unknown }) => void) | null = null;
-    binaryType = 'arraybuffer';
-    readonly #ws: WebSocket;
-    constructor(url: string) {
-      this.#ws = new WebSocket(url);
-      this.#ws.onopen = (event) => this.onopen?.(event);
-      this.#ws.onclose = (event) => this.onclose?.(event);
-      this.#ws.onerror = (event) => this.onerror?.(event);
-      this.#ws.onmessage = (event) => this.onmessage?.({ data: rewrite(String(event.data)) });
-    }
-    get readyState(): number {
-      return this.#ws.readyState;
-    }
-    get bufferedAmount(): number {
-      return this.#ws.bufferedAmount;
-    }
-    send(data: string): void {
-      this.#ws.send(data);
-    }
-    close(code?: number, reason?: string): void {
-      this.#ws.close(code, reason);
-    }
-  }
-  return RewritingWebSocket as unknown as typeof globalThis.WebSocket;
-}
 
 describe('ParleyClient and what the relay sends', () => {
   it('drops a frame that does not match its schema, without crashing, and backfills what it lost', async () => {
