@@ -202,7 +202,7 @@ export class ChatService {
   async enqueueSend(input: SendInput): Promise<{ stored: Promise<AppendResult> }> {
     const invalid = this.validateContent(input.content);
     if (invalid !== null) return { stored: Promise.resolve(invalid) };
-    const admitted = await this.#admitWriter(input.chatId, input.sender);
+    const admitted = await this.#admitWriter(input.chatId, input.sender, { members: true });
     if (!admitted.ok) return { stored: Promise.resolve(admitted) };
     const plan = this.notifications.plan(
       { chatId: input.chatId, senderId: input.sender.id, content: input.content },
@@ -234,7 +234,7 @@ export class ChatService {
   async editMessage(input: EditInput): Promise<{ stored: Promise<ChangeResult> }> {
     const invalid = this.validateContent(input.content);
     if (invalid !== null) return { stored: Promise.resolve(invalid) };
-    const admitted = await this.#admitWriter(input.chatId, input.actor);
+    const admitted = await this.#admitWriter(input.chatId, input.actor, { members: false });
     if (!admitted.ok) return { stored: Promise.resolve(admitted) };
     const stored = this.#d.writer.change({
       kind: 'edit',
@@ -257,7 +257,7 @@ export class ChatService {
    * stored result with `duplicate: true`.
    */
   async deleteMessage(input: DeleteInput): Promise<{ stored: Promise<ChangeResult> }> {
-    const admitted = await this.#admitWriter(input.chatId, input.actor);
+    const admitted = await this.#admitWriter(input.chatId, input.actor, { members: false });
     if (!admitted.ok) return { stored: Promise.resolve(admitted) };
     const stored = this.#d.writer.change({
       kind: 'delete',
@@ -277,18 +277,33 @@ export class ChatService {
    * again in the transaction that writes (requireMembership, changeMessages), so a removal
    * committed on any node is enforced even before this node's cache hears of it. Anyone else
    * (chat not cached, a join not heard of yet, a non-member) is checked here first, so a
-   * non-member fills neither the cache nor the write queue.
+   * non-member fills neither the cache nor the write queue. Only a send needs the member list
+   * (its notification plan); an edit or delete does not load it.
    */
-  async #admitWriter(chatId: string, user: StoredUser): Promise<Result<{ members: Members }>> {
+  async #admitWriter(
+    chatId: string,
+    user: StoredUser,
+    need: { members: true },
+  ): Promise<Result<{ members: Members }>>;
+  async #admitWriter(
+    chatId: string,
+    user: StoredUser,
+    need: { members: false },
+  ): Promise<Result<object>>;
+  async #admitWriter(
+    chatId: string,
+    user: StoredUser,
+    need: { members: boolean },
+  ): Promise<Result<{ members?: Members }>> {
     try {
       const cached = await this.#d.members.peek(chatId);
       if (cached?.has(user.id) !== true) {
         const access = await this.requireMember(chatId, user);
         if (!access.ok) return access;
       }
-      const members = await this.#d.members.get(chatId);
+      const members = need.members ? await this.#d.members.get(chatId) : undefined;
       this.#unavailableLog.recovered();
-      return { ok: true, members };
+      return members === undefined ? { ok: true } : { ok: true, members };
     } catch (error) {
       // The database is unreachable (a cluster's PostgreSQL restarting): the write fails as a
       // value, like a failed write, instead of closing the socket. Nothing was stored. Logged
