@@ -11,7 +11,8 @@ import { z } from 'zod';
 import type { ChatSummary, WireMessage } from '../../relay/protocol/events.js';
 import { chatSummarySchema, wireMessageSchema } from '../../relay/protocol/wire-schemas.js';
 import type { ParleyState, ParleyStore } from '../state/store.js';
-import type { Timeline } from '../state/types.js';
+import { isNewerVersion } from '../state/timeline.js';
+import type { Timeline, UiMessage } from '../state/types.js';
 import { fromWire } from './wire.js';
 
 export interface HistorySink {
@@ -85,10 +86,13 @@ function erased<T extends WireMessage>(message: T): T {
     : { ...message, content: '' };
 }
 
+/** A timeline message as the cache keeps it: the wire fields, a tombstone without its text. */
+function cached({ status: _status, error: _error, errorCode: _code, ...message }: UiMessage) {
+  return erased(message);
+}
+
 function toWire(timeline: Timeline): WireMessage[] {
-  return timeline.messages
-    .slice(-CACHED_MESSAGES_PER_CHAT)
-    .map(({ status: _status, error: _error, errorCode: _code, ...message }) => erased(message));
+  return timeline.messages.slice(-CACHED_MESSAGES_PER_CHAT).map(cached);
 }
 
 /** The chat's preview in its current state: the timeline's copy of it if that one is newer. */
@@ -98,9 +102,7 @@ function currentPreview(
 ): WireMessage | null {
   if (last === null) return null;
   const current = timeline?.messages.findLast((m) => m.seq === last.seq);
-  if (current === undefined || current.version_seq <= last.version_seq) return erased(last);
-  const { status: _status, error: _error, errorCode: _code, ...message } = current;
-  return erased(message);
+  return current !== undefined && isNewerVersion(last, current) ? cached(current) : erased(last);
 }
 
 /** Starts writing the store to the cache; returns a function that flushes and stops. */
